@@ -1,0 +1,99 @@
+"""Root fixtures: roles, API clients, and the gate for tests that need real services.
+
+Tests marked ``postgres`` or ``redis`` prove things only those services can (row locks,
+concurrency, a real broker). Without the service they are skipped with the reason; with
+BATON_REQUIRE_SERVICES=1 (set by CI) a missing service makes them fail instead.
+"""
+
+import os
+
+import pytest
+from django.conf import settings
+
+REQUIRE_SERVICES = os.environ.get("BATON_REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}
+
+
+def _uses_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
+def _uses_redis() -> bool:
+    return settings.CELERY_BROKER_URL.startswith("redis")
+
+
+def pytest_runtest_setup(item):
+    missing = []
+    if item.get_closest_marker("postgres") and not _uses_postgres():
+        missing.append("PostgreSQL (set DATABASE_URL=postgres://...)")
+    if item.get_closest_marker("redis") and not _uses_redis():
+        missing.append("Redis (set CELERY_BROKER_URL=redis://...)")
+    if missing:
+        message = "needs " + " and ".join(missing)
+        if REQUIRE_SERVICES:
+            pytest.fail(f"BATON_REQUIRE_SERVICES is set but this test {message}", pytrace=False)
+        pytest.skip(message)
+
+
+@pytest.fixture
+def make_user(db):
+    from django.contrib.auth.models import Group
+
+    from tests.factories import UserFactory
+
+    def make(role: str | None = None, **kwargs):
+        user = UserFactory(**kwargs)
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def rep(make_user):
+    return make_user("Sales rep", username="rep_a")
+
+
+@pytest.fixture
+def other_rep(make_user):
+    return make_user("Sales rep", username="rep_b")
+
+
+@pytest.fixture
+def marketer(make_user):
+    return make_user("Marketing", username="marketer", is_staff=True)
+
+
+@pytest.fixture
+def manager(make_user):
+    return make_user("Sales manager", username="manager", is_staff=True)
+
+
+@pytest.fixture
+def api_client():
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def client_for(client):
+    """A logged-in Django test client for a given user."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
+
+
+@pytest.fixture
+def api_for():
+    from rest_framework.test import APIClient
+
+    def login(user):
+        api = APIClient()
+        api.force_authenticate(user)
+        return api
+
+    return login

@@ -1,0 +1,1 @@
+"""Receivers of the crm app. Connected on import from CrmConfig.ready()."""

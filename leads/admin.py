@@ -1,0 +1,129 @@
+from django.contrib import admin
+
+from .models import EngagementEvent, Lead, LeadTransition, ScoringPolicy, ScoringRule, Segment, SegmentVersion
+
+
+class LeadTransitionInline(admin.TabularInline):
+    model = LeadTransition
+    extra = 0
+    can_delete = False
+    fields = ["at", "from_stage", "to_stage", "actor", "reason", "note"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Lead)
+class LeadAdmin(admin.ModelAdmin):
+    list_display = [
+        "email",
+        "first_name",
+        "last_name",
+        "company",
+        "industry",
+        "country",
+        "stage",
+        "score",
+        "owner",
+        "created_at",
+    ]
+    list_filter = ["stage", "source", "industry", "do_not_call", "do_not_contact", "email_opt_in"]
+    search_fields = ["email", "first_name", "last_name", "company", "company_domain"]
+    list_select_related = ["owner"]
+    raw_id_fields = ["owner"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "stage",
+        "stage_changed_at",
+        "fit_score",
+        "engagement_score",
+        "learned_score",
+        "score",
+        "score_breakdown",
+        "scored_at",
+        "qualified_at",
+        "created_at",
+        "updated_at",
+    ]
+    inlines = [LeadTransitionInline]
+    show_full_result_count = False
+
+
+@admin.register(LeadTransition)
+class LeadTransitionAdmin(admin.ModelAdmin):
+    list_display = ["lead", "from_stage", "to_stage", "actor", "reason", "at"]
+    list_filter = ["to_stage", "from_stage", "reason"]
+    search_fields = ["lead__email"]
+    list_select_related = ["lead", "actor"]
+    raw_id_fields = ["lead", "actor"]
+    date_hierarchy = "at"
+    show_full_result_count = False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(EngagementEvent)
+class EngagementEventAdmin(admin.ModelAdmin):
+    list_display = ["lead", "kind", "occurred_at", "points", "source_reference"]
+    list_filter = ["kind"]
+    search_fields = ["lead__email", "source_reference"]
+    list_select_related = ["lead"]
+    raw_id_fields = ["lead"]
+    date_hierarchy = "occurred_at"
+    show_full_result_count = False
+
+
+class SegmentVersionInline(admin.TabularInline):
+    model = SegmentVersion
+    extra = 0
+    can_delete = False
+    fields = ["version", "member_count", "created_by", "created_at", "definition"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Segment)
+class SegmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "is_icp", "version", "member_count", "counted_at", "updated_at"]
+    list_filter = ["is_icp"]
+    search_fields = ["name", "description"]
+    readonly_fields = ["version", "member_count", "counted_at", "created_by", "created_at", "updated_at"]
+    inlines = [SegmentVersionInline]
+
+
+@admin.register(ScoringRule)
+class ScoringRuleAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "kind",
+        "field",
+        "operator",
+        "points",
+        "event_kind",
+        "points_per_event",
+        "cap",
+        "half_life_days",
+        "is_active",
+    ]
+    list_filter = ["kind", "is_active", "event_kind"]
+    search_fields = ["name", "field"]
+    list_select_related = ["segment"]
+
+
+@admin.register(ScoringPolicy)
+class ScoringPolicyAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "default_half_life_days", "learned_mode", "updated_at"]
+    readonly_fields = ["updated_by", "updated_at"]
+
+    def has_add_permission(self, request):
+        return not ScoringPolicy.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,96 @@
+"""The lead lifecycle: which stage may follow which, and the one service that moves a lead.
+
+NEW -> ENGAGED -> MQL --hand-off--> HANDED_OFF --accept--> SAL -> OPPORTUNITY -> CUSTOMER
+                   ^                    |  reject (reason)           |  lost (reason)
+                   +---- RECYCLED <-----+----------------------------+
+DISQUALIFIED (from any marketing stage)
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Lead, LeadTransition, LifecycleStage
+
+S = LifecycleStage
+
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    S.NEW: frozenset({S.ENGAGED, S.MQL, S.DISQUALIFIED}),
+    S.ENGAGED: frozenset({S.MQL, S.DISQUALIFIED}),
+    S.MQL: frozenset({S.HANDED_OFF, S.ENGAGED, S.DISQUALIFIED}),
+    S.HANDED_OFF: frozenset({S.SAL, S.RECYCLED}),
+    S.SAL: frozenset({S.OPPORTUNITY, S.RECYCLED}),
+    S.OPPORTUNITY: frozenset({S.CUSTOMER, S.RECYCLED}),
+    S.CUSTOMER: frozenset(),
+    S.RECYCLED: frozenset({S.ENGAGED, S.MQL, S.DISQUALIFIED}),
+    S.DISQUALIFIED: frozenset(),
+}
+
+# Moves that must say why: sales sending a lead back, and marketing disqualifying it.
+REASON_REQUIRED: frozenset[str] = frozenset({S.RECYCLED, S.DISQUALIFIED})
+
+
+class IllegalTransition(ValidationError):
+    """A stage change the lifecycle does not allow."""
+
+
+def can_transition(from_stage: str, to_stage: str) -> bool:
+    return to_stage in ALLOWED_TRANSITIONS.get(from_stage, frozenset())
+
+
+def lead_transition(
+    *,
+    lead_id: int,
+    to_stage: str,
+    actor=None,
+    reason: str = "",
+    note: str = "",
+    at=None,
+    expected_from: str | None = None,
+) -> Lead:
+    """Move one lead to ``to_stage`` and record the move.
+
+    Locks the lead row for the rest of the caller's transaction, so two concurrent moves of
+    one lead are serialised and the second sees the first's result. Refuses a move the
+    lifecycle does not allow (``IllegalTransition``, naming both stages and what is allowed),
+    a move to the same stage, and a move to RECYCLED or DISQUALIFIED without a reason. With
+    ``expected_from`` the move is refused unless the lead is still in that stage, which lets
+    callers act on what they read earlier without overwriting a newer change.
+
+    Side effects: updates ``stage``, ``stage_changed_at`` and, on MQL, ``qualified_at``;
+    writes one ``LeadTransition``.
+    """
+    if to_stage not in S.values:
+        raise ValidationError({"to_stage": f"'{to_stage}' is not a lifecycle stage."})
+    at = at or timezone.now()
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().get(pk=lead_id)
+        from_stage = lead.stage
+        if expected_from is not None and from_stage != expected_from:
+            raise IllegalTransition(
+                f"Lead {lead.pk} is {S(from_stage).label}, not {S(expected_from).label}; "
+                "it was changed by someone else.",
+                code="stale",
+            )
+        if not can_transition(from_stage, to_stage):
+            allowed = ", ".join(sorted(S(s).label for s in ALLOWED_TRANSITIONS[from_stage])) or "none"
+            raise IllegalTransition(
+                f"Cannot move lead {lead.pk} from {S(from_stage).label} to {S(to_stage).label}; "
+                f"allowed next stages: {allowed}.",
+                code="illegal_transition",
+            )
+        if to_stage in REASON_REQUIRED and not reason:
+            raise ValidationError({"reason": f"A reason is required to move a lead to {S(to_stage).label}."})
+        lead.stage = to_stage
+        lead.stage_changed_at = at
+        update_fields = ["stage", "stage_changed_at", "updated_at"]
+        if to_stage == S.MQL:
+            lead.qualified_at = at
+            update_fields.append("qualified_at")
+        lead.save(update_fields=update_fields)
+        LeadTransition.objects.create(
+            lead=lead, from_stage=from_stage, to_stage=to_stage, actor=actor, reason=reason, note=note, at=at
+        )
+    return lead

@@ -1,0 +1,370 @@
+"""Marketing's data: leads, their history, engagement, segments and scoring."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+
+class LifecycleStage(models.TextChoices):
+    NEW = "new", "New"
+    ENGAGED = "engaged", "Engaged"
+    MQL = "mql", "Marketing qualified (MQL)"
+    HANDED_OFF = "handed_off", "Handed off to sales"
+    SAL = "sal", "Sales accepted (SAL)"
+    OPPORTUNITY = "opportunity", "Opportunity"
+    CUSTOMER = "customer", "Customer"
+    RECYCLED = "recycled", "Recycled to marketing"
+    DISQUALIFIED = "disqualified", "Disqualified"
+
+
+MARKETING_STAGES = (
+    LifecycleStage.NEW,
+    LifecycleStage.ENGAGED,
+    LifecycleStage.MQL,
+    LifecycleStage.RECYCLED,
+)
+SALES_STAGES = (
+    LifecycleStage.HANDED_OFF,
+    LifecycleStage.SAL,
+    LifecycleStage.OPPORTUNITY,
+    LifecycleStage.CUSTOMER,
+)
+
+
+class LeadSource(models.TextChoices):
+    WEB_FORM = "web_form", "Web form"
+    IMPORT = "import", "Import"
+    EVENT = "event", "Event"
+    REFERRAL = "referral", "Referral"
+    PAID_ADS = "paid_ads", "Paid ads"
+    PARTNER = "partner", "Partner"
+    OUTBOUND = "outbound", "Outbound list"
+    OTHER = "other", "Other"
+
+
+class LeadQuerySet(models.QuerySet):
+    def qualified(self):
+        """Marketing qualified leads waiting for the hand-off."""
+        return self.filter(stage=LifecycleStage.MQL)
+
+    def contactable(self):
+        return self.filter(do_not_contact=False)
+
+    def callable(self):
+        return self.filter(do_not_contact=False, do_not_call=False)
+
+    def with_sales(self):
+        return self.filter(stage__in=SALES_STAGES)
+
+    def in_marketing(self):
+        return self.filter(stage__in=MARKETING_STAGES)
+
+    def customers(self):
+        return self.filter(stage=LifecycleStage.CUSTOMER)
+
+
+class Lead(models.Model):
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    email = models.EmailField(max_length=254, help_text="Unique, compared case-insensitively.")
+    phone = models.CharField(max_length=40, blank=True)
+    title = models.CharField("job title", max_length=150, blank=True)
+    company = models.CharField(max_length=200, blank=True)
+    company_domain = models.CharField(
+        max_length=253, blank=True, help_text="The company's web domain, lower case, e.g. acme.com."
+    )
+    industry = models.CharField(max_length=100, blank=True)
+    employees = models.PositiveIntegerField(null=True, blank=True, help_text="Company headcount.")
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2 code, e.g. DE.")
+    timezone = models.CharField(
+        max_length=64, default="UTC", help_text="IANA time zone of the lead, used for calling hours."
+    )
+    source = models.CharField(max_length=20, choices=LeadSource.choices, default=LeadSource.OTHER)
+    custom_attributes = models.JSONField(
+        default=dict, blank=True, help_text="Free-form attributes (a JSON object) that segments and rules can use."
+    )
+
+    email_opt_in = models.BooleanField(default=False, help_text="The lead agreed to marketing email.")
+    do_not_call = models.BooleanField(default=False, help_text="Never call this lead; never handed off.")
+    do_not_contact = models.BooleanField(
+        default=False, help_text="No contact of any kind; never qualified or handed off."
+    )
+
+    stage = models.CharField(
+        max_length=20,
+        choices=LifecycleStage.choices,
+        default=LifecycleStage.NEW,
+        help_text="Changed only through the lifecycle service, which records every move.",
+    )
+    stage_changed_at = models.DateTimeField(null=True, blank=True)
+    fit_score = models.IntegerField(default=0, help_text="Points from fit rules (who they are).")
+    engagement_score = models.FloatField(default=0, help_text="Decayed points from engagement events.")
+    learned_score = models.FloatField(
+        null=True, blank=True, help_text="Conversion probability from the active learned model, 0-1."
+    )
+    score = models.FloatField(default=0, help_text="The score compared with the qualification threshold.")
+    score_breakdown = models.JSONField(
+        default=list, blank=True, help_text="Which rule gave how many points, as stored at the last scoring."
+    )
+    scored_at = models.DateTimeField(null=True, blank=True)
+    qualified_at = models.DateTimeField(null=True, blank=True, help_text="When the lead last became an MQL.")
+    last_engaged_at = models.DateTimeField(null=True, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_leads",
+        help_text="The rep who holds the lead while it is with sales.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = LeadQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="lead_email_ci_unique"),
+            models.CheckConstraint(condition=~Q(email=""), name="lead_email_not_blank"),
+            models.CheckConstraint(condition=Q(stage__in=LifecycleStage.values), name="lead_stage_valid"),
+            models.CheckConstraint(
+                condition=Q(learned_score__isnull=True) | Q(learned_score__gte=0, learned_score__lte=1),
+                name="lead_learned_score_probability",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["stage", "-score"], name="lead_stage_score_idx"),
+            models.Index(fields=["company_domain"], name="lead_company_domain_idx"),
+            models.Index(fields=["owner", "stage"], name="lead_owner_stage_idx"),
+            models.Index(fields=["qualified_at"], name="lead_qualified_at_idx"),
+            models.Index(fields=["created_at"], name="lead_created_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} <{self.email}>" if self.full_name else self.email
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def contact_allowed(self) -> bool:
+        return not self.do_not_contact
+
+
+class LeadTransition(models.Model):
+    """One stage change of a lead: the history every report and timeline is rebuilt from."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="transitions")
+    from_stage = models.CharField(max_length=20, choices=LifecycleStage.choices)
+    to_stage = models.CharField(max_length=20, choices=LifecycleStage.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=64, blank=True, help_text="A machine-readable reason code.")
+    note = models.TextField(blank=True)
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [
+            models.Index(fields=["lead", "at"], name="transition_lead_at_idx"),
+            models.Index(fields=["to_stage", "at"], name="transition_to_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id}: {self.from_stage} -> {self.to_stage}"
+
+
+class EngagementKind(models.TextChoices):
+    PAGE_VIEW = "page_view", "Page view"
+    EMAIL_OPEN = "email_open", "Email opened"
+    EMAIL_CLICK = "email_click", "Email clicked"
+    FORM_SUBMIT = "form_submit", "Form submitted"
+    WEBINAR = "webinar", "Webinar attended"
+    COLLATERAL_VIEW = "collateral_view", "Collateral viewed"
+    EVENT_ATTENDED = "event_attended", "Event attended"
+    CAMPAIGN_RESPONSE = "campaign_response", "Campaign response"
+
+
+class EngagementEvent(models.Model):
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=30, choices=EngagementKind.choices)
+    occurred_at = models.DateTimeField()
+    points = models.FloatField(
+        null=True, blank=True, help_text="Base points the engagement rule gave when the event arrived."
+    )
+    source_reference = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Where the event came from (campaign, page, share token); repeats are ignored.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lead", "kind", "source_reference"],
+                condition=~Q(source_reference=""),
+                name="event_unique_source_reference",
+            ),
+            models.CheckConstraint(condition=Q(kind__in=EngagementKind.values), name="event_kind_valid"),
+        ]
+        indexes = [
+            models.Index(fields=["lead", "kind", "occurred_at"], name="event_lead_kind_at_idx"),
+            models.Index(fields=["kind", "occurred_at"], name="event_kind_at_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} by lead {self.lead_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class Segment(models.Model):
+    """A prospect definition: a JSON rule tree compiled to one SQL query."""
+
+    name = models.CharField(max_length=150, unique=True)
+    description = models.TextField(blank=True)
+    definition = models.JSONField(
+        default=dict,
+        help_text='A rule tree: {"all": [...]}, {"any": [...]}, {"not": {...}} of conditions '
+        '{"field": ..., "op": ..., "value": ...}.',
+    )
+    is_icp = models.BooleanField(
+        "ideal customer profile", default=False, help_text="The one segment that feeds fit scoring."
+    )
+    version = models.PositiveIntegerField(default=1)
+    member_count = models.PositiveIntegerField(null=True, blank=True, help_text="Members at the last count.")
+    counted_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_icp"], condition=Q(is_icp=True), name="segment_single_icp"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (ICP)" if self.is_icp else self.name
+
+
+class SegmentVersion(models.Model):
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    definition = models.JSONField()
+    member_count = models.PositiveIntegerField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["segment", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["segment", "version"], name="segment_version_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.segment} v{self.version}"
+
+
+class RuleKind(models.TextChoices):
+    FIT = "fit", "Fit (who they are)"
+    ENGAGEMENT = "engagement", "Engagement (what they did)"
+
+
+class ScoringRule(models.Model):
+    """A fit rule (field / operator / value -> points, or membership of a segment such as the
+    ICP) or an engagement rule (event kind -> points per event, capped, decaying)."""
+
+    name = models.CharField(max_length=150)
+    kind = models.CharField(max_length=20, choices=RuleKind.choices)
+    field = models.CharField(max_length=100, blank=True, help_text="Fit rules: the lead field or attr.<name>.")
+    operator = models.CharField(max_length=20, blank=True, help_text="Fit rules: eq, in, contains, gte, ...")
+    value = models.JSONField(null=True, blank=True, help_text="Fit rules: the value compared against.")
+    segment = models.ForeignKey(
+        Segment,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="scoring_rules",
+        help_text="Fit rules: points for membership of this segment (e.g. the ICP) instead of a field.",
+    )
+    points = models.IntegerField(default=0, help_text="Fit rules: points when the rule holds (may be negative).")
+    event_kind = models.CharField(max_length=30, choices=EngagementKind.choices, blank=True)
+    points_per_event = models.FloatField(default=0, help_text="Engagement rules: points for each event.")
+    cap = models.FloatField(null=True, blank=True, help_text="Engagement rules: the most points this rule gives.")
+    half_life_days = models.FloatField(
+        null=True, blank=True, help_text="Engagement rules: days after which an event is worth half."
+    )
+    is_active = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind", "position", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=RuleKind.values), name="rule_kind_valid"),
+            models.CheckConstraint(condition=Q(cap__isnull=True) | Q(cap__gte=0), name="rule_cap_non_negative"),
+            models.CheckConstraint(
+                condition=Q(half_life_days__isnull=True) | Q(half_life_days__gt=0),
+                name="rule_half_life_positive",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=RuleKind.ENGAGEMENT) | ~Q(event_kind=""),
+                name="rule_engagement_has_event_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LearnedScoreMode(models.TextChoices):
+    OFF = "off", "Rules only"
+    BESIDE = "beside", "Shown beside the rule score"
+    BLEND = "blend", "Blended into the score"
+
+
+class ScoringPolicy(models.Model):
+    """The single scoring policy row (pk 1)."""
+
+    threshold = models.FloatField(default=50, help_text="Score at or above which a lead qualifies (MQL).")
+    fit_minimum = models.IntegerField(default=10, help_text="Fit points a lead needs, whatever its engagement.")
+    default_half_life_days = models.FloatField(
+        default=30, help_text="Half-life of engagement points for rules that do not set their own."
+    )
+    rejection_penalty = models.FloatField(
+        default=0, help_text="Points taken off a lead's engagement when sales rejects it."
+    )
+    learned_mode = models.CharField(max_length=10, choices=LearnedScoreMode.choices, default=LearnedScoreMode.OFF)
+    learned_weight = models.FloatField(
+        default=0, help_text="In blend mode: points added per unit of learned probability (0-1)."
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "scoring policy"
+        constraints = [
+            models.CheckConstraint(condition=Q(pk=1), name="scoring_policy_singleton"),
+            models.CheckConstraint(condition=Q(default_half_life_days__gt=0), name="policy_half_life_positive"),
+            models.CheckConstraint(condition=Q(threshold__gte=0), name="policy_threshold_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Threshold {self.threshold:g}, fit minimum {self.fit_minimum}"
+
+    @classmethod
+    def current(cls) -> "ScoringPolicy":
+        policy, _ = cls.objects.get_or_create(pk=1)
+        return policy

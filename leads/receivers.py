@@ -1,0 +1,1 @@
+"""Receivers of the leads app. Connected on import from LeadsConfig.ready()."""
