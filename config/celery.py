@@ -14,7 +14,19 @@ app.conf.task_queues = (Queue("marketing"), Queue("handoff"), Queue("sales"))
 app.autodiscover_tasks()
 
 
-@app.task(name="config.ping")
+@app.task(name="config.ping", queue="sales")
 def ping(marker: str = "") -> str:
-    """A no-op used to measure the broker round trip and to prove a worker is alive."""
+    """A no-op round trip: proves a worker is alive and measures the broker's floor.
+
+    With a marker it leaves a file named after it under var/pings, which the sender (another
+    process) can see without a result backend.
+    """
+    if marker:
+        from pathlib import Path
+
+        from django.conf import settings
+
+        pings = Path(settings.VAR_DIR) / "pings"
+        pings.mkdir(parents=True, exist_ok=True)
+        (pings / marker).write_text(marker)
     return marker

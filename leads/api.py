@@ -1,14 +1,32 @@
 """The only surface of `leads` that other apps import.
 
 Sales reports outcomes to marketing through these functions; it never writes marketing
-tables itself.
+tables itself, and marketing never reads sales tables.
 """
 
 from .lifecycle import IllegalTransition, can_transition, lead_transition
 from .models import EngagementKind, Lead, LeadTransition, LifecycleStage, Segment
+from .services import (
+    REASON_LOST_PREFIX,
+    REASON_NO_CONTACT,
+    REASON_REJECTED_PREFIX,
+    REASON_WON,
+    engagement_record,
+    lead_accepted_by_sales,
+    lead_converted_to_opportunity,
+    lead_handed_off,
+    lead_lost,
+    lead_recycled_no_contact,
+    lead_rejected_by_sales,
+    lead_won,
+)
 from .signals import lead_qualified
 
 __all__ = [
+    "REASON_LOST_PREFIX",
+    "REASON_NO_CONTACT",
+    "REASON_REJECTED_PREFIX",
+    "REASON_WON",
     "EngagementKind",
     "IllegalTransition",
     "Lead",
@@ -16,6 +34,14 @@ __all__ = [
     "LifecycleStage",
     "Segment",
     "can_transition",
+    "engagement_record",
+    "lead_accepted_by_sales",
+    "lead_converted_to_opportunity",
+    "lead_handed_off",
+    "lead_lost",
     "lead_qualified",
+    "lead_recycled_no_contact",
+    "lead_rejected_by_sales",
     "lead_transition",
+    "lead_won",
 ]
