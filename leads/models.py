@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils import timezone as dj_timezone
 
 
 class LifecycleStage(models.TextChoices):
@@ -118,7 +119,9 @@ class Lead(models.Model):
         related_name="owned_leads",
         help_text="The rep who holds the lead while it is with sales.",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(
+        default=dj_timezone.now, help_text="When the lead entered Baton (imports may carry an earlier date)."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = LeadQuerySet.as_manager()
