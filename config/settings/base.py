@@ -127,6 +127,11 @@ STORAGES = {
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "baton@localhost")
 
+# --- Sales ---------------------------------------------------------------------------------
+# Calling hours in the lead's own time zone: the call list shows leads outside them last.
+CALLING_HOURS_START = env_int("CALLING_HOURS_START", 9)
+CALLING_HOURS_END = env_int("CALLING_HOURS_END", 20)
+
 # --- API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
