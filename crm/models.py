@@ -246,6 +246,27 @@ class Notification(models.Model):
         return self.message
 
 
+class HandoffRefusalReason(models.TextChoices):
+    DO_NOT_CALL = "do_not_call", "Do not call"
+    DO_NOT_CONTACT = "do_not_contact", "Do not contact"
+
+
+class HandoffRefusal(models.Model):
+    """A qualified lead the hand-off refused to pass to sales, and why. The lead stays an MQL;
+    if the flag is lifted the sweep hands it off then."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="handoff_refusals")
+    reason = models.CharField(max_length=30, choices=HandoffRefusalReason.choices)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["lead", "reason"], name="handoff_refusal_unique")]
+
+    def __str__(self) -> str:
+        return f"Lead {self.lead_id} not handed off: {self.get_reason_display()}"
+
+
 class Account(models.Model):
     name = models.CharField(max_length=200)
     domain = models.CharField(max_length=253, blank=True, help_text="Web domain, lower case; unique when set.")
