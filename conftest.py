@@ -70,6 +70,20 @@ def manager(make_user):
 
 
 @pytest.fixture
+def count_queries(db):
+    """Run a callable and return how many SQL queries it issued."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def run(fn) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            fn()
+        return len(ctx.captured_queries)
+
+    return run
+
+
+@pytest.fixture
 def api_client():
     from rest_framework.test import APIClient
 

@@ -98,6 +98,17 @@ class SegmentAdmin(admin.ModelAdmin):
     inlines = [SegmentVersionInline]
 
 
+@admin.register(SegmentVersion)
+class SegmentVersionAdmin(admin.ModelAdmin):
+    list_display = ["segment", "version", "member_count", "created_by", "created_at"]
+    list_filter = ["segment"]
+    list_select_related = ["segment", "created_by"]
+    readonly_fields = ["segment", "version", "definition", "member_count", "created_by", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+
 @admin.register(ScoringRule)
 class ScoringRuleAdmin(admin.ModelAdmin):
     list_display = [

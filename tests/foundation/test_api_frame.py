@@ -1,0 +1,85 @@
+import pytest
+from rest_framework.authtoken.models import Token
+
+from tests.crm.factories import AssignmentFactory
+from tests.leads.factories import LeadFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_api_needs_authentication_and_says_so_in_the_common_error_format(api_client):
+    response = api_client.get("/api/leads/")
+
+    assert response.status_code in (401, 403)
+    error = response.json()["error"]
+    assert error["status"] == response.status_code and error["message"]
+
+
+def test_token_authentication_works(api_client, marketer):
+    token = Token.objects.create(user=marketer)
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+
+    assert api_client.get("/api/leads/").status_code == 200
+
+
+def test_lists_are_paginated(api_for, marketer):
+    LeadFactory.create_batch(3)
+
+    body = api_for(marketer).get("/api/leads/?page_size=2").json()
+
+    assert body["count"] == 3 and len(body["results"]) == 2 and body["next"]
+
+
+def test_a_bad_filter_value_is_a_400_naming_the_field(api_for, marketer):
+    response = api_for(marketer).get("/api/leads/?stage=promoted")
+
+    assert response.status_code == 400
+    assert "stage" in response.json()["error"]["fields"]
+
+
+def test_a_nul_byte_or_huge_number_in_a_query_parameter_is_a_clean_400(api_for, marketer):
+    api = api_for(marketer)
+
+    assert api.get("/api/leads/?industry=soft%00ware").status_code == 400
+    assert api.get("/api/leads/?min_score=1e400").status_code == 400
+
+
+def test_a_rep_sees_only_their_own_leads_and_assignments(api_for, rep, other_rep):
+    mine = AssignmentFactory(rep=rep, lead=LeadFactory(owner=rep))
+    AssignmentFactory(rep=other_rep, lead=LeadFactory(owner=other_rep))
+
+    leads = api_for(rep).get("/api/leads/").json()["results"]
+    assignments = api_for(rep).get("/api/assignments/").json()["results"]
+
+    assert [lead["id"] for lead in leads] == [mine.lead_id]
+    assert [a["id"] for a in assignments] == [mine.id]
+
+
+def test_another_reps_lead_is_a_404(api_for, rep, other_rep):
+    theirs = LeadFactory(owner=other_rep)
+
+    response = api_for(rep).get(f"/api/leads/{theirs.pk}/")
+
+    assert response.status_code == 404
+    assert response.json()["error"]["status"] == 404
+
+
+def test_lead_list_query_count_does_not_grow_with_rows(api_for, marketer, count_queries):
+    api = api_for(marketer)
+    LeadFactory.create_batch(2, owner=marketer)
+    few = count_queries(lambda: api.get("/api/leads/"))
+    LeadFactory.create_batch(20, owner=marketer)
+
+    assert count_queries(lambda: api.get("/api/leads/")) == few
+
+
+def test_openapi_schema_and_docs_are_served_offline(client, marketer):
+    client.force_login(marketer)
+
+    schema = client.get("/api/schema/")
+    docs = client.get("/api/docs/")
+
+    assert schema.status_code == 200 and b"/api/leads/" in schema.content
+    assert docs.status_code == 200
+    assert b"cdn" not in docs.content.lower()
+    assert b"drf_spectacular_sidecar" in docs.content or b"/static/" in docs.content
