@@ -205,6 +205,13 @@ CELERY_TASK_ROUTES = {
 CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_WORKER_PREFETCH_MULTIPLIER", 1)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict = {}
+# The hand-off safety net and the SLA check (crm/tasks.py); both are idempotent, so an overlap
+# of two runs is harmless.
+CELERY_BEAT_SCHEDULE["crm-handoff-sweep"] = {"task": "crm.tasks.handoff_sweep_task", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["crm-sla-check"] = {"task": "crm.tasks.sla_check_task", "schedule": 60.0}
+# Leads per sweep transaction (rows stay locked that long) and per sweep run.
+HANDOFF_SWEEP_BATCH_SIZE = env_int("HANDOFF_SWEEP_BATCH_SIZE", 50)
+HANDOFF_SWEEP_MAX_LEADS = env_int("HANDOFF_SWEEP_MAX_LEADS", 20_000)
 
 LOGGING = {
     "version": 1,
