@@ -138,6 +138,15 @@ class CollateralQuerySet(models.QuerySet):
         today = today or timezone.localdate()
         return self.filter(is_archived=False).filter(Q(expires_on__isnull=True) | Q(expires_on__gte=today))
 
+    def shareable(self, today=None):
+        """Current items that have something to hand out: a file version or an external URL."""
+        return self.current(today).filter(Q(current_version__isnull=False) | ~Q(url=""))
+
+    def expired(self, today=None):
+        from django.utils import timezone
+
+        return self.filter(expires_on__lt=today or timezone.localdate())
+
 
 class Collateral(models.Model):
     title = models.CharField(max_length=200)
@@ -179,6 +188,11 @@ class Collateral(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def is_expired(self, today=None) -> bool:
+        from django.utils import timezone
+
+        return self.expires_on is not None and self.expires_on < (today or timezone.localdate())
 
 
 def collateral_upload_to(instance: "CollateralVersion", filename: str) -> str:
