@@ -1,3 +1,8 @@
+import time
+import uuid
+from pathlib import Path
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
@@ -20,6 +25,31 @@ def home(request):
 
 
 def healthz(request):
+    """Liveness of the web process and its database; with ``?deep=1`` also sends a no-op task
+    through the broker and waits up to 3 s for a worker process to run it."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
-    return JsonResponse({"status": "ok"})
+    body = {"status": "ok"}
+    if request.GET.get("deep") == "1":
+        body["worker"] = "ok" if _worker_answers(timeout=3.0) else "unreachable"
+        if body["worker"] != "ok":
+            body["status"] = "degraded"
+    return JsonResponse(body, status=200 if body["status"] == "ok" else 503)
+
+
+def _worker_answers(*, timeout: float) -> bool:
+    from config.celery import ping
+
+    marker = f"health-{uuid.uuid4().hex}"
+    path = Path(settings.VAR_DIR) / "pings" / marker
+    try:
+        ping.apply_async(args=[marker], queue="sales", expires=timeout)
+    except Exception:  # noqa: BLE001 - a broker that is down is exactly what this reports
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists():
+            path.unlink(missing_ok=True)
+            return True
+        time.sleep(0.05)
+    return False

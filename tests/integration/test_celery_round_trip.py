@@ -24,3 +24,21 @@ def test_a_task_crosses_processes_on_the_configured_broker(celery_worker):
     ping.apply_async(args=[marker], queue="sales")
 
     wait_until((Path(settings.VAR_DIR) / "pings" / marker).exists, timeout=20, message="the ping")
+
+
+def test_the_deep_health_check_sees_a_worker_answer_from_another_process(client, celery_worker):
+    response = client.get("/healthz/?deep=1")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "worker": "ok"}
+
+
+@pytest.mark.django_db
+def test_the_deep_health_check_reports_a_missing_worker(client):
+    from tests.integration.conftest import purge_queues
+
+    response = client.get("/healthz/?deep=1")
+    purge_queues()
+
+    assert response.status_code == 503
+    assert response.json()["worker"] == "unreachable"
