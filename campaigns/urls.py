@@ -1,2 +1,8 @@
+from django.urls import path
+
+from . import views_public
+
 app_name = "campaigns"
-urlpatterns: list = []
+urlpatterns = [
+    path("c/<str:token>/", views_public.collateral_link, name="collateral-link"),
+]

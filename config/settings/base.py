@@ -214,6 +214,11 @@ CELERY_BEAT_SCHEDULE["crm-sla-check"] = {"task": "crm.tasks.sla_check_task", "sc
 HANDOFF_SWEEP_BATCH_SIZE = env_int("HANDOFF_SWEEP_BATCH_SIZE", 50)
 HANDOFF_SWEEP_MAX_LEADS = env_int("HANDOFF_SWEEP_MAX_LEADS", 20_000)
 
+# --- Collateral library (campaigns) ---------------------------------------------------------
+# Largest collateral upload, in bytes; items not shared for this many days count as stale.
+COLLATERAL_MAX_UPLOAD_BYTES = env_int("COLLATERAL_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
+COLLATERAL_STALE_DAYS = env_int("COLLATERAL_STALE_DAYS", 90)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
