@@ -1,0 +1,135 @@
+"""Scoring calibration: do higher scores win more? Leads handed off in the period are ranked by
+score into ten equal deciles (NTILE in SQL, decile 1 = highest scores); per decile: acceptance
+rate, win rate and lift (the decile's win rate over the overall win rate).
+
+The score is the lead's current score, which is what marketing tunes; a lead rejected since may
+have lost points to the rejection penalty.
+"""
+
+from __future__ import annotations
+
+from django.db import connection
+from django.db.models import Exists, F, OuterRef
+
+from leads.api import REASON_LOST_PREFIX, REASON_REJECTED_PREFIX, REASON_WON
+from leads.models import Lead, LeadTransition, LifecycleStage
+
+from .base import (
+    Column,
+    DateRangeForm,
+    ReportResult,
+    Table,
+    campaign_field,
+    lead_filter_q,
+    ratio,
+    segment_field,
+    source_field,
+)
+from .charts import bar_chart, line_chart
+
+SLUG = "calibration"
+TITLE = "Scoring calibration"
+DESCRIPTION = "Acceptance and win rate by score decile of the leads handed off in the period (a lift table)."
+EMPTY = (
+    "No leads were handed off in this period. Once leads are handed to sales and accepted, rejected, won or "
+    "lost, this lift table shows whether leads with higher scores are accepted and won more often."
+)
+
+
+class FilterForm(DateRangeForm):
+    segment = segment_field()
+    campaign = campaign_field()
+    source = source_field()
+
+
+def _outcome(after, **filters):
+    return Exists(LeadTransition.objects.filter(lead=OuterRef("pk"), at__gte=after, **filters))
+
+
+def build(data) -> ReportResult:
+    start, end = data["start"], data["end"]
+    population = Lead.objects.filter(
+        Exists(
+            LeadTransition.objects.filter(
+                lead=OuterRef("pk"), to_stage=LifecycleStage.HANDED_OFF, at__gte=start, at__lt=end
+            )
+        )
+        & lead_filter_q(data)
+    )
+    if data.get("campaign"):
+        population = population.distinct()
+    inner = population.annotate(
+        _score=F("score"),
+        _acc=_outcome(start, to_stage=LifecycleStage.SAL),
+        _rej=_outcome(start, reason__startswith=REASON_REJECTED_PREFIX),
+        _won=_outcome(start, reason=REASON_WON),
+        _lost=_outcome(start, reason__startswith=REASON_LOST_PREFIX),
+    ).values_list("_score", "_acc", "_rej", "_won", "_lost")
+    sql, params = inner.query.sql_with_params()
+
+    def flag(name):
+        return f"SUM(CASE WHEN t.{name} THEN 1 ELSE 0 END)"
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT t.decile, COUNT(*), MIN(t._score), MAX(t._score), {flag('_acc')}, {flag('_rej')}, "
+            f"{flag('_won')}, {flag('_lost')} FROM (SELECT s.*, NTILE(10) OVER (ORDER BY s._score DESC) AS decile "
+            f"FROM ({sql}) s) t GROUP BY t.decile ORDER BY t.decile",
+            params,
+        )
+        fetched = cursor.fetchall()
+    total_won = sum(r[6] for r in fetched)
+    total_closed = sum(r[6] + r[7] for r in fetched)
+    overall = ratio(total_won, total_closed)
+    rows = []
+    for decile, n, lo, hi, acc, rej, won, lost in fetched:
+        win_rate = ratio(won, won + lost)
+        rows.append(
+            {
+                "decile": str(decile),
+                "score_range": f"{lo:g} – {hi:g}",
+                "leads": n,
+                "accepted": acc,
+                "rejected": rej,
+                "acceptance_rate": ratio(acc, acc + rej),
+                "won": won,
+                "lost": lost,
+                "win_rate": win_rate,
+                "lift": (win_rate / overall) if (win_rate is not None and overall) else None,
+            }
+        )
+    table = Table(
+        "deciles",
+        "Lift table (decile 1 = highest scores)",
+        [
+            Column("decile", "Decile", "text"),
+            Column("score_range", "Score range", "text"),
+            Column("leads", "Leads handed off"),
+            Column("accepted", "Accepted"),
+            Column("rejected", "Rejected"),
+            Column("acceptance_rate", "Acceptance rate", "pct"),
+            Column("won", "Won"),
+            Column("lost", "Lost"),
+            Column("win_rate", "Win rate", "pct"),
+            Column("lift", "Lift", "float"),
+        ],
+        rows,
+        note="Acceptance rate = accepted / (accepted + rejected); win rate = won / (won + lost); "
+        "lift = the decile's win rate / the overall win rate.",
+    )
+    labels = [f"D{r['decile']}" for r in rows]
+    charts = []
+    if rows:
+        charts = [
+            bar_chart(
+                "Acceptance and win rate by decile",
+                labels,
+                [
+                    ("Acceptance", [r["acceptance_rate"] or 0 for r in rows]),
+                    ("Win rate", [r["win_rate"] or 0 for r in rows]),
+                ],
+                percent=True,
+            ),
+            line_chart("Lift by decile", labels, [("Lift", [r["lift"] for r in rows])]),
+        ]
+    return ReportResult([table], charts, is_empty=not rows)

@@ -1,0 +1,186 @@
+"""Campaigns report: members, responses, MQLs, deals and won revenue per campaign, with cost per
+MQL, cost per won deal and ROI under a selectable influence model.
+
+Influence: a won deal (closed in the period) is credited to the campaigns its lead was a
+member of before the deal was created: all of it to the first such campaign ("first"), the
+last ("last"), or split evenly among them ("even"). Computed in one SQL statement with window
+functions over (deal, membership) pairs.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, Q
+
+from campaigns.models import Campaign, CampaignKind, CampaignMember
+from crm.models import Deal, DealStage
+from leads.models import Lead, LeadTransition, LifecycleStage
+
+from .base import (
+    Column,
+    DateRangeForm,
+    ReportResult,
+    Table,
+    admin_changelist,
+    lead_filter_q,
+    ratio,
+    segment_field,
+    source_field,
+)
+from .charts import bar_chart
+
+SLUG = "campaigns"
+TITLE = "Campaigns"
+DESCRIPTION = "Members, responses, MQLs, deals and won revenue per campaign; cost per MQL and per won deal, ROI; first, last or even influence."
+EMPTY = (
+    "No campaign activity in this period. When leads are added to campaigns, each campaign shows its members, "
+    "responses, the MQLs and deals that followed, the revenue it influenced and its return on cost."
+)
+MODELS = [("even", "Even (split across campaigns)"), ("first", "First touch"), ("last", "Last touch")]
+
+
+class FilterForm(DateRangeForm):
+    model = forms.ChoiceField(choices=MODELS, required=False, label="Influence model")
+    kind = forms.ChoiceField(choices=[("", "Any kind"), *CampaignKind.choices], required=False, label="Campaign kind")
+    segment = segment_field()
+    source = source_field()
+
+
+def influence(*, model: str, start, end, lead_ids=None) -> dict[int, tuple[Decimal, float]]:
+    """{campaign id: (credited won revenue, credited won deals)} for won deals closed in
+    [start, end), optionally only of leads in ``lead_ids`` (a queryset of pks)."""
+    deal_t = Deal._meta.db_table
+    member_t = CampaignMember._meta.db_table
+    where, params = "", []
+    if lead_ids is not None:
+        sub_sql, sub_params = lead_ids.query.sql_with_params()
+        where, params = f" AND d.lead_id IN ({sub_sql})", list(sub_params)
+    credit = {
+        "first": "CASE WHEN rn_first = 1 THEN 1.0 ELSE 0.0 END",
+        "last": "CASE WHEN rn_last = 1 THEN 1.0 ELSE 0.0 END",
+        "even": "1.0 / n",
+    }[model]
+    sql = (
+        f"SELECT campaign_id, SUM(amount * {credit}), SUM({credit}) FROM ("
+        " SELECT m.campaign_id AS campaign_id, d.amount AS amount,"
+        " ROW_NUMBER() OVER (PARTITION BY d.id ORDER BY m.added_at, m.id) AS rn_first,"
+        " ROW_NUMBER() OVER (PARTITION BY d.id ORDER BY m.added_at DESC, m.id DESC) AS rn_last,"
+        " COUNT(*) OVER (PARTITION BY d.id) AS n"
+        f" FROM {deal_t} d JOIN {member_t} m ON m.lead_id = d.lead_id AND m.added_at <= d.created_at"
+        f" WHERE d.stage = %s AND d.closed_at >= %s AND d.closed_at < %s{where}"
+        ") s GROUP BY campaign_id"
+    )
+    with connection.cursor() as cursor:
+        adapt = connection.ops.adapt_datetimefield_value
+        cursor.execute(sql, [DealStage.WON, adapt(start), adapt(end), *params])
+        return {row[0]: (Decimal(str(row[1] or 0)), float(row[2] or 0)) for row in cursor.fetchall()}
+
+
+def build(data) -> ReportResult:
+    model = data.get("model") or "even"
+    start, end = data["start"], data["end"]
+    lead_q = lead_filter_q(data, "lead__")
+    members = CampaignMember.objects.filter(Q(added_at__lt=end) & lead_q)
+    if data.get("kind"):
+        members = members.filter(campaign__kind=data["kind"])
+    members = members.annotate(
+        became_mql=Exists(
+            LeadTransition.objects.filter(
+                lead=OuterRef("lead_id"),
+                to_stage=LifecycleStage.MQL,
+                at__gte=OuterRef("added_at"),
+                at__lt=end,
+            ).filter(at__gte=start)
+        ),
+        has_deal=Exists(
+            Deal.objects.filter(lead=OuterRef("lead_id"), created_at__gte=OuterRef("added_at")).filter(
+                created_at__gte=start, created_at__lt=end
+            )
+        ),
+    )
+    per_campaign = {
+        r["campaign"]: r
+        for r in members.order_by()
+        .values("campaign")
+        .annotate(
+            members=Count("id", filter=Q(added_at__gte=start)),
+            responses=Count("id", filter=Q(responded_at__gte=start, responded_at__lt=end)),
+            mqls=Count("id", filter=Q(became_mql=True)),
+            deals=Count("id", filter=Q(has_deal=True)),
+        )
+    }
+    lead_ids = None
+    if data.get("segment") or data.get("source"):
+        lead_ids = Lead.objects.filter(lead_filter_q(data)).values("pk")
+    credited = influence(model=model, start=start, end=end, lead_ids=lead_ids)
+
+    ids = {cid for cid, r in per_campaign.items() if r["members"] or r["responses"] or r["mqls"] or r["deals"]}
+    ids |= set(credited)
+    campaigns = Campaign.objects.filter(pk__in=ids)
+    if data.get("kind"):
+        campaigns = campaigns.filter(kind=data["kind"])
+    rows, links = [], []
+    for campaign in campaigns.order_by("name"):
+        r = per_campaign.get(campaign.pk, {})
+        revenue, won = credited.get(campaign.pk, (Decimal(0), 0.0))
+        cost = campaign.actual_cost or Decimal(0)
+        rows.append(
+            {
+                "campaign": campaign.name,
+                "kind": campaign.get_kind_display(),
+                "members": r.get("members", 0),
+                "responses": r.get("responses", 0),
+                "mqls": r.get("mqls", 0),
+                "deals": r.get("deals", 0),
+                "won": won,
+                "revenue": revenue,
+                "cost": cost,
+                "cost_per_mql": ratio(cost, r.get("mqls", 0)),
+                "cost_per_won": (cost / Decimal(str(won))) if won else None,
+                "roi": ((revenue - cost) / cost) if cost else None,
+            }
+        )
+        links.append(
+            {
+                "campaign": admin_changelist("campaigns.campaign", id=campaign.pk),
+                "members": admin_changelist("campaigns.campaignmember", campaign__id__exact=campaign.pk),
+                "responses": admin_changelist(
+                    "campaigns.campaignmember", campaign__id__exact=campaign.pk, responded_at__isnull="False"
+                ),
+            }
+        )
+    table = Table(
+        "campaigns",
+        f"Per campaign ({dict(MODELS)[model].lower()})",
+        [
+            Column("campaign", "Campaign", "text"),
+            Column("kind", "Kind", "text"),
+            Column("members", "Members added"),
+            Column("responses", "Responses"),
+            Column("mqls", "MQLs"),
+            Column("deals", "Deals"),
+            Column("won", "Won deals (credited)", "float"),
+            Column("revenue", "Won revenue (credited)", "money"),
+            Column("cost", "Cost", "money"),
+            Column("cost_per_mql", "Cost per MQL", "money"),
+            Column("cost_per_won", "Cost per won deal", "money"),
+            Column("roi", "ROI", "pct"),
+        ],
+        rows,
+        links,
+        note="MQLs and deals count members who qualified or got a deal after joining, within the period. "
+        "Revenue is won deals closed in the period, credited by the influence model.",
+    )
+    charts = []
+    if rows:
+        charts.append(
+            bar_chart(
+                "Won revenue vs cost",
+                [r["campaign"] for r in rows],
+                [("Revenue", [float(r["revenue"]) for r in rows]), ("Cost", [float(r["cost"]) for r in rows])],
+            )
+        )
+    return ReportResult([table], charts, is_empty=not rows)

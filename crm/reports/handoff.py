@@ -1,0 +1,372 @@
+"""Hand-off report: per week, how many leads qualified, were handed off, accepted or rejected,
+how fast sales touched them, SLA breaches, deals, wins and revenue; plus open SLA breaches and
+queue ageing.
+
+Cohorts: hand-offs are counted in the week the hand-off ran. It runs within minutes of the
+qualification (a signal on commit plus a sweep), so this is the week of qualification for
+all but the leads qualified on a Sunday night; counting by the hand-off's own timestamp keeps
+every number equal to its drill-down (the assignment changelist filtered by that week).
+Leads are counted once per week even when reassigned (distinct leads).
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db.models import Count, DecimalField, Exists, Min, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, TruncWeek
+from django.utils import timezone
+
+from crm.models import (
+    OPEN_FOR_REP_STATUSES,
+    Assignment,
+    AssignmentStatus,
+    Deal,
+    DealStage,
+    RejectReason,
+    SalesQueue,
+)
+from leads.models import LeadTransition, LifecycleStage
+
+from .base import (
+    Column,
+    DateRangeForm,
+    ReportResult,
+    SecondsBetween,
+    Table,
+    admin_changelist,
+    as_week,
+    campaign_field,
+    iso,
+    lead_filter_q,
+    percentiles,
+    queue_field,
+    ratio,
+    rep_field,
+    segment_field,
+    source_field,
+    weeks_in_range,
+)
+from .charts import bar_chart, line_chart
+
+SLUG = "handoff"
+TITLE = "Hand-off"
+DESCRIPTION = "Qualified, handed off, accepted and rejected leads per week; speed-to-lead, SLA breaches and revenue."
+EMPTY = (
+    "No hand-offs in this period. Once qualified leads are handed to a sales queue, each week shows how many "
+    "were accepted or rejected (and why), how fast reps called them, SLA breaches, deals and revenue."
+)
+OPEN_BREACH_LIMIT = 20
+HOUR = 3600.0
+
+
+class FilterForm(DateRangeForm):
+    queue = queue_field()
+    rep = rep_field()
+    segment = segment_field()
+    campaign = campaign_field()
+    source = source_field()
+
+
+def _assignments(data):
+    q = Q(handed_off_at__gte=data["start"], handed_off_at__lt=data["end"]) & lead_filter_q(data, "lead__")
+    if data.get("queue"):
+        q &= Q(queue=data["queue"])
+    if data.get("rep"):
+        q &= Q(rep=data["rep"])
+    qs = Assignment.objects.filter(q)
+    if data.get("campaign"):
+        qs = qs.distinct()
+    return qs
+
+
+def build(data) -> ReportResult:
+    won_amount = (
+        Deal.objects.filter(lead=OuterRef("lead_id"), stage=DealStage.WON, created_at__gte=OuterRef("handed_off_at"))
+        .order_by()
+        .values("lead")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    # A deal counts for the hand-off that led to it: not one that was rejected or handed on.
+    counts_for_deal = ~Q(status__in=[AssignmentStatus.REJECTED, AssignmentStatus.REASSIGNED])
+    base = _assignments(data).annotate(
+        week=TruncWeek("handed_off_at"),
+        has_deal=Exists(Deal.objects.filter(lead=OuterRef("lead_id"), created_at__gte=OuterRef("handed_off_at"))),
+        has_won=Exists(
+            Deal.objects.filter(
+                lead=OuterRef("lead_id"), stage=DealStage.WON, created_at__gte=OuterRef("handed_off_at")
+            )
+        ),
+        won_amount=Subquery(won_amount, output_field=DecimalField(max_digits=14, decimal_places=2)),
+        speed=SecondsBetween("first_touch_at", "handed_off_at"),
+        to_accept=SecondsBetween("accepted_at", "handed_off_at"),
+    )
+    aggregated = {
+        as_week(row["week"]): row
+        for row in base.order_by()
+        .values("week")
+        .annotate(
+            handed_off=Count("lead", distinct=True),
+            accepted=Count("lead", distinct=True, filter=Q(accepted_at__isnull=False)),
+            rejected=Count("lead", distinct=True, filter=Q(rejected_at__isnull=False)),
+            breaches=Count("id", filter=Q(sla_breached_at__isnull=False)),
+            deals=Count("lead", distinct=True, filter=counts_for_deal & Q(has_deal=True)),
+            won=Count("lead", distinct=True, filter=counts_for_deal & Q(has_won=True)),
+            revenue=Coalesce(Sum("won_amount", filter=counts_for_deal), Value(0), output_field=DecimalField()),
+        )
+    }
+    speed = percentiles(base, group="week", value="speed")
+    accept = percentiles(base, group="week", value="to_accept")
+    speed = {as_week(k): v for k, v in speed.items()}
+    accept = {as_week(k): v for k, v in accept.items()}
+
+    qualified_q = Q(to_stage=LifecycleStage.MQL, at__gte=data["start"], at__lt=data["end"]) & lead_filter_q(
+        data, "lead__"
+    )
+    qualified_qs = LeadTransition.objects.filter(qualified_q)
+    qualified = {
+        as_week(row["week"]): row["n"]
+        for row in qualified_qs.annotate(week=TruncWeek("at"))
+        .order_by()
+        .values("week")
+        .annotate(n=Count("lead", distinct=True))
+    }
+
+    weeks = weeks_in_range(data["start"], data["end"])
+    rows, links = [], []
+    for week in weeks:
+        agg = aggregated.get(week, {})
+        sp = speed.get(week, [None, None])
+        ac = accept.get(week, [None, None])
+        handed = agg.get("handed_off", 0)
+        row = {
+            "week": week,
+            "qualified": qualified.get(week, 0),
+            "handed_off": handed,
+            "accepted": agg.get("accepted", 0),
+            "rejected": agg.get("rejected", 0),
+            "acceptance_rate": ratio(agg.get("accepted", 0), handed),
+            "speed_median_h": sp[0] / HOUR if sp[0] is not None else None,
+            "speed_p90_h": sp[1] / HOUR if sp[1] is not None else None,
+            "accept_median_h": ac[0] / HOUR if ac[0] is not None else None,
+            "accept_p90_h": ac[1] / HOUR if ac[1] is not None else None,
+            "breaches": agg.get("breaches", 0),
+            "deals": agg.get("deals", 0),
+            "won": agg.get("won", 0),
+            "revenue": agg.get("revenue", 0),
+        }
+        rows.append(row)
+        links.append(_week_links(data, week))
+    columns = [
+        Column("week", "Week of", "text"),
+        Column("qualified", "Qualified"),
+        Column("handed_off", "Handed off"),
+        Column("accepted", "Accepted"),
+        Column("rejected", "Rejected"),
+        Column("acceptance_rate", "Acceptance", "pct"),
+        Column("speed_median_h", "Speed-to-lead median (h)", "hours"),
+        Column("speed_p90_h", "Speed-to-lead p90 (h)", "hours"),
+        Column("accept_median_h", "Time to accept median (h)", "hours"),
+        Column("accept_p90_h", "Time to accept p90 (h)", "hours"),
+        Column("breaches", "SLA breaches"),
+        Column("deals", "Deals"),
+        Column("won", "Won"),
+        Column("revenue", "Won revenue", "money"),
+    ]
+    weekly = Table(
+        "weekly",
+        "Per week of hand-off",
+        columns,
+        rows,
+        links,
+        note="Qualified counts leads that became MQL that week (queue and rep do not apply: a lead has no "
+        "queue until it is handed off).",
+    )
+
+    reasons = _rejections_by_reason(data)
+    breaches = _open_breaches(data)
+    ageing = _queue_ageing(data)
+    labels = [w.strftime("%d %b") for w in weeks]
+    charts = [
+        bar_chart(
+            "Leads per week",
+            labels,
+            [
+                ("Qualified", [r["qualified"] for r in rows]),
+                ("Handed off", [r["handed_off"] for r in rows]),
+                ("Accepted", [r["accepted"] for r in rows]),
+                ("Rejected", [r["rejected"] for r in rows]),
+            ],
+        ),
+        line_chart(
+            "Speed-to-lead (hours)",
+            labels,
+            [("Median", [r["speed_median_h"] for r in rows]), ("p90", [r["speed_p90_h"] for r in rows])],
+        ),
+    ]
+    if reasons.rows:
+        charts.append(
+            bar_chart(
+                "Rejections by reason",
+                [r["reason"] for r in reasons.rows],
+                [("Rejected", [r["rejected"] for r in reasons.rows])],
+            )
+        )
+    empty = not any(r["handed_off"] or r["qualified"] for r in rows) and not breaches.rows and not ageing.rows
+    return ReportResult([weekly, reasons, breaches, ageing], charts, is_empty=empty)
+
+
+def _week_links(data, week: datetime.date) -> dict[str, str]:
+    tz = timezone.get_current_timezone()
+    start = max(datetime.datetime.combine(week, datetime.time.min, tzinfo=tz), data["start"])
+    end = min(datetime.datetime.combine(week + datetime.timedelta(weeks=1), datetime.time.min, tzinfo=tz), data["end"])
+    common = {
+        "handed_off_at__gte": iso(start),
+        "handed_off_at__lt": iso(end),
+        "queue__id__exact": data["queue"].pk if data.get("queue") else None,
+        "rep": data["rep"].pk if data.get("rep") else None,
+    }
+    return {
+        "handed_off": admin_changelist("crm.assignment", **common),
+        "accepted": admin_changelist("crm.assignment", **common, accepted_at__isnull="False"),
+        "rejected": admin_changelist("crm.assignment", **common, rejected_at__isnull="False"),
+        "breaches": admin_changelist("crm.assignment", **common, sla_breached_at__isnull="False"),
+        "qualified": admin_changelist(
+            "leads.leadtransition", to_stage__exact=LifecycleStage.MQL, at__gte=iso(start), at__lt=iso(end)
+        ),
+    }
+
+
+def _rejections_by_reason(data) -> Table:
+    labels = dict(RejectReason.choices)
+    rows = list(
+        _assignments(data)
+        .filter(rejected_at__isnull=False)
+        .order_by()
+        .values("rejected_reason")
+        .annotate(rejected=Count("lead", distinct=True))
+        .order_by("-rejected", "rejected_reason")
+    )
+    table_rows = [
+        {"reason": labels.get(r["rejected_reason"], r["rejected_reason"]), "rejected": r["rejected"]} for r in rows
+    ]
+    links = [
+        {
+            "rejected": admin_changelist(
+                "crm.assignment",
+                rejected_reason__exact=r["rejected_reason"],
+                handed_off_at__gte=iso(data["start"]),
+                handed_off_at__lt=iso(data["end"]),
+                queue__id__exact=data["queue"].pk if data.get("queue") else None,
+                rep=data["rep"].pk if data.get("rep") else None,
+            )
+        }
+        for r in rows
+    ]
+    return Table(
+        "rejections",
+        "Rejected by reason",
+        [Column("reason", "Reason", "text"), Column("rejected", "Rejected")],
+        table_rows,
+        links,
+    )
+
+
+def _open_breaches(data) -> Table:
+    """Assignments still with a rep, past their first-touch SLA and not yet called (now, not in
+    the date range: they are today's work)."""
+    now = timezone.now()
+    q = Q(status__in=OPEN_FOR_REP_STATUSES, first_touch_at__isnull=True, sla_due_at__lt=now)
+    if data.get("queue"):
+        q &= Q(queue=data["queue"])
+    if data.get("rep"):
+        q &= Q(rep=data["rep"])
+    rows = list(
+        Assignment.objects.filter(q)
+        .select_related("lead", "queue", "rep")
+        .order_by("sla_due_at", "id")[:OPEN_BREACH_LIMIT]
+    )
+    table_rows = [
+        {
+            "lead": str(a.lead),
+            "queue": a.queue.name,
+            "rep": a.rep.get_username() if a.rep else "",
+            "sla_due_at": a.sla_due_at,
+            "overdue_h": (now - a.sla_due_at).total_seconds() / HOUR,
+        }
+        for a in rows
+    ]
+    links = [{"lead": admin_changelist("crm.assignment", id=a.pk)} for a in rows]
+    return Table(
+        "open_breaches",
+        f"Open SLA breaches (oldest {OPEN_BREACH_LIMIT})",
+        [
+            Column("lead", "Lead", "text"),
+            Column("queue", "Queue", "text"),
+            Column("rep", "Rep", "text"),
+            Column("sla_due_at", "Due", "text"),
+            Column("overdue_h", "Overdue (h)", "hours"),
+        ],
+        table_rows,
+        links,
+    )
+
+
+def _queue_ageing(data) -> Table:
+    now = timezone.now()
+    queues = SalesQueue.objects.all()
+    if data.get("queue"):
+        queues = queues.filter(pk=data["queue"].pk)
+    rows = list(
+        queues.annotate(
+            unassigned=Count("assignments", filter=Q(assignments__status=AssignmentStatus.QUEUED)),
+            oldest_unassigned=Min("assignments__handed_off_at", filter=Q(assignments__status=AssignmentStatus.QUEUED)),
+            unaccepted=Count("assignments", filter=Q(assignments__status=AssignmentStatus.ASSIGNED)),
+            oldest_unaccepted=Min(
+                Coalesce("assignments__assigned_at", "assignments__handed_off_at"),
+                filter=Q(assignments__status=AssignmentStatus.ASSIGNED),
+            ),
+        )
+        .filter(Q(unassigned__gt=0) | Q(unaccepted__gt=0))
+        .order_by("name")
+        .values("pk", "name", "unassigned", "oldest_unassigned", "unaccepted", "oldest_unaccepted")
+    )
+
+    def age(ts):
+        return (now - ts).total_seconds() / HOUR if ts else None
+
+    table_rows = [
+        {
+            "queue": r["name"],
+            "unassigned": r["unassigned"],
+            "oldest_unassigned_h": age(r["oldest_unassigned"]),
+            "unaccepted": r["unaccepted"],
+            "oldest_unaccepted_h": age(r["oldest_unaccepted"]),
+        }
+        for r in rows
+    ]
+    links = [
+        {
+            "unassigned": admin_changelist(
+                "crm.assignment", queue__id__exact=r["pk"], status__exact=AssignmentStatus.QUEUED
+            ),
+            "unaccepted": admin_changelist(
+                "crm.assignment", queue__id__exact=r["pk"], status__exact=AssignmentStatus.ASSIGNED
+            ),
+        }
+        for r in rows
+    ]
+    return Table(
+        "queue_ageing",
+        "Queue ageing (now)",
+        [
+            Column("queue", "Queue", "text"),
+            Column("unassigned", "Waiting for a rep"),
+            Column("oldest_unassigned_h", "Oldest waiting (h)", "hours"),
+            Column("unaccepted", "Assigned, not accepted"),
+            Column("oldest_unaccepted_h", "Oldest not accepted (h)", "hours"),
+        ],
+        table_rows,
+        links,
+    )
