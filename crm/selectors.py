@@ -1,11 +1,53 @@
 """Reads of sales data. Row visibility is applied here: a rep's querysets only ever hold
-their own rows; managers see all."""
+their own rows; managers see all; anyone else (marketing) sees no individual sales rows."""
 
-from django.db.models import QuerySet
+from __future__ import annotations
 
-from config.roles import sees_all_sales_data
+import datetime
+import zoneinfo
+from dataclasses import dataclass, field
+from functools import lru_cache
 
-from .models import Assignment
+from django.conf import settings
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    DateTimeField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from campaigns.models import CampaignMember, CollateralShare
+from config.roles import is_rep, sees_all_sales_data
+from leads.api import Lead, LeadTransition, LifecycleStage
+
+from .models import (
+    OPEN_DEAL_STAGES,
+    OPEN_FOR_REP_STATUSES,
+    Account,
+    Assignment,
+    Call,
+    Contact,
+    Deal,
+    DealStage,
+    FollowUp,
+    FollowUpKind,
+    ObjectionNote,
+)
+
+NOTHING = Q(pk__in=[])
 
 
 def assignment_list_for_user(*, user) -> QuerySet[Assignment]:
@@ -13,3 +55,504 @@ def assignment_list_for_user(*, user) -> QuerySet[Assignment]:
     if sees_all_sales_data(user):
         return qs
     return qs.filter(rep=user)
+
+
+# --- Row visibility --------------------------------------------------------------------------
+
+
+def lead_visible_q(user) -> Q:
+    """A rep's leads: the ones they own, and the ones with an open assignment to them."""
+    if sees_all_sales_data(user):
+        return Q()
+    if not is_rep(user):
+        return NOTHING
+    open_assignment = Assignment.objects.filter(lead=OuterRef("pk"), rep=user, status__in=OPEN_FOR_REP_STATUSES)
+    return Q(owner=user) | Q(Exists(open_assignment))
+
+
+def deal_visible_q(user) -> Q:
+    if sees_all_sales_data(user):
+        return Q()
+    return Q(owner=user) if is_rep(user) else NOTHING
+
+
+def account_visible_q(user) -> Q:
+    if sees_all_sales_data(user):
+        return Q()
+    if not is_rep(user):
+        return NOTHING
+    return Q(owner=user) | Q(Exists(Deal.objects.filter(account=OuterRef("pk"), owner=user)))
+
+
+def contact_visible_q(user) -> Q:
+    if sees_all_sales_data(user):
+        return Q()
+    if not is_rep(user):
+        return NOTHING
+    return Q(account__owner=user) | Q(Exists(Deal.objects.filter(account=OuterRef("account_id"), owner=user)))
+
+
+def call_visible_q(user) -> Q:
+    if sees_all_sales_data(user):
+        return Q()
+    return Q(rep=user) if is_rep(user) else NOTHING
+
+
+# --- Single rows and lists ---------------------------------------------------------------------
+
+
+def lead_get_for_user(*, user, lead_id) -> Lead | None:
+    return (
+        Lead.objects.filter(lead_visible_q(user)).select_related("owner", "contact__account").filter(pk=lead_id).first()
+    )
+
+
+def call_history_for_user(*, user) -> QuerySet[Call]:
+    return (
+        Call.objects.filter(call_visible_q(user))
+        .select_related("rep", "lead", "contact")
+        .prefetch_related(Prefetch("objections", queryset=ObjectionNote.objects.select_related("collateral")))
+    )
+
+
+def objection_list_for_user(*, user) -> QuerySet[ObjectionNote]:
+    if sees_all_sales_data(user):
+        qs = ObjectionNote.objects.all()
+    elif is_rep(user):
+        qs = ObjectionNote.objects.filter(call__rep=user)
+    else:
+        qs = ObjectionNote.objects.none()
+    return qs.select_related("call", "lead", "collateral")
+
+
+def objection_summary(*, user) -> list[dict]:
+    """Objections by category, with how often they were overcome: what marketing reads."""
+    if sees_all_sales_data(user) or not is_rep(user):
+        qs = ObjectionNote.objects.all()
+    else:
+        qs = ObjectionNote.objects.filter(call__rep=user)
+    return list(
+        qs.values("category")
+        .annotate(total=Count("id"), overcome=Count("id", filter=Q(overcome=True)))
+        .order_by("-total", "category")
+    )
+
+
+def deal_list_for_user(*, user) -> QuerySet[Deal]:
+    return Deal.objects.filter(deal_visible_q(user)).select_related("account", "contact", "lead", "owner")
+
+
+def deal_summary(*, user) -> list[dict]:
+    """Deals by stage (count and amount) and, for lost deals, by reason: outcomes in aggregate."""
+    qs = Deal.objects.all() if (sees_all_sales_data(user) or not is_rep(user)) else Deal.objects.filter(owner=user)
+    return list(
+        qs.values("stage", "lost_reason")
+        .annotate(count=Count("id"), amount=Sum("amount"))
+        .order_by("stage", "lost_reason")
+    )
+
+
+def deal_board_for_user(*, user) -> list[dict]:
+    """The open deals grouped by stage in pipeline order, with each stage's total."""
+    deals = list(deal_list_for_user(user=user).filter(stage__in=OPEN_DEAL_STAGES).order_by("-amount", "-id"))
+    columns = []
+    for stage in OPEN_DEAL_STAGES:
+        in_stage = [deal for deal in deals if deal.stage == stage]
+        columns.append(
+            {
+                "stage": stage,
+                "label": DealStage(stage).label,
+                "deals": in_stage,
+                "total": sum((deal.amount for deal in in_stage), 0),
+            }
+        )
+    return columns
+
+
+def account_list_for_user(*, user) -> QuerySet[Account]:
+    return Account.objects.filter(account_visible_q(user)).select_related("owner")
+
+
+def contact_list_for_user(*, user) -> QuerySet[Contact]:
+    return Contact.objects.filter(contact_visible_q(user)).select_related("account", "lead")
+
+
+# --- Score reasons -----------------------------------------------------------------------------
+
+
+def score_reasons(breakdown, *, limit: int | None = None) -> list[dict]:
+    """The score breakdown as [{"label", "points"}], biggest contribution first.
+
+    Read defensively: scoring stores a list of {"rule" or "label", "points"} objects, but a
+    lead scored by an older version, imported, or never scored may hold anything.
+    """
+    items = []
+    if isinstance(breakdown, dict):
+        entries = []
+        for key, value in breakdown.items():
+            if isinstance(value, list):
+                entries.extend(value)
+            elif isinstance(value, (int, float)):
+                entries.append({"label": key, "points": value})
+            elif isinstance(value, dict):
+                entries.append({"label": key, **value})
+    elif isinstance(breakdown, list):
+        entries = breakdown
+    else:
+        entries = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        label = entry.get("label") or entry.get("rule") or entry.get("name") or entry.get("kind")
+        try:
+            points = float(entry.get("points", 0) or 0)
+        except (TypeError, ValueError):
+            continue
+        if label:
+            items.append({"label": str(label), "points": points})
+    items.sort(key=lambda item: -item["points"])
+    return items[:limit] if limit else items
+
+
+# --- The call list -------------------------------------------------------------------------------
+
+BUCKET_OVERDUE = 0
+BUCKET_DUE = 1
+BUCKET_NEW = 2
+BUCKET_CHECK_IN = 3
+BUCKET_LATER = 4
+BUCKET_LABELS = {
+    BUCKET_OVERDUE: "SLA overdue",
+    BUCKET_DUE: "Callback due",
+    BUCKET_NEW: "New",
+    BUCKET_CHECK_IN: "Check-in due",
+    BUCKET_LATER: "In progress",
+}
+
+
+@lru_cache(maxsize=1)
+def _all_timezones() -> tuple[str, ...]:
+    return tuple(sorted(zoneinfo.available_timezones() | {"UTC"}))
+
+
+@lru_cache(maxsize=4)
+def _timezones_outside_hours(minute: datetime.datetime, start: int, end: int) -> tuple[str, ...]:
+    outside = []
+    for name in _all_timezones():
+        try:
+            local = minute.astimezone(zoneinfo.ZoneInfo(name))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            continue
+        if not (start <= local.hour < end):
+            outside.append(name)
+    return tuple(outside)
+
+
+def timezones_outside_calling_hours(now: datetime.datetime) -> tuple[str, ...]:
+    """Every IANA zone whose local time is outside calling hours now (cached per minute).
+
+    Computed in Python once a minute so the call list can mark rows with a plain
+    ``timezone IN (...)`` that runs the same on PostgreSQL and SQLite.
+    """
+    minute = now.astimezone(datetime.UTC).replace(second=0, microsecond=0)
+    return _timezones_outside_hours(minute, settings.CALLING_HOURS_START, settings.CALLING_HOURS_END)
+
+
+@dataclass
+class CallListRow:
+    lead: Lead
+    bucket: int
+    outside_hours: bool
+    assignment: Assignment | None = None
+    next_follow_up_at: datetime.datetime | None = None
+    check_in_on: datetime.date | None = None
+    last_touch_at: datetime.datetime | None = None
+    attempts: int = 0
+    source_campaign: str | None = None
+    now: datetime.datetime | None = None
+    reasons: list = field(default_factory=list)
+
+    @property
+    def bucket_label(self) -> str:
+        return BUCKET_LABELS[self.bucket]
+
+    @property
+    def sla_due_at(self):
+        if self.assignment is None or self.assignment.first_touch_at is not None:
+            return None
+        return self.assignment.sla_due_at
+
+    @property
+    def sla_seconds_left(self) -> int | None:
+        due = self.sla_due_at
+        if due is None or self.now is None:
+            return None
+        return int((due - self.now).total_seconds())
+
+    @property
+    def sla_text(self) -> str:
+        seconds = self.sla_seconds_left
+        if seconds is None:
+            return ""
+        text = duration_text(abs(seconds))
+        return f"overdue {text}" if seconds < 0 else f"due in {text}"
+
+    @property
+    def local_time(self) -> str:
+        try:
+            zone = zoneinfo.ZoneInfo(self.lead.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return ""
+        return (self.now or timezone.now()).astimezone(zone).strftime("%H:%M")
+
+    @property
+    def sort_key(self) -> tuple:
+        if self.bucket == BUCKET_OVERDUE:
+            at = self.sla_due_at
+        elif self.bucket == BUCKET_DUE:
+            at = self.next_follow_up_at
+        elif self.bucket == BUCKET_CHECK_IN and self.check_in_on:
+            at = datetime.datetime.combine(self.check_in_on, datetime.time.min, tzinfo=datetime.UTC)
+        else:
+            at = None
+        handed_off = self.assignment.handed_off_at.timestamp() if self.assignment else 0
+        return (
+            self.outside_hours,
+            self.bucket,
+            at is None,
+            at.timestamp() if at else 0,
+            -self.lead.score,
+            -handed_off,
+            -self.lead.pk,
+        )
+
+
+def duration_text(seconds: int) -> str:
+    minutes = seconds // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes:02d} min"
+    return f"{hours // 24} days"
+
+
+def _display_annotations() -> dict:
+    lead_ref = OuterRef("lead_id")
+    return {
+        "last_touch_at": Subquery(
+            Call.objects.filter(lead=lead_ref).order_by("-called_at").values("called_at")[:1],
+            output_field=DateTimeField(),
+        ),
+        "source_campaign": Subquery(
+            CampaignMember.objects.filter(lead=lead_ref).order_by("-added_at", "-id").values("campaign__name")[:1]
+        ),
+    }
+
+
+def call_list_for_rep(*, rep, now: datetime.datetime | None = None, limit: int = 50) -> list[CallListRow]:
+    """The rep's next calls, best first. Two queries whatever the size of the book.
+
+    Order: SLA overdue, then callbacks / follow-ups due, then new assignments by score (newest
+    first among equals), then customer check-ins due, then work in progress; leads whose local
+    time is outside calling hours come after all of those, marked. Do-not-call and
+    do-not-contact leads never appear.
+
+    The ranking runs in SQL (Case / Subquery over the rep's open assignments, which the
+    ``assignment_rep_status_idx`` index finds) and only the top ``limit`` rows leave the
+    database. Customer check-ins come from the rep's customer leads in a second query and
+    the two ranked lists are merged.
+    """
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    outside = timezones_outside_calling_hours(now)
+    outside_hours = Case(
+        When(lead__timezone__in=outside, then=Value(True)), default=Value(False), output_field=BooleanField()
+    )
+
+    open_follow_ups = FollowUp.objects.filter(lead=OuterRef("lead_id"), rep=rep, done_at__isnull=True)
+    assignments = (
+        Assignment.objects.filter(rep=rep, status__in=OPEN_FOR_REP_STATUSES)
+        .filter(lead__do_not_call=False, lead__do_not_contact=False)
+        .select_related("lead")
+        .annotate(
+            next_follow_up_at=Subquery(open_follow_ups.order_by("due_at").values("due_at")[:1]),
+            outside_hours=outside_hours,
+        )
+        .annotate(
+            bucket=Case(
+                When(first_touch_at__isnull=True, sla_due_at__lt=now, then=Value(BUCKET_OVERDUE)),
+                When(next_follow_up_at__lte=now, then=Value(BUCKET_DUE)),
+                When(first_touch_at__isnull=True, then=Value(BUCKET_NEW)),
+                default=Value(BUCKET_LATER),
+                output_field=IntegerField(),
+            )
+        )
+        .annotate(
+            sort_at=Case(
+                When(bucket=BUCKET_OVERDUE, then=F("sla_due_at")),
+                When(bucket=BUCKET_DUE, then=F("next_follow_up_at")),
+                default=None,
+                output_field=DateTimeField(),
+            ),
+            attempts=Coalesce(
+                Subquery(
+                    Call.objects.filter(assignment=OuterRef("pk"))
+                    .order_by()
+                    .values("assignment")
+                    .annotate(n=Count("id"))
+                    .values("n"),
+                    output_field=IntegerField(),
+                ),
+                0,
+            ),
+            **_display_annotations(),
+        )
+        .order_by(
+            "outside_hours",
+            "bucket",
+            F("sort_at").asc(nulls_last=True),
+            "-lead__score",
+            "-handed_off_at",
+            "-id",
+        )[:limit]
+    )
+
+    check_in_follow_ups = FollowUp.objects.filter(
+        lead=OuterRef("pk"), rep=rep, done_at__isnull=True, kind=FollowUpKind.CHECK_IN, due_at__lte=now
+    )
+    customers = (
+        Lead.objects.filter(owner=rep, stage=LifecycleStage.CUSTOMER, do_not_call=False, do_not_contact=False)
+        .filter(Q(contact__account__next_check_in_on__lte=today) | Q(Exists(check_in_follow_ups)))
+        .annotate(
+            check_in_on=F("contact__account__next_check_in_on"),
+            outside_hours=Case(
+                When(timezone__in=outside, then=Value(True)), default=Value(False), output_field=BooleanField()
+            ),
+            last_touch_at=Subquery(
+                Call.objects.filter(lead=OuterRef("pk")).order_by("-called_at").values("called_at")[:1],
+                output_field=DateTimeField(),
+            ),
+            attempts=Value(0, output_field=IntegerField()),
+            source_campaign=Subquery(
+                CampaignMember.objects.filter(lead=OuterRef("pk"))
+                .order_by("-added_at", "-id")
+                .values("campaign__name")[:1]
+            ),
+        )
+        .order_by("outside_hours", F("check_in_on").asc(nulls_last=True), "-score", "-id")[:limit]
+    )
+
+    rows = [
+        CallListRow(
+            lead=a.lead,
+            assignment=a,
+            bucket=a.bucket,
+            outside_hours=a.outside_hours,
+            next_follow_up_at=a.next_follow_up_at,
+            last_touch_at=a.last_touch_at,
+            attempts=a.attempts,
+            source_campaign=a.source_campaign,
+            now=now,
+            reasons=score_reasons(a.lead.score_breakdown, limit=3),
+        )
+        for a in assignments
+    ]
+    rows += [
+        CallListRow(
+            lead=lead,
+            bucket=BUCKET_CHECK_IN,
+            outside_hours=lead.outside_hours,
+            check_in_on=lead.check_in_on,
+            last_touch_at=lead.last_touch_at,
+            attempts=lead.attempts,
+            source_campaign=lead.source_campaign,
+            now=now,
+            reasons=score_reasons(lead.score_breakdown, limit=3),
+        )
+        for lead in customers
+    ]
+    rows.sort(key=lambda row: row.sort_key)
+    return rows[:limit]
+
+
+# --- The lead page -------------------------------------------------------------------------------
+
+
+@dataclass
+class TimelineEntry:
+    at: datetime.datetime
+    kind: str
+    title: str
+    detail: str = ""
+    call: Call | None = None
+
+
+def lead_page_data(*, lead: Lead, user) -> dict:
+    """Everything the rep's lead page shows, in a fixed number of queries."""
+    calls = list(
+        Call.objects.filter(lead=lead)
+        .select_related("rep")
+        .prefetch_related(Prefetch("objections", queryset=ObjectionNote.objects.select_related("collateral")))
+        .order_by("-called_at", "-id")[:50]
+    )
+    transitions = list(LeadTransition.objects.filter(lead=lead).select_related("actor").order_by("-at", "-id")[:50])
+    events = list(lead.events.order_by("-occurred_at", "-id")[:50])
+    memberships = list(
+        CampaignMember.objects.filter(lead=lead).select_related("campaign").order_by("-added_at", "-id")[:20]
+    )
+    shares = list(
+        CollateralShare.objects.filter(lead=lead).select_related("collateral", "shared_by").order_by("-shared_at")[:20]
+    )
+    follow_ups = list(FollowUp.objects.filter(lead=lead).open().order_by("due_at")[:10])
+    assignment = Assignment.objects.active().filter(lead=lead).select_related("queue", "rep").first()
+    deals = list(Deal.objects.filter(lead=lead).select_related("account").order_by("-created_at"))
+
+    timeline: list[TimelineEntry] = []
+    for call in calls:
+        objections = ", ".join(o.get_category_display() for o in call.objections.all())
+        timeline.append(
+            TimelineEntry(
+                at=call.called_at,
+                kind="call",
+                title=f"Call: {call.get_outcome_display()}",
+                detail=f"Objections: {objections}" if objections else "",
+                call=call,
+            )
+        )
+    for event in events:
+        timeline.append(TimelineEntry(at=event.occurred_at, kind="engagement", title=event.get_kind_display()))
+    for member in memberships:
+        timeline.append(
+            TimelineEntry(
+                at=member.responded_at or member.added_at,
+                kind="campaign",
+                title=f"Campaign: {member.campaign.name}",
+                detail=member.get_status_display(),
+            )
+        )
+    for transition in transitions:
+        timeline.append(
+            TimelineEntry(
+                at=transition.at,
+                kind="stage",
+                title=f"{transition.get_from_stage_display()} → {transition.get_to_stage_display()}",
+                detail=transition.reason,
+            )
+        )
+    for share in shares:
+        timeline.append(TimelineEntry(at=share.shared_at, kind="collateral", title=f"Shared: {share.collateral.title}"))
+    timeline.sort(key=lambda entry: entry.at, reverse=True)
+
+    objections = [o for call in calls for o in call.objections.all()]
+    return {
+        "calls": calls,
+        "transitions": transitions,
+        "memberships": memberships,
+        "follow_ups": follow_ups,
+        "assignment": assignment,
+        "deals": deals,
+        "timeline": timeline,
+        "objections": objections,
+        "reasons": score_reasons(lead.score_breakdown),
+    }
