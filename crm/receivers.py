@@ -1,1 +1,29 @@
 """Receivers of the crm app. Connected on import from CrmConfig.ready()."""
+
+from django.db import transaction
+from django.dispatch import receiver
+
+from leads.api import lead_qualified
+
+
+@receiver(lead_qualified, dispatch_uid="crm.receivers.handoff_on_lead_qualified")
+def handoff_on_lead_qualified(sender, lead_id: int, **kwargs) -> None:
+    """Enqueue the hand-off once the qualifying transaction commits; nothing else.
+
+    If the publish fails (the broker is down) the lead is still an MQL without an assignment,
+    and the periodic sweep hands it off: the signal is the fast path, not the guarantee.
+    """
+    from crm.tasks import handoff_lead_task
+
+    transaction.on_commit(lambda: _enqueue(handoff_lead_task, lead_id))
+
+
+def _enqueue(task, lead_id: int) -> None:
+    try:
+        task.delay(lead_id)
+    except Exception:  # noqa: BLE001 - a broker outage must not break the qualifying request
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "could not enqueue the hand-off of lead %s; the sweep will pick it up", lead_id, exc_info=True
+        )

@@ -1,0 +1,474 @@
+"""The hand-off: a qualified lead (MQL) becomes exactly one active assignment in a sales queue.
+
+Invariants
+- At most one active assignment (QUEUED, ASSIGNED, ACCEPTED) per lead. Three guards: the lead
+  row lock taken first by every hand-off, a re-check for an active assignment under that lock,
+  and the partial unique constraint ``assignment_one_active_per_lead`` as the last word (an
+  IntegrityError there means someone else handed the lead off: success, not failure).
+- A rep never holds more open assignments from a queue than their capacity: the choice is
+  made under the rep's membership row lock (see ``crm.routing.rep_lock_with_room``).
+- A lead whose company has an account owned by a rep goes to that rep.
+- Do-not-call / do-not-contact leads are never handed off; a ``HandoffRefusal`` records why.
+- Times are stamped when the work runs, never when it was enqueued.
+
+Lock order, everywhere: assignment row(s), then the lead row, then membership rows.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from config.roles import SALES_REP, is_manager
+from crm import routing
+from crm.business_hours import queue_sla_due
+from crm.models import (
+    OPEN_FOR_REP_STATUSES,
+    Assignment,
+    AssignmentStatus,
+    HandoffRefusal,
+    HandoffRefusalReason,
+    QueueMembership,
+    RejectReason,
+    SalesQueue,
+    SlaAction,
+    SlaBreach,
+)
+from crm.services.notifications import NotificationKind, notification_send
+from leads.api import (
+    Lead,
+    LifecycleStage,
+    lead_accepted_by_sales,
+    lead_handed_off,
+    lead_recycled_no_contact,
+    lead_rejected_by_sales,
+)
+
+logger = logging.getLogger(__name__)
+
+CALL_LIST_URL = "/calls/"
+
+
+# --- the hand-off ---------------------------------------------------------------------------
+
+
+def lead_handoff(*, lead_id: int) -> Assignment | None:
+    """Hand one MQL to sales. Idempotent: safe under duplicate delivery, retries and
+    concurrent workers.
+
+    Returns the lead's active assignment (the one made now, or the one that already existed:
+    "already handed off" is success), or None when the lead is not handed off: it does not
+    exist, is not an MQL, may not be called (recorded as a ``HandoffRefusal``), or no queue
+    takes it (the sweep retries it later).
+
+    In one transaction: the assignment (ASSIGNED to a rep, or QUEUED when nobody in the queue
+    has room), the lead's move to HANDED_OFF with the rep as owner, the rep's notification.
+    The e-mail leaves after commit.
+    """
+    try:
+        with transaction.atomic():
+            return _lead_handoff_locked(lead_id=lead_id)
+    except IntegrityError:
+        existing = Assignment.objects.active().filter(lead_id=lead_id).first()
+        if existing is None:
+            raise
+        return existing
+
+
+def _lead_handoff_locked(*, lead_id: int, queues: list[SalesQueue] | None = None) -> Assignment | None:
+    lead = Lead.objects.select_for_update().filter(pk=lead_id).first()
+    if lead is None:
+        return None
+    existing = Assignment.objects.active().filter(lead_id=lead_id).first()
+    if existing is not None:
+        return existing
+    if lead.stage != LifecycleStage.MQL:
+        return None
+    refusal = _refusal_reason(lead)
+    if refusal:
+        HandoffRefusal.objects.get_or_create(lead=lead, reason=refusal, defaults={"at": timezone.now()})
+        return None
+
+    now = timezone.now()
+    queues = queues if queues is not None else routing.queues_by_priority()
+    owner = routing.account_owner_for_lead(lead=lead)
+    queue = routing.queue_for_lead(lead=lead, queues=queues)
+    if queue is None and owner is not None:
+        queue = routing.queue_for_owner(owner=owner, queues=queues)
+    if queue is None:
+        logger.info("lead %s: no active sales queue takes it; the sweep will retry", lead_id)
+        return None
+
+    assignment = Assignment(lead=lead, queue=queue, status=AssignmentStatus.QUEUED, handed_off_at=now)
+    membership = None
+    rep = owner
+    if rep is None:
+        membership = routing.rep_lock_with_room(queue=queue)
+        rep = membership.rep if membership else None
+    if rep is None:
+        with transaction.atomic():
+            assignment.save()
+        return assignment
+    _fill_assignment(assignment, rep=rep, now=now)
+    with transaction.atomic():
+        assignment.save()
+    _after_assigned(assignment, lead_stage=lead.stage, membership=membership, now=now)
+    return assignment
+
+
+def _refusal_reason(lead) -> str:
+    if lead.do_not_contact:
+        return HandoffRefusalReason.DO_NOT_CONTACT
+    if lead.do_not_call:
+        return HandoffRefusalReason.DO_NOT_CALL
+    return ""
+
+
+def _fill_assignment(assignment: Assignment, *, rep, now) -> None:
+    assignment.rep = rep
+    assignment.status = AssignmentStatus.ASSIGNED
+    assignment.assigned_at = now
+    assignment.sla_due_at = queue_sla_due(assignment.queue, now)
+
+
+def _after_assigned(assignment: Assignment, *, lead_stage: str, membership: QueueMembership | None, now) -> None:
+    """The lead moves to HANDED_OFF (or, already with sales, changes owner); round-robin
+    cursor; the rep is told."""
+    if lead_stage == LifecycleStage.MQL:
+        lead_handed_off(lead_id=assignment.lead_id, owner=assignment.rep, at=now)
+    else:
+        _lead_owner_set(lead_id=assignment.lead_id, owner=assignment.rep)
+    if membership is not None:
+        QueueMembership.objects.filter(pk=membership.pk).update(last_assigned_at=now)
+    else:
+        QueueMembership.objects.filter(queue_id=assignment.queue_id, rep_id=assignment.rep_id).update(
+            last_assigned_at=now
+        )
+    lead = assignment.lead
+    notification_send(
+        user=assignment.rep,
+        kind=NotificationKind.ASSIGNED,
+        message=f"New lead for you: {lead} (first touch due {assignment.sla_due_at:%Y-%m-%d %H:%M} UTC).",
+        url=CALL_LIST_URL,
+    )
+
+
+def _lead_owner_set(*, lead_id: int, owner) -> None:
+    # leads.api has no owner-only change (a reassignment is not a lifecycle move); the owner
+    # field is the one marketing column sales maintains, so it is written here directly.
+    Lead.objects.filter(pk=lead_id).update(owner=owner, updated_at=timezone.now())
+
+
+def _enqueue_queue_fill(queue_id: int) -> None:
+    from crm.tasks import handoff_queue_fill_task
+
+    transaction.on_commit(lambda: handoff_queue_fill_task.delay(queue_id))
+
+
+def handoff_queue_fill(*, queue_id: int, limit: int = 50) -> int:
+    """Give waiting (QUEUED) assignments of a queue to reps that now have room, oldest first.
+    Returns how many were assigned. A waiting lead that left MQL meanwhile (marketing
+    disqualified or demoted it) has its assignment closed instead."""
+    assigned = 0
+    with transaction.atomic():
+        waiting = list(
+            Assignment.objects.filter(queue_id=queue_id, status=AssignmentStatus.QUEUED)
+            .select_related("queue")
+            .order_by("handed_off_at", "pk")
+            .select_for_update(skip_locked=True, of=("self",))[:limit]
+        )
+        for assignment in waiting:
+            lead = Lead.objects.select_for_update().get(pk=assignment.lead_id)
+            now = timezone.now()
+            if lead.stage != LifecycleStage.MQL:
+                Assignment.objects.filter(pk=assignment.pk).update(status=AssignmentStatus.CLOSED, closed_at=now)
+                continue
+            membership = routing.rep_lock_with_room(queue=assignment.queue)
+            if membership is None:
+                break
+            _fill_assignment(assignment, rep=membership.rep, now=now)
+            assignment.lead = lead
+            assignment.save(update_fields=["rep", "status", "assigned_at", "sla_due_at"])
+            _after_assigned(assignment, lead_stage=lead.stage, membership=membership, now=now)
+            assigned += 1
+    return assigned
+
+
+# --- the sweep ------------------------------------------------------------------------------
+
+
+def sweep_candidates():
+    """MQLs without an active assignment, except those already refused for a flag still set."""
+    active = Assignment.objects.active().filter(lead_id=OuterRef("pk"))
+    refused = HandoffRefusal.objects.filter(lead_id=OuterRef("pk"))
+    return (
+        Lead.objects.qualified()
+        .filter(~Exists(active))
+        .filter(Q(do_not_call=False, do_not_contact=False) | ~Exists(refused))
+    )
+
+
+def handoff_sweep(*, batch_size: int = 50, max_leads: int = 10_000) -> int:
+    """The safety net: hand off every MQL the event path missed (Redis down, a lost message, a
+    worker killed), and fill waiting assignments where room appeared.
+
+    Works in small batches, each its own transaction, rows taken in primary-key order with
+    ``SKIP LOCKED``: several sweeps (or a sweep and the event tasks) run side by side without
+    waiting on, or doubling, each other's leads. Returns how many leads it handed off.
+    """
+    for queue_id in (
+        Assignment.objects.filter(status=AssignmentStatus.QUEUED).values_list("queue_id", flat=True).distinct()
+    ):
+        handoff_queue_fill(queue_id=queue_id)
+
+    handed = 0
+    seen = 0
+    last_pk = 0
+    queues = routing.queues_by_priority()
+    while seen < max_leads:
+        with transaction.atomic():
+            batch = list(
+                sweep_candidates()
+                .filter(pk__gt=last_pk)
+                .order_by("pk")
+                .select_for_update(skip_locked=True)
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not batch:
+                break
+            for lead_id in batch:
+                try:
+                    with transaction.atomic():
+                        if _lead_handoff_locked(lead_id=lead_id, queues=queues) is not None:
+                            handed += 1
+                except (ValidationError, DatabaseError):
+                    logger.exception("sweep: lead %s could not be handed off; next sweep retries", lead_id)
+        last_pk = batch[-1]
+        seen += len(batch)
+    return handed
+
+
+# --- the rep's answer -----------------------------------------------------------------------
+
+
+def _assignment_for_actor(*, assignment_id, actor) -> Assignment:
+    """Lock and return an assignment the actor may act on. Another rep's assignment is
+    reported exactly like a missing one, so ids cannot be probed."""
+    qs = Assignment.objects.select_for_update(of=("self",)).select_related("queue", "lead", "rep")
+    if not is_manager(actor):
+        qs = qs.filter(rep_id=actor.pk)
+    try:
+        assignment = qs.filter(pk=int(assignment_id)).first()
+    except (TypeError, ValueError):
+        assignment = None
+    if assignment is None:
+        raise ValidationError({"assignment_id": f"Assignment {assignment_id} not found."}, code="not_found")
+    return assignment
+
+
+def assignment_accept(*, assignment_id: int, actor) -> Assignment:
+    """The rep takes the lead: assignment ACCEPTED, lead -> SAL. Accepting twice is a no-op."""
+    with transaction.atomic():
+        assignment = _assignment_for_actor(assignment_id=assignment_id, actor=actor)
+        if assignment.status == AssignmentStatus.ACCEPTED:
+            return assignment
+        if assignment.status != AssignmentStatus.ASSIGNED:
+            raise ValidationError(
+                {"status": f"Only an assigned lead can be accepted; this one is {assignment.get_status_display()}."},
+                code="invalid_state",
+            )
+        now = timezone.now()
+        lead_accepted_by_sales(lead_id=assignment.lead_id, actor=actor, at=now)
+        assignment.status = AssignmentStatus.ACCEPTED
+        assignment.accepted_at = now
+        assignment.save(update_fields=["status", "accepted_at"])
+    return assignment
+
+
+def assignment_reject(*, assignment_id: int, reason: str, note: str = "", actor) -> Assignment:
+    """The rep sends the lead back: assignment REJECTED with the reason, lead -> RECYCLED
+    through leads (reason code ``rejected:<reason>``; ``no_contact`` uses the no-contact
+    outcome). "Other" needs a note. The freed place goes to the queue's next waiting lead."""
+    if reason not in RejectReason.values:
+        choices = ", ".join(RejectReason.values)
+        raise ValidationError({"reason": f"'{reason}' is not a rejection reason; choose one of: {choices}."})
+    note = (note or "").strip()
+    if reason == RejectReason.OTHER and not note:
+        raise ValidationError({"note": "Say why in a note when the reason is 'other'."})
+    with transaction.atomic():
+        assignment = _assignment_for_actor(assignment_id=assignment_id, actor=actor)
+        if assignment.status not in OPEN_FOR_REP_STATUSES:
+            raise ValidationError(
+                {"status": f"Only an open assignment can be rejected; this one is {assignment.get_status_display()}."},
+                code="invalid_state",
+            )
+        now = timezone.now()
+        if reason == RejectReason.NO_CONTACT:
+            lead_recycled_no_contact(lead_id=assignment.lead_id, actor=actor, note=note, at=now)
+        else:
+            lead_rejected_by_sales(lead_id=assignment.lead_id, reason=reason, note=note, actor=actor, at=now)
+        assignment.status = AssignmentStatus.REJECTED
+        assignment.rejected_at = now
+        assignment.rejected_reason = reason
+        assignment.rejected_note = note
+        assignment.closed_at = now
+        assignment.save(update_fields=["status", "rejected_at", "rejected_reason", "rejected_note", "closed_at"])
+        _enqueue_queue_fill(assignment.queue_id)
+    return assignment
+
+
+def assignment_reassign(*, assignment_id: int, rep_id: int, actor) -> Assignment:
+    """A manager moves an active assignment to another rep (capacity is the manager's call).
+
+    A waiting (QUEUED) assignment is simply given to the rep. An assigned or accepted one is
+    closed as REASSIGNED and a new one, pointing back to it, goes to the rep with a fresh SLA
+    (an accepted lead stays accepted). Returns the assignment now active.
+    """
+    if not is_manager(actor):
+        raise PermissionDenied("Only sales managers can reassign leads.")
+    rep = _rep_or_error(rep_id)
+    with transaction.atomic():
+        assignment = _assignment_for_actor(assignment_id=assignment_id, actor=actor)
+        if not assignment.is_active:
+            raise ValidationError(
+                {
+                    "status": f"Only an active assignment can be reassigned; this one is {assignment.get_status_display()}."
+                },
+                code="invalid_state",
+            )
+        if assignment.rep_id == rep.pk:
+            raise ValidationError({"rep_id": f"The lead is already assigned to {rep.username}."})
+        return _move_to_rep(assignment, rep=rep, now=timezone.now(), actor=actor)
+
+
+def _rep_or_error(rep_id):
+    try:
+        rep = get_user_model().objects.filter(pk=int(rep_id), is_active=True, groups__name=SALES_REP).first()
+    except (TypeError, ValueError):
+        rep = None
+    if rep is None:
+        raise ValidationError({"rep_id": f"{rep_id!r} is not an active sales rep."})
+    return rep
+
+
+def _move_to_rep(assignment: Assignment, *, rep, now, actor=None, membership=None) -> Assignment:
+    """Caller holds the assignment's lock. Returns the active assignment after the move."""
+    lead = Lead.objects.select_for_update().get(pk=assignment.lead_id)
+    if assignment.status == AssignmentStatus.QUEUED:
+        if lead.stage != LifecycleStage.MQL:
+            raise ValidationError({"status": f"The lead is no longer qualified ({lead.get_stage_display()})."})
+        _fill_assignment(assignment, rep=rep, now=now)
+        assignment.lead = lead
+        assignment.save(update_fields=["rep", "status", "assigned_at", "sla_due_at"])
+        _after_assigned(assignment, lead_stage=lead.stage, membership=membership, now=now)
+        return assignment
+
+    previous_rep = assignment.rep
+    Assignment.objects.filter(pk=assignment.pk).update(status=AssignmentStatus.REASSIGNED, closed_at=now)
+    assignment.status = AssignmentStatus.REASSIGNED
+    new = Assignment(
+        lead=lead,
+        queue=assignment.queue,
+        status=AssignmentStatus.QUEUED,
+        handed_off_at=now,
+        previous=assignment,
+    )
+    _fill_assignment(new, rep=rep, now=now)
+    if assignment.accepted_at is not None:
+        new.status = AssignmentStatus.ACCEPTED
+        new.accepted_at = assignment.accepted_at
+    new.save()
+    _after_assigned(new, lead_stage=lead.stage, membership=membership, now=now)
+    if previous_rep is not None:
+        notification_send(
+            user=previous_rep,
+            kind=NotificationKind.REASSIGNED_AWAY,
+            message=f"{lead} was reassigned to {rep.get_full_name() or rep.username}.",
+            url=CALL_LIST_URL,
+            email=False,
+        )
+    _enqueue_queue_fill(assignment.queue_id)
+    return new
+
+
+# --- SLA ------------------------------------------------------------------------------------
+
+
+def sla_check(*, now=None, batch_size: int = 50) -> int:
+    """Record every overdue first touch once, and act on it as the queue says: reassign to
+    the next rep with room (escalating to the queue's manager when nobody has room) or
+    escalate. Returns the number of breaches recorded.
+
+    A breached assignment carries ``sla_breached_at`` and exactly one ``SlaBreach`` row, so a
+    second run (or a concurrent one: rows are taken with SKIP LOCKED and re-checked under the
+    lock) finds nothing to do. The reassigned lead's new assignment starts a fresh SLA.
+    """
+    recorded = 0
+    last_pk = 0
+    while True:
+        with transaction.atomic():
+            now_ = now or timezone.now()
+            batch = list(
+                Assignment.objects.overdue(now_)
+                .filter(pk__gt=last_pk)
+                .select_related("queue", "queue__manager", "rep", "lead")
+                .order_by("pk")
+                .select_for_update(skip_locked=True, of=("self",))[:batch_size]
+            )
+            if not batch:
+                return recorded
+            for assignment in batch:
+                if _sla_breach(assignment, now=now_):
+                    recorded += 1
+        last_pk = batch[-1].pk
+
+
+def _sla_breach(assignment: Assignment, *, now) -> bool:
+    fresh = Assignment.objects.filter(pk=assignment.pk).values("status", "first_touch_at", "sla_breached_at").first()
+    if (
+        fresh is None
+        or fresh["status"] not in OPEN_FOR_REP_STATUSES
+        or fresh["first_touch_at"] is not None
+        or fresh["sla_breached_at"] is not None
+    ):
+        return False
+    breach, created = SlaBreach.objects.get_or_create(
+        assignment=assignment, defaults={"breached_at": now, "action": assignment.queue.sla_action}
+    )
+    Assignment.objects.filter(pk=assignment.pk).update(sla_breached_at=now)
+    assignment.sla_breached_at = now
+    if not created:
+        return False
+    queue = assignment.queue
+    lead = assignment.lead
+    if queue.sla_action == SlaAction.REASSIGN:
+        membership = routing.rep_lock_with_room(queue=queue, exclude_rep_ids=[assignment.rep_id])
+        if membership is not None:
+            new = _move_to_rep(assignment, rep=membership.rep, now=now, membership=membership)
+            breach.new_assignment = new
+            breach.save(update_fields=["new_assignment"])
+            return True
+    # Escalate: the queue's setting, or a reassignment with nobody to take the lead.
+    breach.action = SlaAction.ESCALATE
+    breach.escalated_to = queue.manager
+    breach.save(update_fields=["action", "escalated_to"])
+    if queue.manager is not None:
+        notification_send(
+            user=queue.manager,
+            kind=NotificationKind.ESCALATION,
+            message=f"SLA breached in {queue}: {lead} has not been called by {assignment.rep}.",
+            url=CALL_LIST_URL,
+        )
+    if assignment.rep is not None:
+        notification_send(
+            user=assignment.rep,
+            kind=NotificationKind.SLA_BREACH,
+            message=f"First-touch SLA breached for {lead}; your manager has been told.",
+            url=CALL_LIST_URL,
+        )
+    return True

@@ -1,0 +1,57 @@
+"""Notifying people: an in-app `Notification` row and an e-mail through Django's backend."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from crm.models import Notification
+
+logger = logging.getLogger(__name__)
+
+
+class NotificationKind:
+    ASSIGNED = "assignment"
+    REASSIGNED_AWAY = "assignment_reassigned_away"
+    SLA_BREACH = "sla_breach"
+    ESCALATION = "sla_escalation"
+    REJECTED = "assignment_rejected"
+
+
+def notification_send(*, user, kind: str, message: str, url: str = "", email: bool = True) -> Notification:
+    """Record an in-app notification for ``user`` and, after the caller's transaction
+    commits, e-mail it on the ``sales`` queue.
+
+    The row is part of the caller's transaction (it exists exactly when the change it reports
+    does); the e-mail leaves only once that change is committed, so a rolled-back hand-off
+    never e-mails anyone, and a slow mail server never holds a lead's lock.
+    """
+    notification = Notification.objects.create(
+        user=user, kind=kind, message=message[:300], url=url[:300], created_at=timezone.now()
+    )
+    if email and getattr(user, "email", ""):
+        from crm.tasks import notification_email_task
+
+        transaction.on_commit(lambda: notification_email_task.delay(notification.pk))
+    return notification
+
+
+def notification_email(*, notification_id: int) -> bool:
+    """E-mail one notification to its user. Returns False when there is nothing to send."""
+    notification = Notification.objects.select_related("user").filter(pk=notification_id).first()
+    if notification is None or not notification.user.email:
+        return False
+    body = notification.message
+    if notification.url:
+        body = f"{body}\n\n{notification.url}"
+    send_mail(
+        subject=f"[Baton] {notification.message[:80]}",
+        message=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[notification.user.email],
+    )
+    return True

@@ -1,0 +1,55 @@
+"""Celery tasks of the sales side. Thin: take ids, call one service.
+
+Routing (settings.CELERY_TASK_ROUTES): ``crm.tasks.handoff*`` -> the ``handoff`` queue,
+everything else here -> ``sales``.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+
+from crm.services.handoff import handoff_queue_fill, handoff_sweep, lead_handoff, sla_check
+from crm.services.notifications import notification_email
+
+
+@shared_task(name="crm.tasks.handoff_lead_task", acks_late=True, reject_on_worker_lost=True)
+def handoff_lead_task(lead_id: int) -> int | None:
+    """Hand off one qualified lead (``lead_handoff``).
+
+    ``acks_late`` + ``reject_on_worker_lost``: the message is acknowledged only after the hand-off
+    ran, so a worker killed mid-task leaves it to be delivered again. That redelivery (and any
+    duplicate publish or retry) is safe because the task is idempotent: the service locks the
+    lead row, re-checks for an active assignment under the lock and returns it as success, and
+    the partial unique constraint on active assignments rejects a second one even if the lock
+    were bypassed. The hand-off time is stamped when the task runs. Returns the assignment id.
+    """
+    assignment = lead_handoff(lead_id=lead_id)
+    return assignment.pk if assignment else None
+
+
+@shared_task(name="crm.tasks.handoff_sweep_task", acks_late=True, reject_on_worker_lost=True)
+def handoff_sweep_task() -> int:
+    """Periodic safety net (beat, every minute): hands off every MQL without an active
+    assignment and fills waiting assignments. Idempotent for the same reasons as
+    ``handoff_lead_task``; concurrent sweeps skip each other's locked rows."""
+    return handoff_sweep(batch_size=settings.HANDOFF_SWEEP_BATCH_SIZE, max_leads=settings.HANDOFF_SWEEP_MAX_LEADS)
+
+
+@shared_task(name="crm.tasks.handoff_queue_fill_task", acks_late=True, reject_on_worker_lost=True)
+def handoff_queue_fill_task(queue_id: int) -> int:
+    """Room appeared in a queue (a rejection or reassignment): assign its waiting leads."""
+    return handoff_queue_fill(queue_id=queue_id)
+
+
+@shared_task(name="crm.tasks.sla_check_task", acks_late=True, reject_on_worker_lost=True)
+def sla_check_task() -> int:
+    """Periodic (beat, every minute): record overdue first touches once and reassign or
+    escalate. Idempotent: a breach is recorded once per assignment under its row lock."""
+    return sla_check(batch_size=settings.HANDOFF_SWEEP_BATCH_SIZE)
+
+
+@shared_task(name="crm.tasks.notification_email_task")
+def notification_email_task(notification_id: int) -> bool:
+    """E-mail one in-app notification. Not acks_late: a lost e-mail is better than two."""
+    return notification_email(notification_id=notification_id)
