@@ -30,7 +30,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from campaigns.models import CampaignMember, CollateralShare
-from config.roles import is_rep, sees_all_sales_data
+from config.roles import is_marketer, is_rep, sees_all_sales_data
 from leads.api import Lead, LeadTransition, LifecycleStage
 
 from .models import (
@@ -38,6 +38,7 @@ from .models import (
     OPEN_FOR_REP_STATUSES,
     Account,
     Assignment,
+    AssignmentStatus,
     Call,
     Contact,
     Deal,
@@ -45,16 +46,46 @@ from .models import (
     FollowUp,
     FollowUpKind,
     ObjectionNote,
+    QueueMembership,
+    SalesQueue,
 )
 
 NOTHING = Q(pk__in=[])
 
 
 def assignment_list_for_user(*, user) -> QuerySet[Assignment]:
+    """Managers see every assignment, a rep their own. Marketing sees the rejected ones only:
+    a rejected lead is marketing's again, and the reason sales gave is marketing's to read."""
     qs = Assignment.objects.select_related("lead", "queue", "rep")
     if sees_all_sales_data(user):
         return qs
-    return qs.filter(rep=user)
+    if is_rep(user):
+        return qs.filter(rep=user)
+    if is_marketer(user):
+        return qs.filter(status=AssignmentStatus.REJECTED)
+    return qs.none()
+
+
+def queue_list_for_user(*, user) -> QuerySet[SalesQueue]:
+    """Managers and marketing read every queue; a rep the queues they are a member of. Each
+    queue carries its members (with ``open_count``) and ``waiting_count``."""
+    members = QueueMembership.objects.select_related("rep").annotate(
+        open_count=Count(
+            "rep__assignments",
+            filter=Q(rep__assignments__queue=F("queue"), rep__assignments__status__in=OPEN_FOR_REP_STATUSES),
+        )
+    )
+    qs = (
+        SalesQueue.objects.select_related("segment", "manager")
+        .prefetch_related(Prefetch("memberships", queryset=members.order_by("rep__username")))
+        .annotate(waiting_count=Count("assignments", filter=Q(assignments__status=AssignmentStatus.QUEUED)))
+        .order_by("priority", "id")
+    )
+    if sees_all_sales_data(user) or is_marketer(user):
+        return qs
+    if is_rep(user):
+        return qs.filter(pk__in=QueueMembership.objects.filter(rep=user).values("queue_id"))
+    return qs.none()
 
 
 # --- Row visibility --------------------------------------------------------------------------
