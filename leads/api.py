@@ -6,6 +6,7 @@ tables itself, and marketing never reads sales tables.
 
 from .lifecycle import IllegalTransition, can_transition, lead_transition
 from .models import EngagementKind, Lead, LeadTransition, LifecycleStage, Segment
+from .segments import segment_contains, segment_member_q
 from .services import (
     REASON_LOST_PREFIX,
     REASON_NO_CONTACT,
@@ -44,4 +45,6 @@ __all__ = [
     "lead_rejected_by_sales",
     "lead_transition",
     "lead_won",
+    "segment_contains",
+    "segment_member_q",
 ]
