@@ -427,10 +427,7 @@ def _field_q(field: str, spec: FieldSpec, op: str, value, now: datetime.datetime
         elif op != "is_empty":
             value = parse_moment(value)
     if op == "is_empty":
-        if spec.type == TEXT:
-            empty = Q(**{field: ""})
-        else:
-            empty = Q(**{f"{field}__isnull": True})
+        empty = Q(**{field: ""}) if spec.type == TEXT else Q(**{f"{field}__isnull": True})
         return empty if value else ~empty
     if op in ("eq", "neq"):
         matched = Q(**{field: value})
