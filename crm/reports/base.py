@@ -286,7 +286,8 @@ def admin_changelist(model_label: str, **params) -> str:
 
 
 def iso(dt: datetime.datetime) -> str:
-    return timezone.localtime(dt).strftime("%Y-%m-%d %H:%M:%S")
+    # with its offset, so the admin filters on the same instant (no naive-datetime warning)
+    return timezone.localtime(dt).isoformat()
 
 
 def weeks_in_range(start: datetime.datetime, end: datetime.datetime) -> list[datetime.date]:

@@ -56,13 +56,13 @@ def build(data) -> ReportResult:
         for r in items.order_by()
         .values("pk")
         .annotate(
-            shares=Count("shares", filter=share_q, distinct=True),
-            views=Count(
+            n_shares=Count("shares", filter=share_q, distinct=True),
+            n_views=Count(
                 "shares__views",
                 filter=share_q & Q(shares__views__viewed_at__gte=start, shares__views__viewed_at__lt=end),
                 distinct=True,
             ),
-            leads_viewing=Count("shares__lead", filter=share_q & Q(shares__views__isnull=False), distinct=True),
+            n_leads_viewing=Count("shares__lead", filter=share_q & Q(shares__views__isnull=False), distinct=True),
         )
     }
     last_shared = {r["pk"]: r["last"] for r in items.order_by().values("pk").annotate(last=Max("shares__shared_at"))}
@@ -102,9 +102,9 @@ def build(data) -> ReportResult:
             {
                 "title": item.title,
                 "kind": item.get_kind_display(),
-                "shares": s.get("shares", 0),
-                "views": s.get("views", 0),
-                "leads_viewing": s.get("leads_viewing", 0),
+                "shares": s.get("n_shares", 0),
+                "views": s.get("n_views", 0),
+                "leads_viewing": s.get("n_leads_viewing", 0),
                 "deals": d.get("deals", 0),
                 "won": d.get("won", 0),
                 "win_rate": ratio(d.get("won", 0), d.get("won", 0) + d.get("lost", 0)),
