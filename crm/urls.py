@@ -3,4 +3,16 @@ from django.urls import path
 from . import views
 
 app_name = "crm"
-urlpatterns = [path("calls/", views.call_list, name="call-list")]
+urlpatterns = [
+    path("calls/", views.call_list, name="call-list"),
+    path("calls/next/", views.next_call, name="next-call"),
+    path("calls/leads/<int:lead_id>/", views.lead_detail, name="lead-detail"),
+    path("calls/leads/<int:lead_id>/log/", views.lead_log_call, name="lead-log-call"),
+    path("calls/leads/<int:lead_id>/accept/", views.lead_accept, name="lead-accept"),
+    path("calls/leads/<int:lead_id>/reject/", views.lead_reject, name="lead-reject"),
+    path("calls/leads/<int:lead_id>/convert/", views.lead_convert, name="lead-convert"),
+    path("calls/leads/<int:lead_id>/share/", views.lead_share_collateral, name="lead-share"),
+    path("deals/", views.deal_list, name="deal-list"),
+    path("deals/<int:deal_id>/move/", views.deal_move_view, name="deal-move"),
+    path("deals/<int:deal_id>/close/", views.deal_close_view, name="deal-close"),
+]

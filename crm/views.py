@@ -1,14 +1,321 @@
+"""The rep's pages: the call list, the lead page (call form, accept/reject, convert) and the
+deal board. Views parse input, check the role, call one service or selector, and render."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
 
-from .models import OPEN_FOR_REP_STATUSES, Assignment
+from campaigns import api as campaigns_api
+from config.roles import is_manager, is_rep
+
+from .forms import (
+    CallForm,
+    ConvertForm,
+    DealCloseForm,
+    DealMoveForm,
+    ObjectionFormSet,
+    RejectForm,
+    add_service_errors,
+    objection_rows,
+)
+from .models import AssignmentStatus, DealStage
+from .selectors import (
+    call_list_for_rep,
+    deal_board_for_user,
+    deal_list_for_user,
+    lead_get_for_user,
+    lead_page_data,
+)
+from .services.calls import call_log
+from .services.deals import deal_close, deal_convert, deal_move
+from .services.handoff import assignment_accept, assignment_reject
 
 
-@login_required
+def sales_required(view):
+    """Logged in as a rep or a manager; marketing gets a 403."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        if not (is_rep(request.user) or is_manager(request.user)):
+            raise PermissionDenied("The sales workspace is for sales reps and managers.")
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+def _lead_or_404(request, lead_id):
+    lead = lead_get_for_user(user=request.user, lead_id=lead_id)
+    if lead is None:
+        raise Http404("No such lead.")
+    return lead
+
+
+# --- The call list ----------------------------------------------------------------------------
+
+
+@require_GET
+@sales_required
 def call_list(request):
-    assignments = (
-        Assignment.objects.filter(rep=request.user, status__in=OPEN_FOR_REP_STATUSES)
-        .select_related("lead")
-        .order_by("sla_due_at", "-lead__score")[:200]
+    rows = call_list_for_rep(rep=request.user)
+    return render(request, "crm/call_list.html", {"rows": rows, "next_row": rows[0] if rows else None})
+
+
+@require_GET
+@sales_required
+def next_call(request):
+    rows = call_list_for_rep(rep=request.user, limit=1)
+    if not rows:
+        messages.info(request, "Nothing left to call.")
+        return redirect("crm:call-list")
+    return redirect("crm:lead-detail", lead_id=rows[0].lead.pk)
+
+
+# --- The lead page ------------------------------------------------------------------------------
+
+
+def _collateral(lead, objection_categories):
+    suggestions = campaigns_api.collateral_suggestions(
+        lead=lead, objection_categories=tuple(objection_categories), limit=5
     )
-    return render(request, "crm/call_list.html", {"assignments": assignments})
+    return list(suggestions)
+
+
+def _lead_page(
+    request, lead, *, call_form=None, objection_formset=None, reject_form=None, convert_form=None, status=200
+):
+    data = lead_page_data(lead=lead, user=request.user)
+    suggestions = _collateral(lead, {o.category for o in data["objections"]})
+    collateral_choices = [(s.collateral.pk, s.collateral.title) for s in suggestions]
+    if objection_formset is None:
+        objection_formset = ObjectionFormSet(
+            prefix="objections", form_kwargs={"collateral_choices": collateral_choices}
+        )
+    assignment = data["assignment"]
+    context = {
+        "lead": lead,
+        **data,
+        "suggestions": suggestions,
+        "call_form": call_form or CallForm(),
+        "objection_formset": objection_formset,
+        "reject_form": reject_form or RejectForm(),
+        "convert_form": convert_form or ConvertForm(),
+        "can_answer": assignment is not None and assignment.status == AssignmentStatus.ASSIGNED,
+        "can_reject": assignment is not None
+        and assignment.status in (AssignmentStatus.ASSIGNED, AssignmentStatus.ACCEPTED)
+        and lead.stage in ("handed_off", "sal"),
+        "can_convert": lead.stage == "sal",
+        "contact": getattr(lead, "contact", None),
+    }
+    return render(request, "crm/lead_detail.html", context, status=status)
+
+
+@require_GET
+@sales_required
+def lead_detail(request, lead_id):
+    return _lead_page(request, _lead_or_404(request, lead_id))
+
+
+@require_POST
+@sales_required
+def lead_log_call(request, lead_id):
+    lead = _lead_or_404(request, lead_id)
+    objection_categories = lead.objections.values_list("category", flat=True)
+    suggestions = _collateral(lead, set(objection_categories))
+    collateral_choices = [(s.collateral.pk, s.collateral.title) for s in suggestions]
+    form = CallForm(request.POST)
+    formset = ObjectionFormSet(
+        request.POST, prefix="objections", form_kwargs={"collateral_choices": collateral_choices}
+    )
+    if form.is_valid() and formset.is_valid():
+        try:
+            call_log(
+                rep=request.user,
+                lead_id=lead.pk,
+                outcome=form.cleaned_data["outcome"],
+                duration_seconds=form.duration_seconds(),
+                notes=form.cleaned_data["notes"],
+                next_step_at=form.cleaned_data["next_step_at"],
+                objections=objection_rows(formset),
+            )
+        except ValidationError as error:
+            _service_errors_to_forms(error, form, formset)
+        else:
+            messages.success(request, "Call logged.")
+            return redirect(reverse("crm:lead-detail", kwargs={"lead_id": lead.pk}) + "#timeline")
+    return _lead_page(request, lead, call_form=form, objection_formset=formset, status=400)
+
+
+def _service_errors_to_forms(error, form, formset) -> None:
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error.messages)
+        return
+    for key, messages_ in error.message_dict.items():
+        if key.startswith("objections."):
+            _prefix, index, field = (key.split(".") + ["", ""])[:3]
+            if index.isdigit() and int(index) < len(formset.forms):
+                # Only filled-in fieldsets are sent, in order; find the n-th filled one.
+                filled = [f for f in formset.forms if (getattr(f, "cleaned_data", None) or {}).get("category")]
+                target = filled[int(index)] if int(index) < len(filled) else formset.forms[int(index)]
+                target.add_error(field if field in target.fields else None, messages_)
+                continue
+        target = CallForm.SERVICE_FIELDS.get(key, key)
+        form.add_error(target if target in form.fields else None, messages_)
+
+
+@require_POST
+@sales_required
+def lead_accept(request, lead_id):
+    lead = _lead_or_404(request, lead_id)
+    data = lead_page_data(lead=lead, user=request.user)
+    if data["assignment"] is None:
+        messages.error(request, "This lead has no open assignment to accept.")
+    else:
+        try:
+            assignment_accept(assignment_id=data["assignment"].pk, actor=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, "Lead accepted.")
+    return redirect("crm:lead-detail", lead_id=lead.pk)
+
+
+@require_POST
+@sales_required
+def lead_reject(request, lead_id):
+    lead = _lead_or_404(request, lead_id)
+    form = RejectForm(request.POST)
+    assignment = lead_page_data(lead=lead, user=request.user)["assignment"]
+    if form.is_valid() and assignment is not None:
+        try:
+            assignment_reject(
+                assignment_id=assignment.pk,
+                reason=form.cleaned_data["reason"],
+                note=form.cleaned_data["note"],
+                actor=request.user,
+            )
+        except ValidationError as error:
+            add_service_errors(form, error, {"status": None})
+        else:
+            messages.success(request, "Lead sent back to marketing.")
+            return redirect("crm:call-list")
+    elif assignment is None:
+        form.add_error(None, "This lead has no open assignment to reject.")
+    return _lead_page(request, lead, reject_form=form, status=400)
+
+
+@require_POST
+@sales_required
+def lead_convert(request, lead_id):
+    lead = _lead_or_404(request, lead_id)
+    form = ConvertForm(request.POST)
+    if form.is_valid():
+        try:
+            deal = deal_convert(
+                lead_id=lead.pk,
+                actor=request.user,
+                amount=form.cleaned_data["amount"],
+                name=form.cleaned_data["name"],
+                expected_close_on=form.cleaned_data["expected_close_on"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error, {"lead_id": None})
+        else:
+            messages.success(request, f"Deal “{deal.name}” created.")
+            return redirect("crm:deal-list")
+    return _lead_page(request, lead, convert_form=form, status=400)
+
+
+@require_POST
+@sales_required
+def lead_share_collateral(request, lead_id):
+    lead = _lead_or_404(request, lead_id)
+    try:
+        share = campaigns_api.collateral_share(
+            collateral_id=request.POST.get("collateral_id"), lead_id=lead.pk, actor=request.user
+        )
+    except (ValidationError, PermissionDenied) as error:
+        messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+    else:
+        link = request.build_absolute_uri(f"/c/{share.token}/")
+        messages.success(request, f"Shared “{share.collateral.title}”: {link}")
+    return redirect("crm:lead-detail", lead_id=lead.pk)
+
+
+# --- Deals -----------------------------------------------------------------------------------------
+
+
+@require_GET
+@sales_required
+def deal_list(request):
+    return render(request, "crm/deal_list.html", _deal_context(request))
+
+
+def _deal_context(request, **extra):
+    columns = deal_board_for_user(user=request.user)
+    closed = list(
+        deal_list_for_user(user=request.user)
+        .filter(stage__in=(DealStage.WON, DealStage.LOST))
+        .order_by("-closed_at", "-id")[:20]
+    )
+    return {
+        "columns": columns,
+        "closed": closed,
+        "move_form": DealMoveForm(),
+        "close_form": DealCloseForm(),
+        **extra,
+    }
+
+
+def _deal_or_404(request, deal_id):
+    deal = deal_list_for_user(user=request.user).filter(pk=deal_id).first()
+    if deal is None:
+        raise Http404("No such deal.")
+    return deal
+
+
+@require_POST
+@sales_required
+def deal_move_view(request, deal_id):
+    deal = _deal_or_404(request, deal_id)
+    form = DealMoveForm(request.POST)
+    if form.is_valid():
+        try:
+            deal_move(deal_id=deal.pk, stage=form.cleaned_data["stage"], actor=request.user)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"“{deal.name}” moved to {DealStage(form.cleaned_data['stage']).label}.")
+            return redirect("crm:deal-list")
+    return render(request, "crm/deal_list.html", _deal_context(request, failed_deal=deal, move_form=form), status=400)
+
+
+@require_POST
+@sales_required
+def deal_close_view(request, deal_id):
+    deal = _deal_or_404(request, deal_id)
+    form = DealCloseForm(request.POST)
+    if form.is_valid():
+        won = form.cleaned_data["result"] == "won"
+        try:
+            deal_close(
+                deal_id=deal.pk,
+                won=won,
+                lost_reason=form.cleaned_data["lost_reason"],
+                lost_note=form.cleaned_data["lost_note"],
+                actor=request.user,
+            )
+        except ValidationError as error:
+            add_service_errors(form, error, {"stage": None})
+        else:
+            messages.success(request, f"“{deal.name}” closed {'won' if won else 'lost'}.")
+            return redirect("crm:deal-list")
+    return render(request, "crm/deal_list.html", _deal_context(request, failed_deal=deal, close_form=form), status=400)
