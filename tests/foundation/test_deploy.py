@@ -21,6 +21,7 @@ def test_check_deploy_reports_no_warnings_with_production_settings():
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for the browser tests only; never in a deployment
 
     result = subprocess.run(
         [
