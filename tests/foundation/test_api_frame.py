@@ -87,3 +87,21 @@ def test_openapi_schema_and_docs_are_served_offline(client, marketer):
     assert docs.status_code == 200
     assert b"cdn" not in docs.content.lower()
     assert b"drf_spectacular_sidecar" in docs.content or b"/static/" in docs.content
+
+
+@pytest.mark.parametrize("url", ["/api/leads/?search=a%00b", "/api/leads/?ordering=%00", "/api/assignments/?x%00=1"])
+def test_a_nul_byte_anywhere_in_the_query_is_a_400_in_the_common_format(api_for, marketer, url):
+    response = api_for(marketer).get(url)
+
+    assert response.status_code == 400
+    assert "NUL" in response.json()["error"]["message"]
+
+
+def test_a_nul_byte_in_a_page_url_is_a_400(client, marketer):
+    client.force_login(marketer)
+
+    assert client.get("/marketing/segments/?q=%00").status_code == 400
+
+
+def test_an_id_beyond_the_database_integer_range_is_a_404_not_a_500(api_for, marketer):
+    assert api_for(marketer).get("/api/leads/99999999999999999999999/").status_code == 404
