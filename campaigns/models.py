@@ -282,6 +282,12 @@ class CustomerFeedback(models.Model):
         verbose_name_plural = "customer feedback"
         constraints = [
             models.CheckConstraint(condition=Q(rating__gte=0, rating__lte=10), name="feedback_rating_0_10"),
+            # One answer per survey invitation: a survey link submitted twice is refused.
+            models.UniqueConstraint(
+                fields=["campaign", "lead"],
+                condition=Q(source="survey", campaign__isnull=False),
+                name="feedback_one_survey_answer",
+            ),
         ]
         indexes = [models.Index(fields=["created_at"], name="feedback_created_idx")]
 

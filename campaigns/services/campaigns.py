@@ -1,0 +1,316 @@
+"""Campaigns: create and change them, add members (from a segment in one statement, or one by
+one), move member statuses and record responses that reach scoring."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import CharField as CharFieldType
+from django.db.models import DateTimeField, Exists, OuterRef, Q, Value
+from django.db.models import IntegerField as IntegerFieldType
+from django.utils import timezone
+
+from leads.api import EngagementKind, Lead, LifecycleStage, Segment, engagement_record
+
+from ..models import (
+    CUSTOMER_CAMPAIGN_KINDS,
+    Campaign,
+    CampaignKind,
+    CampaignMember,
+    CampaignStatus,
+    MemberStatus,
+)
+from .access import ensure_marketer, is_id
+
+# The engagement event a response to each kind of campaign records on the lead; the scoring
+# rules give points per event kind, so a response moves the lead's score.
+RESPONSE_EVENT_KIND: dict[str, str] = {
+    CampaignKind.EMAIL: EngagementKind.EMAIL_CLICK,
+    CampaignKind.WEBINAR: EngagementKind.WEBINAR,
+    CampaignKind.EVENT: EngagementKind.EVENT_ATTENDED,
+    CampaignKind.PAID_ADS: EngagementKind.PAGE_VIEW,
+    CampaignKind.CONTENT: EngagementKind.PAGE_VIEW,
+    CampaignKind.REFERRAL: EngagementKind.FORM_SUBMIT,
+    CampaignKind.LOYALTY: EngagementKind.CAMPAIGN_RESPONSE,
+    CampaignKind.SURVEY: EngagementKind.CAMPAIGN_RESPONSE,
+}
+
+# Member statuses only move forward; a response or conversion never goes back to 'sent'.
+MEMBER_STATUS_ORDER = [MemberStatus.TARGETED, MemberStatus.SENT, MemberStatus.RESPONDED, MemberStatus.CONVERTED]
+
+CLOSED_CAMPAIGN_STATUSES = (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED)
+
+_EDITABLE = ("name", "kind", "status", "starts_on", "ends_on", "budget", "actual_cost", "goal", "target_segment_id")
+
+
+def _money(value, field: str) -> Decimal:
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise ValidationError({field: "Give an amount, e.g. 1500.00."}) from None
+    if not amount.is_finite() or amount < 0:
+        raise ValidationError({field: "The amount must be zero or more."})
+    if amount >= Decimal("1e10"):
+        raise ValidationError({field: "The amount is too large."})
+    return amount.quantize(Decimal("0.01"))
+
+
+def _apply(campaign: Campaign, fields: dict) -> None:
+    if "name" in fields:
+        name = (fields["name"] or "").strip()
+        if not name:
+            raise ValidationError({"name": "A name is required."})
+        clash = Campaign.objects.filter(name__iexact=name).exclude(pk=campaign.pk).exists()
+        if clash:
+            raise ValidationError({"name": f"A campaign named '{name}' already exists."})
+        campaign.name = name[:200]
+    if "kind" in fields:
+        if fields["kind"] not in CampaignKind.values:
+            raise ValidationError({"kind": f"'{fields['kind']}' is not a campaign type."})
+        if campaign.pk and fields["kind"] != campaign.kind and campaign.members.exists():
+            raise ValidationError({"kind": "The type of a campaign with members cannot change."})
+        campaign.kind = fields["kind"]
+    if "status" in fields:
+        if fields["status"] not in CampaignStatus.values:
+            raise ValidationError({"status": f"'{fields['status']}' is not a campaign status."})
+        campaign.status = fields["status"]
+    for date_field in ("starts_on", "ends_on"):
+        if date_field in fields:
+            value = fields[date_field]
+            if value is not None and not isinstance(value, datetime.date):
+                raise ValidationError({date_field: "Give a date (YYYY-MM-DD)."})
+            setattr(campaign, date_field, value)
+    if campaign.starts_on and campaign.ends_on and campaign.ends_on < campaign.starts_on:
+        raise ValidationError({"ends_on": "The campaign cannot end before it starts."})
+    for money_field in ("budget", "actual_cost"):
+        if money_field in fields:
+            setattr(campaign, money_field, _money(fields[money_field], money_field))
+    if "goal" in fields:
+        campaign.goal = fields["goal"] or ""
+    if "target_segment_id" in fields:
+        segment_id = fields["target_segment_id"]
+        if segment_id in (None, ""):
+            campaign.target_segment = None
+        else:
+            segment = Segment.objects.filter(pk=segment_id).first() if is_id(segment_id) else None
+            if segment is None:
+                raise ValidationError({"target_segment_id": f"Segment {segment_id} not found."})
+            campaign.target_segment = segment
+
+
+def campaign_create(*, actor, name: str, kind: str, **fields) -> Campaign:
+    """Create a campaign owned by ``actor`` (marketing only)."""
+    ensure_marketer(actor, action="create campaigns")
+    unknown = set(fields) - set(_EDITABLE)
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: "Not a campaign field."})
+    campaign = Campaign(owner=actor)
+    _apply(campaign, {"name": name, "kind": kind, **fields})
+    try:
+        with transaction.atomic():
+            campaign.save()
+    except IntegrityError:
+        raise ValidationError({"name": f"A campaign named '{campaign.name}' already exists."}) from None
+    return campaign
+
+
+def campaign_update(*, campaign_id: int, actor, **fields) -> Campaign:
+    ensure_marketer(actor, action="change campaigns")
+    unknown = set(fields) - set(_EDITABLE)
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: "Not a campaign field."})
+    with transaction.atomic():
+        campaign = _get_campaign(campaign_id, lock=True)
+        _apply(campaign, fields)
+        try:
+            with transaction.atomic():
+                campaign.save()
+        except IntegrityError:
+            raise ValidationError({"name": f"A campaign named '{campaign.name}' already exists."}) from None
+    return campaign
+
+
+def _get_campaign(campaign_id, *, lock: bool = False) -> Campaign:
+    qs = Campaign.objects.select_for_update() if lock else Campaign.objects.all()
+    campaign = qs.filter(pk=campaign_id).first() if is_id(campaign_id) else None
+    if campaign is None:
+        raise ValidationError({"campaign_id": f"Campaign {campaign_id} not found."}, code="not_found")
+    return campaign
+
+
+def campaign_audience_q(campaign: Campaign) -> Q:
+    """Who a campaign may include at all: never a do-not-contact lead; email campaigns only
+    leads who opted in to email; loyalty programs and surveys only customers."""
+    q = Q(do_not_contact=False)
+    if campaign.kind == CampaignKind.EMAIL:
+        q &= Q(email_opt_in=True)
+    if campaign.kind in CUSTOMER_CAMPAIGN_KINDS:
+        q &= Q(stage=LifecycleStage.CUSTOMER)
+    return q
+
+
+def _ensure_open(campaign: Campaign) -> None:
+    if campaign.status in CLOSED_CAMPAIGN_STATUSES:
+        raise ValidationError(
+            {"campaign_id": f"Campaign '{campaign.name}' is {campaign.get_status_display().lower()}; add no members."}
+        )
+
+
+def campaign_members_add_from_segment(*, campaign_id: int, actor, segment_id: int | None = None, at=None) -> int:
+    """Add every lead of a segment (the campaign's target segment unless ``segment_id`` is
+    given) who fits the campaign's audience, in ONE ``INSERT ... SELECT`` statement: the
+    number of queries does not depend on the number of members. Leads already in the campaign
+    are skipped (``NOT EXISTS``; ``ON CONFLICT DO NOTHING`` covers a concurrent add). Returns
+    how many members were added."""
+    ensure_marketer(actor, action="add campaign members")
+    from leads.api import segment_member_q  # the segment compiler lives in leads
+
+    campaign = _get_campaign(campaign_id)
+    _ensure_open(campaign)
+    if segment_id in (None, ""):
+        segment = campaign.target_segment
+        if segment is None:
+            raise ValidationError({"segment_id": "Choose a segment; the campaign has no target segment."})
+    else:
+        segment = Segment.objects.filter(pk=segment_id).first() if is_id(segment_id) else None
+        if segment is None:
+            raise ValidationError({"segment_id": f"Segment {segment_id} not found."})
+    at = at or timezone.now()
+    already = CampaignMember.objects.filter(campaign_id=campaign.pk, lead_id=OuterRef("pk"))
+    leads = (
+        Lead.objects.filter(segment_member_q(segment))
+        .filter(campaign_audience_q(campaign))
+        .filter(~Exists(already))
+        .order_by()
+        .values("pk")
+    )
+    rows = (
+        Lead.objects.filter(pk__in=leads)
+        .order_by()
+        .annotate(
+            _campaign=Value(campaign.pk, output_field=IntegerFieldType()),
+            _status=Value(MemberStatus.TARGETED.value, output_field=CharFieldType()),
+            _added=Value(at, output_field=DateTimeField()),
+        )
+        .values_list("_campaign", "pk", "_status", "_added")
+    )
+    # Django 5.2 selects values_list() columns in the order named, which the INSERT relies on.
+    select_sql, params = rows.query.sql_with_params()
+    table = connection.ops.quote_name(CampaignMember._meta.db_table)
+    sql = (
+        f"INSERT INTO {table} (campaign_id, lead_id, status, added_at) "
+        f"{select_sql} ON CONFLICT (campaign_id, lead_id) DO NOTHING"
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        added = max(cursor.rowcount, 0)
+    return added
+
+
+def campaign_member_add(*, campaign_id: int, lead_id: int, actor, at=None) -> CampaignMember:
+    """Add one lead to a campaign. A lead already in it is a clear error (``lead_id``), as is
+    one outside the campaign's audience (do-not-contact, no email opt-in for email, not a
+    customer for loyalty programs and surveys)."""
+    ensure_marketer(actor, action="add campaign members")
+    campaign = _get_campaign(campaign_id)
+    _ensure_open(campaign)
+    lead = Lead.objects.filter(pk=lead_id).first() if is_id(lead_id) else None
+    if lead is None:
+        raise ValidationError({"lead_id": f"Lead {lead_id} not found."}, code="not_found")
+    _ensure_in_audience(campaign, lead)
+    try:
+        with transaction.atomic():
+            return CampaignMember.objects.create(campaign=campaign, lead=lead, added_at=at or timezone.now())
+    except IntegrityError:
+        raise ValidationError(
+            {"lead_id": f"{lead.email} is already a member of '{campaign.name}'."}, code="duplicate"
+        ) from None
+
+
+def _ensure_in_audience(campaign: Campaign, lead: Lead) -> None:
+    if lead.do_not_contact:
+        raise ValidationError({"lead_id": f"{lead.email} must not be contacted."})
+    if campaign.kind == CampaignKind.EMAIL and not lead.email_opt_in:
+        raise ValidationError({"lead_id": f"{lead.email} has not opted in to marketing email."})
+    if campaign.kind in CUSTOMER_CAMPAIGN_KINDS and lead.stage != LifecycleStage.CUSTOMER:
+        raise ValidationError(
+            {
+                "lead_id": f"{campaign.get_kind_display()}s are for customers only; "
+                f"{lead.email} is {LifecycleStage(lead.stage).label}."
+            }
+        )
+
+
+def campaign_member_status_set(*, member_id: int, status: str, actor, at=None) -> CampaignMember:
+    """Move a member forward (targeted -> sent -> responded -> converted). Moving back is an
+    error; setting the current status again is a no-op. Reaching 'responded' this way does
+    not record an engagement event: use ``campaign_response_record`` for a real response."""
+    ensure_marketer(actor, action="change campaign members")
+    if status not in MemberStatus.values:
+        raise ValidationError({"status": f"'{status}' is not a member status."})
+    with transaction.atomic():
+        member = CampaignMember.objects.select_for_update().filter(pk=member_id).first() if is_id(member_id) else None
+        if member is None:
+            raise ValidationError({"member_id": f"Member {member_id} not found."}, code="not_found")
+        current, wanted = MEMBER_STATUS_ORDER.index(member.status), MEMBER_STATUS_ORDER.index(status)
+        if wanted < current:
+            raise ValidationError(
+                {"status": f"A member who is {member.get_status_display().lower()} cannot go back to {status}."}
+            )
+        if wanted > current:
+            member.status = status
+            if status in (MemberStatus.RESPONDED, MemberStatus.CONVERTED) and member.responded_at is None:
+                member.responded_at = at or timezone.now()
+            member.save(update_fields=["status", "responded_at"])
+    return member
+
+
+def campaign_response_record(
+    *, campaign_id: int, lead_id: int, actor=None, occurred_at=None, reference: str = "", add_if_missing: bool = False
+) -> CampaignMember:
+    """A member responded (attended the webinar, clicked the email, ...): records the
+    engagement event of the campaign's type on the lead through ``leads.api.engagement_record``
+    (source ``campaign:<id>`` or ``campaign:<id>:<reference>``; a repeat is not counted twice)
+    and marks the member responded (a converted member stays converted). The lead is
+    re-scored after commit. A lead who is not a member is an error unless
+    ``add_if_missing`` (e.g. a walk-in at an event), which adds them first."""
+    if actor is not None:
+        ensure_marketer(actor, action="record campaign responses")
+    at = occurred_at or timezone.now()
+    with transaction.atomic():
+        campaign = _get_campaign(campaign_id)
+        if campaign.status == CampaignStatus.CANCELLED:
+            raise ValidationError({"campaign_id": f"Campaign '{campaign.name}' was cancelled."})
+        member = (
+            CampaignMember.objects.select_for_update().filter(campaign=campaign, lead_id=lead_id).first()
+            if is_id(lead_id)
+            else None
+        )
+        if member is None:
+            if not add_if_missing:
+                raise ValidationError({"lead_id": f"Lead {lead_id} is not a member of '{campaign.name}'."})
+            member = campaign_member_add(campaign_id=campaign.pk, lead_id=lead_id, actor=actor, at=at)
+        source = f"campaign:{campaign.pk}" + (f":{reference[:80]}" if reference else "")
+        engagement_record(
+            lead_id=member.lead_id, kind=RESPONSE_EVENT_KIND[campaign.kind], occurred_at=at, source_reference=source
+        )
+        if member.status != MemberStatus.CONVERTED:
+            member.status = MemberStatus.RESPONDED
+        if member.responded_at is None:
+            member.responded_at = at
+        member.save(update_fields=["status", "responded_at"])
+        rescore_on_commit(member.lead_id)
+    return member
+
+
+def rescore_on_commit(lead_id: int) -> None:
+    """Ask scoring to re-score the lead once the event is committed (the scoring work owns
+    ``leads.tasks.score_lead_task``; without it the periodic re-score picks the event up)."""
+    try:
+        from leads.tasks import score_lead_task
+    except ImportError:
+        return
+    transaction.on_commit(lambda: score_lead_task.delay(lead_id))
