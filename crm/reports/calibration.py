@@ -19,6 +19,7 @@ from .base import (
     DateRangeForm,
     ReportResult,
     Table,
+    admin_changelist,
     campaign_field,
     lead_filter_q,
     ratio,
@@ -81,8 +82,11 @@ def build(data) -> ReportResult:
     total_won = sum(r[6] for r in fetched)
     total_closed = sum(r[6] + r[7] for r in fetched)
     overall = ratio(total_won, total_closed)
-    rows = []
+    rows, links = [], []
     for decile, n, lo, hi, acc, rej, won, lost in fetched:
+        # the decile's score range on the lead changelist (leads outside the population share
+        # those scores too, so the list can be longer than the count)
+        links.append({"score_range": admin_changelist("leads.lead", score__gte=lo, score__lte=hi)})
         win_rate = ratio(won, won + lost)
         rows.append(
             {
@@ -114,6 +118,7 @@ def build(data) -> ReportResult:
             Column("lift", "Lift", "float"),
         ],
         rows,
+        links,
         note="Acceptance rate = accepted / (accepted + rejected); win rate = won / (won + lost); "
         "lift = the decile's win rate / the overall win rate.",
     )
