@@ -6,6 +6,7 @@ tables itself, and marketing never reads sales tables.
 
 from .lifecycle import IllegalTransition, can_transition, lead_transition
 from .models import EngagementKind, Lead, LeadTransition, LifecycleStage, Segment
+from .scoring import lead_score, leads_rescore_all
 from .segments import segment_contains, segment_member_q
 from .services import (
     REASON_LOST_PREFIX,
@@ -43,8 +44,10 @@ __all__ = [
     "lead_qualified",
     "lead_recycled_no_contact",
     "lead_rejected_by_sales",
+    "lead_score",
     "lead_transition",
     "lead_won",
+    "leads_rescore_all",
     "segment_contains",
     "segment_member_q",
 ]

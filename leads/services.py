@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from .lifecycle import lead_transition
@@ -22,7 +23,10 @@ def engagement_record(
     *, lead_id: int, kind: str, occurred_at=None, source_reference: str = "", points: float | None = None
 ) -> tuple[EngagementEvent, bool]:
     """Record one engagement event; a repeat of the same (lead, kind, source_reference) is
-    returned as it is, not duplicated. Returns (event, created)."""
+    returned as it is, not duplicated. Returns (event, created).
+
+    A new event enqueues ``score_lead_task`` after commit (the lead is scored and, if it now
+    qualifies, moved to MQL)."""
     if kind not in EngagementKind.values:
         from django.core.exceptions import ValidationError
 
@@ -38,8 +42,18 @@ def engagement_record(
         event = EngagementEvent.objects.create(
             lead_id=lead_id, kind=kind, occurred_at=occurred_at, source_reference=source_reference, points=points
         )
-        Lead.objects.filter(pk=lead_id).update(last_engaged_at=occurred_at)
+        # Only ever moves forward: a late-arriving old event does not make the lead look idle.
+        Lead.objects.filter(pk=lead_id).filter(
+            Q(last_engaged_at__isnull=True) | Q(last_engaged_at__lt=occurred_at)
+        ).update(last_engaged_at=occurred_at)
+        transaction.on_commit(lambda: _enqueue_score(lead_id))
     return event, True
+
+
+def _enqueue_score(lead_id: int) -> None:
+    from .tasks import score_lead_task
+
+    score_lead_task.delay(lead_id)
 
 
 # --- Outcomes reported by sales (through leads.api) ----------------------------------------

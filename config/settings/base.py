@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("BATON_VAR_DIR", BASE_DIR / "var"))
@@ -219,6 +220,19 @@ HANDOFF_SWEEP_MAX_LEADS = env_int("HANDOFF_SWEEP_MAX_LEADS", 20_000)
 # Largest collateral upload, in bytes; items not shared for this many days count as stale.
 COLLATERAL_MAX_UPLOAD_BYTES = env_int("COLLATERAL_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
 COLLATERAL_STALE_DAYS = env_int("COLLATERAL_STALE_DAYS", 90)
+
+# --- Segments, scoring and intake (leads) ---------------------------------------------------
+SEGMENT_MAX_DEPTH = env_int("SEGMENT_MAX_DEPTH", 8)  # levels of all/any/not groups in a rule tree
+SEGMENT_MAX_CONDITIONS = env_int("SEGMENT_MAX_CONDITIONS", 100)
+SEGMENT_PREVIEW_SAMPLE = env_int("SEGMENT_PREVIEW_SAMPLE", 10)  # leads shown beside a live count
+# Nightly re-score: engagement decays with time even when nothing happens (hour in TIME_ZONE).
+CELERY_BEAT_SCHEDULE["leads-rescore-nightly"] = {
+    "task": "leads.tasks.leads_rescore_all_task",
+    "schedule": crontab(hour=env_int("LEADS_RESCORE_HOUR", 2), minute=15),
+}
+IMPORT_MAX_FIELD_CHARS = env_int("IMPORT_MAX_FIELD_CHARS", 2000)
+IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
+EVENTS_MAX_BATCH = env_int("EVENTS_MAX_BATCH", 500)
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,323 @@
+"""Scoring and qualification.
+
+A lead's score is computed from the active rules and its events by one SQL statement, the
+same one whether it scores one lead (an event arrived) or every lead (a rule changed, or the
+nightly decay): an ``UPDATE ... FROM (SELECT ...)`` whose inner SELECT is built by the ORM
+with one column per rule. So per-lead and set-based scoring cannot disagree, and the number of
+statements does not depend on the number of leads.
+
+- Fit rule: points when its condition holds (a segment condition, or membership of a segment
+  such as the ICP).
+- Engagement rule: ``points_per_event * 0.5 ** (age_days / half_life)`` summed over the lead's
+  events of the kind, capped. Events dated in the future count as age 0.
+- Rejection penalty: ``policy.rejection_penalty`` per time sales rejected the lead, taken off
+  engagement (never below 0).
+- score = fit + engagement (+ ``learned_weight * learned_score`` in blend mode).
+
+``score_breakdown`` lists every active rule with the points it gave (0 when it did not hold),
+plus the penalty and learned entries when they apply.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Case, F, FloatField, Func, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce, Least, Power
+from django.utils import timezone
+
+from .lifecycle import lead_transition
+from .models import (
+    EngagementEvent,
+    Lead,
+    LeadTransition,
+    LearnedScoreMode,
+    LifecycleStage,
+    RuleKind,
+    ScoringPolicy,
+    ScoringRule,
+)
+from .segments import compile_condition, segment_member_q, validate_condition
+from .signals import lead_qualified
+
+logger = logging.getLogger(__name__)
+S = LifecycleStage
+
+REASON_QUALIFIED = "qualified"
+REASON_ENGAGED = "engaged"
+QUALIFIABLE_STAGES = (S.NEW, S.ENGAGED, S.RECYCLED)
+
+
+class AgeDays(Func):
+    """Days from the event column to ``now`` (a parameter), never negative."""
+
+    output_field = FloatField()
+
+    def __init__(self, now: datetime.datetime, column: str = "occurred_at"):
+        super().__init__(Value(now), F(column))
+
+    def as_postgresql(self, compiler, connection, **extra):
+        now_sql, now_params = compiler.compile(self.source_expressions[0])
+        col_sql, col_params = compiler.compile(self.source_expressions[1])
+        sql = f"GREATEST(EXTRACT(EPOCH FROM ({now_sql}::timestamptz - {col_sql}))::double precision / 86400.0, 0.0)"
+        return sql, (*now_params, *col_params)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        now_sql, now_params = compiler.compile(self.source_expressions[0])
+        col_sql, col_params = compiler.compile(self.source_expressions[1])
+        return f"MAX(julianday({now_sql}) - julianday({col_sql}), 0.0)", (*now_params, *col_params)
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    policy: ScoringPolicy
+    fit: tuple[ScoringRule, ...]
+    engagement: tuple[ScoringRule, ...]
+
+
+def rule_set_current() -> RuleSet:
+    """The policy and the active rules (two queries)."""
+    policy = ScoringPolicy.current()
+    rules = list(
+        ScoringRule.objects.filter(is_active=True).select_related("segment").order_by("kind", "position", "id")
+    )
+    return RuleSet(
+        policy=policy,
+        fit=tuple(r for r in rules if r.kind == RuleKind.FIT),
+        engagement=tuple(r for r in rules if r.kind == RuleKind.ENGAGEMENT),
+    )
+
+
+def fit_rule_q(rule: ScoringRule, *, now: datetime.datetime) -> Q:
+    if rule.segment_id:
+        return segment_member_q(rule.segment)
+    return compile_condition({"field": rule.field, "op": rule.operator, "value": rule.value}, now=now)
+
+
+def scoring_rule_validate(rule: ScoringRule) -> None:
+    """Refuse a rule that cannot be scored, naming the field (used by the admin form and API)."""
+    if rule.kind == RuleKind.FIT:
+        if rule.segment_id:
+            return
+        if not rule.field:
+            raise ValidationError({"field": "A fit rule needs a field (or a segment)."})
+        try:
+            validate_condition({"field": rule.field, "op": rule.operator, "value": rule.value})
+        except ValidationError as exc:
+            raise ValidationError(
+                {
+                    {"definition.field": "field", "definition.op": "operator", "definition.value": "value"}.get(k, k): v
+                    for k, v in exc.message_dict.items()
+                }
+            ) from exc
+    elif not rule.event_kind:
+        raise ValidationError({"event_kind": "An engagement rule needs an event kind."})
+
+
+def _half_life(rule: ScoringRule, policy: ScoringPolicy) -> float:
+    return rule.half_life_days or policy.default_half_life_days
+
+
+def _columns(rules: RuleSet, now: datetime.datetime) -> dict:
+    """One SELECT column per rule (named f<i> / e<i>) plus the rejection count."""
+    columns: dict = {}
+    for i, rule in enumerate(rules.fit):
+        columns[f"f{i}"] = Case(
+            When(fit_rule_q(rule, now=now), then=Value(rule.points)), default=Value(0), output_field=IntegerField()
+        )
+    for i, rule in enumerate(rules.engagement):
+        decay = Power(Value(0.5), AgeDays(now) / Value(float(_half_life(rule, rules.policy))))
+        total = (
+            EngagementEvent.objects.filter(lead=OuterRef("pk"), kind=rule.event_kind)
+            .order_by()
+            .values("lead")
+            .annotate(t=Sum(Value(float(rule.points_per_event)) * decay, output_field=FloatField()))
+            .values("t")
+        )
+        points = Coalesce(Subquery(total, output_field=FloatField()), Value(0.0), output_field=FloatField())
+        if rule.cap is not None:
+            points = Least(points, Value(float(rule.cap)), output_field=FloatField())
+        columns[f"e{i}"] = points
+    if rules.policy.rejection_penalty:
+        rejected = (
+            LeadTransition.objects.filter(lead=OuterRef("pk"), reason__startswith="rejected:")
+            .order_by()
+            .values("lead")
+            .annotate(n=Func(F("id"), function="COUNT", output_field=IntegerField()))
+            .values("n")
+        )
+        columns["rejections"] = Coalesce(Subquery(rejected, output_field=IntegerField()), Value(0))
+    return columns
+
+
+def _update_sql(rules: RuleSet, inner_sql: str, inner_params, now: datetime.datetime):
+    """The UPDATE wrapped around the ORM-built SELECT; vendor differences are only in names."""
+    pg = connection.vendor == "postgresql"
+    if connection.vendor not in ("postgresql", "sqlite"):  # pragma: no cover
+        raise NotImplementedError(f"Scoring supports PostgreSQL and SQLite, not {connection.vendor}.")
+    array, obj = ("jsonb_build_array", "jsonb_build_object") if pg else ("json_array", "json_object")
+    text = "::text" if pg else ""
+    params: list = []
+    entries = []
+    for i, rule in enumerate(rules.fit):
+        entries.append(f"{obj}('rule_id', %s, 'rule', %s{text}, 'kind', 'fit', 'points', s.f{i})")
+        params += [rule.pk, rule.name]
+    for i, rule in enumerate(rules.engagement):
+        entries.append(f"{obj}('rule_id', %s, 'rule', %s{text}, 'kind', 'engagement', 'points', s.e{i})")
+        params += [rule.pk, rule.name]
+    fit = " + ".join(f"s.f{i}" for i in range(len(rules.fit))) or "0"
+    raw_engagement = " + ".join(f"s.e{i}" for i in range(len(rules.engagement))) or "0.0"
+    greatest = "GREATEST" if pg else "MAX"
+    penalty = float(rules.policy.rejection_penalty or 0)
+    penalty_params: list = []
+    if penalty:
+        entries.append(
+            f"{obj}('rule_id', NULL, 'rule', 'Rejected by sales', 'kind', 'penalty', 'points', -(%s * s.rejections))"
+        )
+        params += [penalty]
+        engagement = f"{greatest}(({raw_engagement}) - %s * s.rejections, 0.0)"
+        penalty_params = [penalty]
+    else:
+        engagement = f"({raw_engagement})"
+    learned = ""
+    learned_params: list = []
+    if rules.policy.learned_mode == LearnedScoreMode.BLEND and rules.policy.learned_weight:
+        learned = " + %s * COALESCE(t.learned_score, 0.0)"
+        learned_params = [float(rules.policy.learned_weight)]
+        entries.append(
+            f"{obj}('rule_id', NULL, 'rule', 'Learned model', 'kind', 'learned', 'points', %s * COALESCE(t.learned_score, 0.0))"
+        )
+        params += [float(rules.policy.learned_weight)]
+    table = connection.ops.quote_name(Lead._meta.db_table)
+    sql = (
+        f"UPDATE {table} AS t SET "
+        f"fit_score = ({fit}), "
+        f"engagement_score = {engagement}, "
+        f"score = ({fit}) + {engagement}{learned}, "
+        f"score_breakdown = {array}({', '.join(entries)}), "
+        f"scored_at = %s "
+        f"FROM ({inner_sql}) AS s WHERE t.id = s.id"
+    )
+    all_params = [*penalty_params, *penalty_params, *learned_params, *params, now, *inner_params]
+    return sql, all_params
+
+
+def _rescore(scope: Q, *, now: datetime.datetime | None = None, rules: RuleSet | None = None) -> int:
+    now = now or timezone.now()
+    rules = rules or rule_set_current()
+    columns = _columns(rules, now)
+    inner = Lead.objects.filter(scope).order_by().annotate(**columns).values("id", *columns)
+    inner_sql, inner_params = inner.query.sql_with_params()
+    if not columns:
+        inner_sql, inner_params = Lead.objects.filter(scope).order_by().values("id").query.sql_with_params()
+    sql, params = _update_sql(rules, inner_sql, inner_params, now)
+    if connection.vendor == "sqlite":
+        params = [
+            connection.ops.adapt_datetimefield_value(p) if isinstance(p, datetime.datetime) else p for p in params
+        ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def leads_rescore_all(*, now: datetime.datetime | None = None, qualify: bool = True) -> int:
+    """Re-score every lead in one UPDATE (plus two reads of the rules); returns rows scored.
+
+    With ``qualify`` it enqueues, on commit, the task that moves leads that now qualify to MQL
+    (each through the lifecycle service, so each move is recorded and announced).
+    """
+    with transaction.atomic():
+        count = _rescore(Q(), now=now)
+    if qualify:
+        from .tasks import leads_qualify_ready_task
+
+        transaction.on_commit(leads_qualify_ready_task.delay)
+    return count
+
+
+# --- Qualification -------------------------------------------------------------------------
+
+
+def qualification_q(policy: ScoringPolicy) -> Q:
+    """Leads that qualify now: over threshold and fit minimum, contact allowed, in a marketing
+    stage; a recycled lead only with engagement after it came back."""
+    return Q(score__gte=policy.threshold, fit_score__gte=policy.fit_minimum, do_not_contact=False) & (
+        Q(stage__in=(S.NEW, S.ENGAGED))
+        | Q(stage=S.RECYCLED, last_engaged_at__isnull=False, stage_changed_at__isnull=False)
+        & Q(last_engaged_at__gt=F("stage_changed_at"))
+    )
+
+
+def _send_qualified(lead_id: int) -> None:
+    for receiver, response in lead_qualified.send_robust(sender=Lead, lead_id=lead_id):
+        if isinstance(response, Exception):
+            logger.error("lead_qualified receiver %r failed for lead %s: %r", receiver, lead_id, response)
+
+
+def lead_qualify(*, lead_id: int, policy: ScoringPolicy | None = None, at=None) -> bool:
+    """Move the lead to MQL if it qualifies now; True when it moved.
+
+    Re-checks under the row lock taken by the lifecycle service, so concurrent scorers move a
+    lead once and ``lead_qualified`` is sent once, after commit.
+    """
+    policy = policy or ScoringPolicy.current()
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().filter(pk=lead_id).filter(qualification_q(policy)).first()
+        if lead is None:
+            return False
+        lead_transition(
+            lead_id=lead_id,
+            to_stage=S.MQL,
+            reason=REASON_QUALIFIED,
+            note=f"score {lead.score:g} >= {policy.threshold:g}, fit {lead.fit_score} >= {policy.fit_minimum}",
+            expected_from=lead.stage,
+            at=at,
+        )
+        transaction.on_commit(lambda: _send_qualified(lead_id))
+    return True
+
+
+def leads_qualify_ready(*, limit: int = 1000) -> tuple[int, bool]:
+    """Qualify up to ``limit`` leads that qualify now (lowest id first); returns (moved,
+    more_remaining). Each move is its own transaction through the lifecycle service."""
+    policy = ScoringPolicy.current()
+    ids = list(Lead.objects.filter(qualification_q(policy)).order_by("pk").values_list("pk", flat=True)[: limit + 1])
+    moved = sum(1 for lead_id in ids[:limit] if lead_qualify(lead_id=lead_id, policy=policy))
+    return moved, len(ids) > limit
+
+
+def lead_score(*, lead_id: int, now: datetime.datetime | None = None) -> Lead:
+    """Score one lead now (the same statement as the set-based re-score) and qualify it.
+
+    A NEW lead with engagement that does not qualify moves to ENGAGED, as does a RECYCLED lead
+    with engagement since it came back. A lead with sales (or disqualified, or a customer) is
+    scored but never moved.
+    """
+    with transaction.atomic():
+        rules = rule_set_current()
+        if not _rescore(Q(pk=lead_id), now=now, rules=rules):
+            raise Lead.DoesNotExist(f"Lead {lead_id} does not exist.")
+        if not lead_qualify(lead_id=lead_id, policy=rules.policy):
+            lead = Lead.objects.get(pk=lead_id)
+            newly_engaged = lead.last_engaged_at is not None and (
+                lead.stage == S.NEW
+                or (
+                    lead.stage == S.RECYCLED
+                    and lead.stage_changed_at is not None
+                    and lead.last_engaged_at > lead.stage_changed_at
+                )
+            )
+            if newly_engaged:
+                lead_transition(lead_id=lead_id, to_stage=S.ENGAGED, reason=REASON_ENGAGED, expected_from=lead.stage)
+        return Lead.objects.get(pk=lead_id)
+
+
+def rescore_all_on_commit() -> None:
+    """After a rule or policy change: re-score every lead once the change is committed."""
+    from .tasks import leads_rescore_all_task
+
+    transaction.on_commit(leads_rescore_all_task.delay)

@@ -1,0 +1,37 @@
+"""Celery tasks of marketing (routed to the ``marketing`` queue). Thin: take ids, call one
+service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from .scoring import lead_score, leads_qualify_ready, leads_rescore_all
+
+
+@shared_task(name="leads.tasks.score_lead_task")
+def score_lead_task(lead_id: int) -> float | None:
+    """Score and qualify one lead after an event. Safe to repeat: scoring is a pure function of
+    rules and events, and qualification re-checks under the row lock."""
+    from .models import Lead
+
+    try:
+        return lead_score(lead_id=lead_id).score
+    except Lead.DoesNotExist:
+        return None
+
+
+@shared_task(name="leads.tasks.leads_rescore_all_task")
+def leads_rescore_all_task() -> int:
+    """Re-score every lead (nightly for decay, and after a rule or threshold change), then
+    enqueue qualification of the leads that now qualify."""
+    return leads_rescore_all()
+
+
+@shared_task(name="leads.tasks.leads_qualify_ready_task")
+def leads_qualify_ready_task(batch_size: int = 1000) -> int:
+    """Move up to ``batch_size`` qualifying leads to MQL, then enqueue itself while more remain
+    (so a big re-score never holds one task for long)."""
+    moved, more = leads_qualify_ready(limit=batch_size)
+    if more and moved:
+        leads_qualify_ready_task.delay(batch_size)
+    return moved
