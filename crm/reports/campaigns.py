@@ -1,10 +1,13 @@
 """Campaigns report: members, responses, MQLs, deals and won revenue per campaign, with cost per
 MQL, cost per won deal and ROI under a selectable influence model.
 
-Influence: a won deal (closed in the period) is credited to the campaigns its lead was a
-member of before the deal was created: all of it to the first such campaign ("first"), the
-last ("last"), or split evenly among them ("even"). Computed in one SQL statement with window
-functions over (deal, membership) pairs.
+Influence: the same rule as ``campaigns.api.campaign_influence`` (Salesforce-style campaign
+influence): a won deal closed in the period is credited to the campaigns its lead joined before
+the deal closed: all of it to the first such campaign ("first"), the last ("last"), or split
+evenly among them ("even"). It is computed here in one SQL statement with window functions
+over (deal, membership) pairs instead of calling ``campaign_influence``, which loads the deals
+into Python and queries memberships per 500 leads: at report scale that would neither keep a
+constant number of queries nor stay inside a second. A test checks both agree.
 """
 
 from __future__ import annotations
@@ -69,7 +72,7 @@ def influence(*, model: str, start, end, lead_ids=None) -> dict[int, tuple[Decim
         " ROW_NUMBER() OVER (PARTITION BY d.id ORDER BY m.added_at, m.id) AS rn_first,"
         " ROW_NUMBER() OVER (PARTITION BY d.id ORDER BY m.added_at DESC, m.id DESC) AS rn_last,"
         " COUNT(*) OVER (PARTITION BY d.id) AS n"
-        f" FROM {deal_t} d JOIN {member_t} m ON m.lead_id = d.lead_id AND m.added_at <= d.created_at"
+        f" FROM {deal_t} d JOIN {member_t} m ON m.lead_id = d.lead_id AND m.added_at < d.closed_at"
         f" WHERE d.stage = %s AND d.closed_at >= %s AND d.closed_at < %s{where}"
         ") s GROUP BY campaign_id"
     )

@@ -2,7 +2,8 @@
 influenced and the win rate when it was used; items nobody shares any more are flagged stale.
 
 A deal is influenced by an item when its lead was sent the item (in the period) before the deal
-closed, or while it is still open.
+closed (as ``campaigns.api.collateral_deal_usage`` counts it: closed deals only); the win rate
+when used is won / influenced.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def build(data) -> ReportResult:
     last_shared = {r["pk"]: r["last"] for r in items.order_by().values("pk").annotate(last=Max("shares__shared_at"))}
     deal_q = (
         Q(lead__collateral_shares__shared_at__gte=start, lead__collateral_shares__shared_at__lt=end)
-        & (Q(closed_at__isnull=True) | Q(closed_at__gte=F("lead__collateral_shares__shared_at")))
+        & Q(closed_at__isnull=False, closed_at__gt=F("lead__collateral_shares__shared_at"))
         & lead_filter_q(data, "lead__")
     )
     deals = {

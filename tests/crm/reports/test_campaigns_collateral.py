@@ -92,3 +92,21 @@ def test_collateral_shares_views_deals_and_win_rate(collateral_history, period):
     assert rows["Old brochure"]["status"] == "archived"
     assert rows["Forgotten deck"]["status"].startswith("stale")
     assert rows["Forgotten deck"]["shares"] == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("model", ["first", "last", "even"])
+def test_the_sql_influence_agrees_with_campaigns_api(campaign_history, period, model):
+    from campaigns.api import campaign_influence
+    from crm.models import Deal
+
+    rows = rows_by(run("campaigns", **period, model=model).table("campaigns"), "campaign")
+    won = Deal.objects.filter(stage=DealStage.WON).values_list("id", "lead_id", "closed_at", "amount")
+    expected = campaign_influence(model=model, deals=won).by_campaign
+    from campaigns.models import Campaign
+
+    for campaign in Campaign.objects.all():
+        credit = expected.get(campaign.pk)
+        row = rows[campaign.name]
+        assert row["won"] == pytest.approx(credit.weight if credit else 0)
+        assert row["revenue"] == pytest.approx(credit.amount if credit else 0)
