@@ -6,10 +6,14 @@ be probed for existence, and neither leaks the token onwards (no Referer, no cac
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpResponseNotFound, HttpResponseRedirect
-from django.views.decorators.http import require_safe
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods, require_safe
 
+from .forms import SurveyForm, add_service_errors
 from .services.collateral import collateral_share_for_token, collateral_view_record
+from .services.feedback import feedback_from_survey, survey_already_answered, survey_member_for_token
 
 
 def not_found():
@@ -44,3 +48,22 @@ def collateral_link(request, token: str):
     if request.method == "GET":
         collateral_view_record(share=share, user_agent=request.headers.get("User-Agent", ""))
     return _private(response)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def survey(request, token: str):
+    """``/s/<token>/``: a customer rates us 0-10 and may comment; one answer per invitation."""
+    member = survey_member_for_token(token)
+    if member is None:
+        return not_found()
+    if survey_already_answered(member):
+        return _private(render(request, "campaigns/survey_thanks.html", {"already": True}))
+    form = SurveyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            feedback_from_survey(token=token, rating=form.cleaned_data["rating"], comment=form.cleaned_data["comment"])
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            return _private(render(request, "campaigns/survey_thanks.html", {"already": False}))
+    return _private(render(request, "campaigns/survey.html", {"form": form, "campaign": member.campaign}))
