@@ -34,7 +34,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         subparsers = parser.add_subparsers(dest="bench_name", required=True)
         for name, (add_arguments, _run) in sorted(discover().items()):
-            sub = subparsers.add_parser(name, cmd=self)
+            # Django 5 CommandParser no longer takes `cmd`; pass what it does take.
+            sub = subparsers.add_parser(name, called_from_command_line=getattr(self, "_called_from_command_line", None))
             add_arguments(sub)
 
     def handle(self, *args, **options):
