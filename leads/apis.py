@@ -1,10 +1,23 @@
-from drf_spectacular.utils import extend_schema
-from rest_framework import viewsets
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError as DRFValidationError
+from rest_framework.response import Response
 
 from .filters import LeadFilter
 from .models import Lead, Segment
+from .permissions import SegmentPermission
+from .segment_services import segment_create, segment_delete, segment_explain, segment_preview, segment_update
 from .selectors import lead_list_for_user
-from .serializers import LeadSerializer, SegmentSerializer
+from .serializers import (
+    LeadSampleSerializer,
+    LeadSerializer,
+    SegmentPreviewSerializer,
+    SegmentSerializer,
+    SegmentVersionSerializer,
+    SegmentWriteSerializer,
+)
 
 
 @extend_schema(tags=["leads"])
@@ -23,9 +36,71 @@ class LeadViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema(tags=["segments"])
-class SegmentViewSet(viewsets.ReadOnlyModelViewSet):
-    """Prospect definitions. Every role reads them; marketing changes them."""
+class SegmentViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Prospect definitions. Every role reads them; marketing creates, changes, previews and
+    deletes them. Every saved change makes a new version with its member count."""
 
     serializer_class = SegmentSerializer
     queryset = Segment.objects.all()
     search_fields = ["name"]
+    ordering_fields = ["name", "member_count", "updated_at"]
+    permission_classes = [SegmentPermission]
+
+    @extend_schema(request=SegmentWriteSerializer, responses={201: SegmentSerializer})
+    def create(self, request):
+        data = SegmentWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        segment = segment_create(actor=request.user, **data.validated_data)
+        return Response(SegmentSerializer(segment).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=SegmentWriteSerializer, responses=SegmentSerializer)
+    def update(self, request, pk=None, partial=False):
+        segment = self.get_object()
+        data = SegmentWriteSerializer(data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        segment = segment_update(segment_id=segment.pk, actor=request.user, **data.validated_data)
+        return Response(SegmentSerializer(segment).data)
+
+    @extend_schema(request=SegmentWriteSerializer, responses=SegmentSerializer)
+    def partial_update(self, request, pk=None):
+        return self.update(request, pk=pk, partial=True)
+
+    def destroy(self, request, pk=None):
+        segment_delete(segment_id=self.get_object().pk, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=SegmentPreviewSerializer, responses={200: None})
+    @action(detail=False, methods=["post"])
+    def preview(self, request):
+        """Count and a sample of the leads an unsaved definition selects."""
+        data = SegmentPreviewSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = segment_preview(definition=data.validated_data["definition"], sample=data.validated_data.get("sample"))
+        return Response({"count": result["count"], "sample": LeadSampleSerializer(result["sample"], many=True).data})
+
+    @extend_schema(
+        parameters=[OpenApiParameter("lead", int, required=True, description="The lead to explain.")],
+        responses={200: None},
+    )
+    @action(detail=True, methods=["get"])
+    def explain(self, request, pk=None):
+        """Why a lead matches (or not): the rule tree with ``matched`` on every node."""
+        segment = self.get_object()
+        raw = request.query_params.get("lead", "")
+        if not raw.isdigit() or len(raw) > 18:
+            raise DRFValidationError({"lead": "Give the lead's id, e.g. ?lead=42."})
+        lead = get_object_or_404(lead_list_for_user(user=request.user), pk=int(raw))
+        return Response(segment_explain(segment=segment, lead_id=lead.pk))
+
+    @extend_schema(responses=SegmentVersionSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def versions(self, request, pk=None):
+        """Every saved version, newest first, with who saved it and its member count."""
+        segment = self.get_object()
+        versions = segment.versions.select_related("created_by").order_by("-version")
+        page = self.paginate_queryset(versions)
+        return self.get_paginated_response(SegmentVersionSerializer(page, many=True).data)
