@@ -38,6 +38,7 @@ def reports_index(request):
     context = {
         **admin.site.each_context(request),
         "title": "Reports",
+        "is_nav_sidebar_enabled": False,
         "reports": REPORTS.values(),
     }
     return render(request, "admin/reports/index.html", context)
@@ -77,6 +78,7 @@ def report_view(request, slug: str):
     context = {
         **admin.site.each_context(request),
         "title": f"{spec.title} report",
+        "is_nav_sidebar_enabled": False,  # the tables need the width
         "spec": spec,
         "reports": REPORTS.values(),
         "form": form,

@@ -27,6 +27,7 @@ from crm.models import SalesQueue
 from leads.models import LeadSource, Segment
 
 DEFAULT_WEEKS = 12
+TEXT_KINDS = ("text", "note")
 MAX_RANGE_DAYS = 3 * 366
 
 
@@ -37,7 +38,7 @@ MAX_RANGE_DAYS = 3 * 366
 class Column:
     key: str
     label: str
-    kind: str = "int"  # text, int, pct, hours, days, money, float
+    kind: str = "int"  # text, note (long text), int, pct, hours, days, money, float
 
 
 @dataclass
@@ -56,7 +57,12 @@ class Table:
             row_links = self.links[index] if index < len(self.links) else {}
             out.append(
                 [
-                    {"text": format_cell(row.get(c.key), c.kind), "link": row_links.get(c.key, ""), "kind": c.kind}
+                    {
+                        "text": format_cell(row.get(c.key), c.kind),
+                        # a zero opens an empty list: not worth a link
+                        "link": row_links.get(c.key, "") if row.get(c.key) not in (0, None, "") else "",
+                        "kind": c.kind,
+                    }
                     for c in self.columns
                 ]
             )
@@ -97,7 +103,7 @@ class ReportResult:
 
 def format_cell(value, kind: str) -> str:
     if value is None or value == "":
-        return "—" if kind != "text" else ""
+        return "" if kind in TEXT_KINDS else "—"
     if kind == "pct":
         return f"{value * 100:.1f}%"
     if kind in ("hours", "days", "float"):
@@ -133,6 +139,20 @@ class DateRangeForm(forms.Form):
 
     date_from = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, data=None, *args, **kwargs):
+        # Show the default range in the inputs, so the page says which dates it covers.
+        data = data.copy() if data is not None else {}
+        date_to = data.get("date_to") or timezone.localdate().isoformat()
+        if not data.get("date_to"):
+            data["date_to"] = date_to
+        if not data.get("date_from"):
+            try:
+                end = datetime.date.fromisoformat(date_to)
+            except ValueError:
+                end = timezone.localdate()
+            data["date_from"] = (end - datetime.timedelta(weeks=DEFAULT_WEEKS) + datetime.timedelta(1)).isoformat()
+        super().__init__(data, *args, **kwargs)
 
     def clean(self):
         data = super().clean()

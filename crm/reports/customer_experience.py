@@ -159,7 +159,7 @@ def build(data) -> ReportResult:
     charts = []
     if total["responses"]:
         charts = [
-            line_chart("NPS per week", labels, [("NPS", [r["nps"] for r in week_rows])]),
+            line_chart("NPS per week", labels, [("NPS", [r["nps"] for r in week_rows])], y_range=(-100, 100)),
             bar_chart(
                 "Promoters, passives and detractors per week",
                 labels,

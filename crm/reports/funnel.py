@@ -48,6 +48,15 @@ S = LifecycleStage
 FUNNEL = (S.NEW, S.ENGAGED, S.MQL, S.HANDED_OFF, S.SAL, S.OPPORTUNITY, S.CUSTOMER)
 RANK = {stage: i for i, stage in enumerate(FUNNEL)}
 DAY = 86400.0
+SHORT_LABELS = {
+    S.NEW: "New",
+    S.ENGAGED: "Engaged",
+    S.MQL: "MQL",
+    S.HANDED_OFF: "Handed off",
+    S.SAL: "SAL",
+    S.OPPORTUNITY: "Opportunity",
+    S.CUSTOMER: "Customer",
+}
 
 
 class FilterForm(DateRangeForm):
@@ -113,12 +122,12 @@ def build(data) -> ReportResult:
     cohort = Table("cohorts", "Stage reached, per weekly cohort", columns, [*rows, total_row], [*links, {}])
 
     stages = _time_in_stage(data)
-    labels = [S(stage).label for stage in FUNNEL]
+    labels = [SHORT_LABELS[stage] for stage in FUNNEL]
     charts = [
         bar_chart("Leads reaching each stage (all cohorts)", labels, [("Leads", totals)]),
         bar_chart(
             "Median days in stage",
-            [r["stage"] for r in stages.rows],
+            [SHORT_LABELS[stage] for stage in FUNNEL[:-1]],
             [
                 ("Median", [r["median_days"] or 0 for r in stages.rows]),
                 ("p90", [r["p90_days"] or 0 for r in stages.rows]),
