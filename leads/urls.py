@@ -3,4 +3,9 @@ from django.urls import path
 from . import views
 
 app_name = "leads"
-urlpatterns = [path("marketing/segments/", views.segment_list, name="segment-list")]
+urlpatterns = [
+    path("marketing/segments/", views.segment_list, name="segment-list"),
+    path("marketing/segments/new/", views.segment_new, name="segment-new"),
+    path("marketing/segments/builder/", views.segment_builder, name="segment-builder"),
+    path("marketing/segments/<int:pk>/", views.segment_detail, name="segment-detail"),
+]
