@@ -162,6 +162,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One schema name per choice set, whatever the field is called in each serializer.
+    "ENUM_NAME_OVERRIDES": {
+        "RejectReasonEnum": "crm.models.RejectReason",
+        "LostReasonEnum": "crm.models.LostReason",
+        "ObjectionCategoryEnum": "campaigns.models.ObjectionCategory",
+        "LifecycleStageEnum": "leads.models.LifecycleStage",
+    },
 }
 
 # --- Celery --------------------------------------------------------------------------------
