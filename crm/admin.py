@@ -8,6 +8,7 @@ from .models import (
     Deal,
     DealStageChange,
     FollowUp,
+    HandoffRefusal,
     Notification,
     ObjectionNote,
     QueueMembership,
@@ -76,6 +77,16 @@ class SlaBreachAdmin(admin.ModelAdmin):
         "escalated_to",
     ]
     raw_id_fields = ["assignment", "new_assignment", "escalated_to"]
+
+
+@admin.register(HandoffRefusal)
+class HandoffRefusalAdmin(admin.ModelAdmin):
+    list_display = ["lead", "reason", "at"]
+    list_filter = ["reason"]
+    search_fields = ["lead__email"]
+    list_select_related = ["lead"]
+    raw_id_fields = ["lead"]
+    date_hierarchy = "at"
 
 
 @admin.register(Notification)
