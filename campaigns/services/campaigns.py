@@ -274,8 +274,8 @@ def campaign_response_record(
     """A member responded (attended the webinar, clicked the email, ...): records the
     engagement event of the campaign's type on the lead through ``leads.api.engagement_record``
     (source ``campaign:<id>`` or ``campaign:<id>:<reference>``; a repeat is not counted twice)
-    and marks the member responded (a converted member stays converted). The lead is
-    re-scored after commit. A lead who is not a member is an error unless
+    and marks the member responded (a converted member stays converted). ``engagement_record``
+    enqueues the lead's re-scoring after commit. A lead who is not a member is an error unless
     ``add_if_missing`` (e.g. a walk-in at an event), which adds them first."""
     if actor is not None:
         ensure_marketer(actor, action="record campaign responses")
@@ -302,15 +302,4 @@ def campaign_response_record(
         if member.responded_at is None:
             member.responded_at = at
         member.save(update_fields=["status", "responded_at"])
-        rescore_on_commit(member.lead_id)
     return member
-
-
-def rescore_on_commit(lead_id: int) -> None:
-    """Ask scoring to re-score the lead once the event is committed (the scoring work owns
-    ``leads.tasks.score_lead_task``; without it the periodic re-score picks the event up)."""
-    try:
-        from leads.tasks import score_lead_task
-    except ImportError:
-        return
-    transaction.on_commit(lambda: score_lead_task.delay(lead_id))
