@@ -371,3 +371,69 @@ class ScoringPolicy(models.Model):
     def current(cls) -> "ScoringPolicy":
         policy, _ = cls.objects.get_or_create(pk=1)
         return policy
+
+
+class CaptureForm(models.Model):
+    """A public web form that creates or updates leads: ``POST /capture/<key>/``."""
+
+    key = models.SlugField(max_length=64, unique=True, help_text="The public key in the form's URL.")
+    name = models.CharField(max_length=150)
+    redirect_url = models.URLField(
+        max_length=500, blank=True, help_text="Where a browser goes after submitting; empty answers with JSON."
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.key})"
+
+
+class ImportStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for a worker"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class LeadImport(models.Model):
+    """One CSV import (or dry run) started from the upload page; the worker reports progress here."""
+
+    file = models.FileField(upload_to="imports/")
+    original_name = models.CharField(max_length=255)
+    dry_run = models.BooleanField(default=True)
+    update_existing = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.PENDING)
+    size_bytes = models.PositiveBigIntegerField(default=0)
+    bytes_read = models.PositiveBigIntegerField(default=0)
+    rows_read = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    rejected_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(
+        default=list, blank=True, help_text="Per-row errors {row, column, reason}, the first ones (see error_count)."
+    )
+    error_count = models.PositiveIntegerField(default=0)
+    failure = models.TextField(blank=True, help_text="Why the whole file was refused, if it was.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=ImportStatus.values), name="import_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk}: {self.original_name}"
+
+    @property
+    def percent(self) -> int:
+        if self.status == ImportStatus.DONE:
+            return 100
+        return min(99, int(100 * self.bytes_read / self.size_bytes)) if self.size_bytes else 0
