@@ -1,4 +1,7 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 
 from .models import (
     Campaign,
@@ -8,11 +11,14 @@ from .models import (
     CollateralVersion,
     CollateralView,
     CustomerFeedback,
+    ObjectionCategory,
 )
 
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
+    actions = ["add_target_segment_members"]
+
     list_display = [
         "name",
         "kind",
@@ -28,6 +34,18 @@ class CampaignAdmin(admin.ModelAdmin):
     search_fields = ["name", "goal"]
     list_select_related = ["owner", "target_segment"]
     raw_id_fields = ["owner"]
+
+    @admin.action(description="Add the target segment's leads as members")
+    def add_target_segment_members(self, request, queryset):
+        from .services.campaigns import campaign_members_add_from_segment
+
+        for campaign in queryset:
+            try:
+                added = campaign_members_add_from_segment(campaign_id=campaign.pk, actor=request.user)
+            except ValidationError as error:
+                self.message_user(request, f"{campaign}: {' '.join(error.messages)}", messages.ERROR)
+            else:
+                self.message_user(request, f"{campaign}: {added:,} members added.", messages.SUCCESS)
 
 
 @admin.register(CampaignMember)
@@ -50,8 +68,49 @@ class CollateralVersionInline(admin.TabularInline):
         return False
 
 
+class CollateralAdminForm(forms.ModelForm):
+    url = forms.URLField(label="URL", max_length=500, required=False, assume_scheme="https")
+
+    class Meta:
+        model = Collateral
+        fields = [
+            "title",
+            "kind",
+            "url",
+            "industries",
+            "products",
+            "funnel_stage",
+            "objection_categories",
+            "approved_segments",
+            "owner",
+            "expires_on",
+            "is_archived",
+            "current_version",
+        ]
+
+    def clean_url(self):
+        url = self.cleaned_data.get("url", "")
+        if url:
+            URLValidator(schemes=["http", "https"])(url)
+        return url
+
+    def clean_objection_categories(self):
+        value = self.cleaned_data.get("objection_categories") or []
+        unknown = [c for c in value if c not in ObjectionCategory.values]
+        if unknown:
+            raise ValidationError(
+                f"Unknown objection category {unknown[0]!r}; allowed: {', '.join(ObjectionCategory.values)}."
+            )
+        return value
+
+
 @admin.register(Collateral)
 class CollateralAdmin(admin.ModelAdmin):
+    """Files are uploaded on the library page (``/marketing/library/``), where every upload is
+    validated; here the current version may be set back to an earlier one."""
+
+    form = CollateralAdminForm
+    actions = ["archive", "restore"]
     list_display = ["title", "kind", "funnel_stage", "owner", "expires_on", "is_archived", "current_version"]
     list_filter = ["kind", "funnel_stage", "is_archived"]
     search_fields = ["title"]
@@ -60,12 +119,34 @@ class CollateralAdmin(admin.ModelAdmin):
     raw_id_fields = ["owner"]
     inlines = [CollateralVersionInline]
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "current_version":
+            object_id = request.resolver_match.kwargs.get("object_id") if request.resolver_match else None
+            kwargs["queryset"] = CollateralVersion.objects.filter(collateral_id=object_id or 0)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.action(description="Archive (stop sharing and serving)")
+    def archive(self, request, queryset):
+        self.message_user(request, f"{queryset.update(is_archived=True)} archived.")
+
+    @admin.action(description="Restore from the archive")
+    def restore(self, request, queryset):
+        self.message_user(request, f"{queryset.update(is_archived=False)} restored.")
+
 
 @admin.register(CollateralVersion)
 class CollateralVersionAdmin(admin.ModelAdmin):
+    """Read-only: a version is added by uploading on the library page, which validates it."""
+
     list_display = ["collateral", "number", "original_name", "content_type", "size", "uploaded_by", "uploaded_at"]
     search_fields = ["collateral__title", "original_name"]
     list_select_related = ["collateral", "uploaded_by"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(CollateralShare)
