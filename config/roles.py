@@ -102,9 +102,14 @@ def sync_role_groups(apps, using: str = "default") -> None:
     from django.contrib.auth.management import create_permissions
 
     for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0, using=using)
-        app_config.models_module = None
+        # Historical app configs (in migrations) have no models module; create_permissions
+        # skips such apps unless told otherwise.
+        original = getattr(app_config, "models_module", None)
+        app_config.models_module = original or True
+        try:
+            create_permissions(app_config, apps=apps, verbosity=0, using=using)
+        finally:
+            app_config.models_module = original
 
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
