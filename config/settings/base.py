@@ -151,7 +151,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.errors.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"capture": os.environ.get("CAPTURE_THROTTLE_RATE", "30/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "capture": os.environ.get("CAPTURE_THROTTLE_RATE", "30/min"),  # per client IP
+        "capture_form": os.environ.get("CAPTURE_FORM_THROTTLE_RATE", "600/min"),  # per capture form
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Baton API",
