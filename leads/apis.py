@@ -1,16 +1,23 @@
+from django.conf import settings
+from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError as DRFValidationError
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from .filters import LeadFilter
-from .models import Lead, Segment
-from .permissions import SegmentPermission
+from .intake import capture_submit, events_record
+from .models import CaptureForm, Lead, Segment
+from .permissions import CanRecordEvents, SegmentPermission
 from .segment_services import segment_create, segment_delete, segment_explain, segment_preview, segment_update
 from .selectors import lead_list_for_user
 from .serializers import (
+    EngagementEventInSerializer,
     LeadSampleSerializer,
     LeadSerializer,
     SegmentPreviewSerializer,
@@ -18,6 +25,7 @@ from .serializers import (
     SegmentVersionSerializer,
     SegmentWriteSerializer,
 )
+from .throttles import CaptureFormThrottle, CaptureIPThrottle
 
 
 @extend_schema(tags=["leads"])
@@ -104,3 +112,48 @@ class SegmentViewSet(
         versions = segment.versions.select_related("created_by").order_by("-version")
         page = self.paginate_queryset(versions)
         return self.get_paginated_response(SegmentVersionSerializer(page, many=True).data)
+
+
+@extend_schema(tags=["events"], request=EngagementEventInSerializer(many=True), responses={201: None})
+class EngagementEventsApi(APIView):
+    """Record engagement events: one object, a list, or ``{"events": [...]}``. All or nothing:
+    any bad event refuses the batch with errors keyed ``events.<index>.<field>``."""
+
+    permission_classes = [CanRecordEvents]
+
+    def post(self, request):
+        payload = request.data
+        if isinstance(payload, dict) and "events" in payload:
+            payload = payload["events"]
+        items = payload if isinstance(payload, list) else [payload]
+        if not all(isinstance(item, dict) for item in items):
+            raise DRFValidationError({"events": "Each event must be a JSON object."})
+        if len(items) > settings.EVENTS_MAX_BATCH:
+            raise DRFValidationError({"events": f"At most {settings.EVENTS_MAX_BATCH} events per request."})
+        data = EngagementEventInSerializer(data=items, many=True)
+        if not data.is_valid():
+            raise DRFValidationError({"events": data.errors})
+        results = events_record(events=data.validated_data, max_batch=settings.EVENTS_MAX_BATCH)
+        return Response({"events": results}, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["capture"], auth=[], request=None, responses={201: None, 302: None})
+class CaptureApi(APIView):
+    """Public web lead capture for the form with this key: creates or updates the lead (by
+    email, any case) and records a form submission. Answers with a redirect to the form's
+    redirect URL for a browser post, or JSON. Throttled per IP and per form."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [CaptureIPThrottle, CaptureFormThrottle]
+    parser_classes = [FormParser, MultiPartParser, JSONParser]
+
+    def post(self, request, key: str):
+        form = get_object_or_404(CaptureForm, key=key, is_active=True)
+        if not isinstance(request.data, dict):
+            raise DRFValidationError({"non_field_errors": "Send the form fields as an object."})
+        lead, created = capture_submit(form=form, data=request.data)
+        wants_json = "json" in request.headers.get("Accept", "") or request.content_type.startswith("application/json")
+        if form.redirect_url and not wants_json:
+            return HttpResponseRedirect(form.redirect_url)
+        return Response({"ok": True, "created": created}, status=status.HTTP_201_CREATED)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import apis, views
 
 app_name = "leads"
 urlpatterns = [
@@ -8,4 +8,5 @@ urlpatterns = [
     path("marketing/segments/new/", views.segment_new, name="segment-new"),
     path("marketing/segments/builder/", views.segment_builder, name="segment-builder"),
     path("marketing/segments/<int:pk>/", views.segment_detail, name="segment-detail"),
+    path("capture/<slug:key>/", apis.CaptureApi.as_view(), name="capture"),
 ]

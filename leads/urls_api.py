@@ -1,3 +1,4 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from . import apis
@@ -5,4 +6,7 @@ from . import apis
 router = SimpleRouter()
 router.register("leads", apis.LeadViewSet, basename="lead")
 router.register("segments", apis.SegmentViewSet, basename="segment")
-urlpatterns = router.urls
+urlpatterns = [
+    path("events/", apis.EngagementEventsApi.as_view(), name="events"),
+    *router.urls,
+]
