@@ -34,6 +34,7 @@ from campaigns.models import (
     ObjectionCategory,
 )
 from config.roles import MARKETING, SALES_MANAGER, SALES_REP
+from leads.api import leads_rescore_all
 from leads.demo import generate_leads, lead_values
 from leads.models import (
     EngagementEvent,
@@ -273,7 +274,7 @@ def seed_demo(*, leads: int = 2000, reps: int = 5, seed: int = 42, password: str
     rep_users = [_user(f"rep{i}", group=SALES_REP, password=password, staff=False) for i in range(1, reps + 1)]
 
     ScoringPolicy.objects.update_or_create(
-        pk=1, defaults={"threshold": 50, "fit_minimum": 15, "default_half_life_days": 30, "updated_by": marketer}
+        pk=1, defaults={"threshold": 70, "fit_minimum": 15, "default_half_life_days": 30, "updated_by": marketer}
     )
     segments = {}
     for name, (is_icp, description, definition) in SEGMENTS.items():
@@ -369,6 +370,10 @@ def seed_demo(*, leads: int = 2000, reps: int = 5, seed: int = 42, password: str
     new_leads = _create_missing_leads(leads, seed=seed)
     if new_leads:
         _build_history(new_leads, seed=seed, now=now, queues=queues, campaigns=campaigns, collateral=collateral)
+        # Scores and breakdowns come from the rules above, exactly as in production; leads
+        # that now qualify are moved to MQL by a task once this commits (and then handed off
+        # by the worker), which is what a marketer sees on the first `make run`.
+        leads_rescore_all(qualify=True)
     return demo_counts()
 
 
