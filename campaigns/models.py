@@ -95,8 +95,10 @@ class MemberStatus(models.TextChoices):
 
 
 class CampaignMember(models.Model):
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="members")
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="campaign_memberships")
+    # No separate FK indexes: campaign_member_unique (campaign, lead) and member_lead_added_idx
+    # (lead, added_at) lead with these columns, and every index slows the set-based add.
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="members", db_index=False)
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="campaign_memberships", db_index=False)
     status = models.CharField(max_length=20, choices=MemberStatus.choices, default=MemberStatus.TARGETED)
     added_at = models.DateTimeField()
     responded_at = models.DateTimeField(null=True, blank=True)

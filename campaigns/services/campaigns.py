@@ -180,15 +180,12 @@ def campaign_members_add_from_segment(*, campaign_id: int, actor, segment_id: in
             raise ValidationError({"segment_id": f"Segment {segment_id} not found."})
     at = at or timezone.now()
     already = CampaignMember.objects.filter(campaign_id=campaign.pk, lead_id=OuterRef("pk"))
-    leads = (
+    # Should the segment's Q ever join a multi-valued relation, a lead could come out twice;
+    # ON CONFLICT DO NOTHING then keeps the first row instead of failing.
+    rows = (
         Lead.objects.filter(segment_member_q(segment))
         .filter(campaign_audience_q(campaign))
         .filter(~Exists(already))
-        .order_by()
-        .values("pk")
-    )
-    rows = (
-        Lead.objects.filter(pk__in=leads)
         .order_by()
         .annotate(
             _campaign=Value(campaign.pk, output_field=IntegerFieldType()),
