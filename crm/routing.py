@@ -1,17 +1,19 @@
 """Where a qualified lead goes: which queue, and which rep in it.
 
-Reads only, except `rep_lock_with_room`, which takes the membership row lock that makes a
-rep's capacity check and the assignment that uses it one serialised step.
+Reads only, except `RepPicker`, which takes the membership row locks that make a rep's
+capacity check and the assignments that use it one serialised step.
 """
 
 from __future__ import annotations
 
+import datetime
 import logging
 
-from django.contrib.auth import get_user_model
 from django.db.models import Count, F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+
+from leads.api import Lead
 
 from .business_hours import zone
 from .models import OPEN_FOR_REP_STATUSES, Account, Assignment, QueueMembership, RoutingStrategy, SalesQueue
@@ -39,27 +41,57 @@ def queue_for_lead(*, lead, queues: list[SalesQueue] | None = None) -> SalesQueu
     return None
 
 
-def account_owner_for_lead(*, lead):
-    """The active user owning the account of the lead's company, so no two reps call one
-    company. Matched on the lower-cased domain (the index the unique constraint uses)."""
-    domain = (lead.company_domain or "").strip().lower()
-    if not domain:
-        return None
-    owner_id = (
+def queues_for_leads(*, lead_ids: list[int], queues: list[SalesQueue]) -> dict[int, SalesQueue]:
+    """``queue_for_lead`` for many leads: one query per queue with a segment, none for a
+    catch-all. Leads no queue takes are absent from the answer."""
+    if len(lead_ids) == 1:
+        queue = queue_for_lead(lead=Lead(pk=lead_ids[0]), queues=queues)
+        return {lead_ids[0]: queue} if queue else {}
+    from leads.api import segment_member_q
+
+    chosen: dict[int, SalesQueue] = {}
+    remaining = set(lead_ids)
+    for queue in queues:
+        if not remaining:
+            break
+        if queue.segment_id is None:
+            matched = set(remaining)
+        else:
+            matched = set(
+                Lead.objects.filter(pk__in=remaining)
+                .filter(segment_member_q(queue.segment))
+                .values_list("pk", flat=True)
+            )
+        for lead_id in matched:
+            chosen[lead_id] = queue
+        remaining -= matched
+    return chosen
+
+
+def account_owners_for_leads(*, leads) -> dict[int, int]:
+    """lead id -> id of the active user owning the account of the lead's company (matched on
+    the lower-cased domain, the index the unique constraint uses). One query."""
+    domains = {(lead.company_domain or "").strip().lower() for lead in leads} - {""}
+    if not domains:
+        return {}
+    owner_by_domain = dict(
         Account.objects.annotate(domain_lower=Lower("domain"))
-        .filter(domain_lower=domain, owner__isnull=False, owner__is_active=True)
-        .values_list("owner_id", flat=True)
-        .first()
+        .filter(domain_lower__in=domains, owner__isnull=False, owner__is_active=True)
+        .values_list("domain_lower", "owner_id")
     )
-    if owner_id is None:
-        return None
-    return get_user_model().objects.get(pk=owner_id)
+    return {
+        lead.pk: owner_by_domain[d]
+        for lead in leads
+        if (d := (lead.company_domain or "").strip().lower()) in owner_by_domain
+    }
 
 
-def queue_for_owner(*, owner, queues: list[SalesQueue]) -> SalesQueue | None:
+def queue_for_owner(*, owner_id: int, queues: list[SalesQueue]) -> SalesQueue | None:
     """A queue to book an account owner's lead under when no queue's segment matches: the
     first of the owner's own queues."""
-    member_of = set(QueueMembership.objects.filter(rep=owner, queue__is_active=True).values_list("queue_id", flat=True))
+    member_of = set(
+        QueueMembership.objects.filter(rep_id=owner_id, queue__is_active=True).values_list("queue_id", flat=True)
+    )
     return next((q for q in queues if q.pk in member_of), None)
 
 
@@ -88,33 +120,98 @@ def rep_candidates(*, queue, exclude_rep_ids=()) -> list[QueueMembership]:
     return list(qs)
 
 
-def _has_room(membership: QueueMembership) -> bool:
-    used = Assignment.objects.filter(
-        queue_id=membership.queue_id, rep_id=membership.rep_id, status__in=OPEN_FOR_REP_STATUSES
-    ).count()
-    return used < membership.capacity
+def _open_counts(*, queue, rep_ids) -> dict[int, int]:
+    rows = (
+        Assignment.objects.filter(queue=queue, rep_id__in=list(rep_ids), status__in=OPEN_FOR_REP_STATUSES)
+        .values("rep_id")
+        .annotate(n=Count("pk"))
+        .values_list("rep_id", "n")
+    )
+    return dict(rows)
 
 
-def rep_lock_with_room(*, queue, exclude_rep_ids=()) -> QueueMembership | None:
-    """Lock and return the best membership of ``queue`` that still has room, or None.
+class RepPicker:
+    """Chooses reps of one queue for one transaction, never beyond their capacity.
 
-    Capacity is checked again after the membership row is locked: every assignment to a rep
-    in a queue is made while holding that rep's membership lock, so the recount (a fresh
-    snapshot under READ COMMITTED) sees every committed assignment and no concurrent one can
-    slip in before our commit. Candidates locked by another worker are skipped first
-    (`skip_locked`) so concurrent hand-offs spread over reps instead of queueing behind one;
-    only if all of them were busy do we wait, in primary-key order.
+    Capacity is checked on a membership only after its row is locked: every assignment to a
+    rep in a queue is made while holding that rep's membership lock, so the count taken after
+    the lock (a fresh snapshot under READ COMMITTED) sees every committed assignment and no
+    concurrent one can slip in before our commit.
+
+    Locks are taken lazily, best candidate first, with ``SKIP LOCKED``: concurrent hand-offs
+    spread over reps instead of queueing behind one. Only a transaction holding no membership
+    of this queue waits (in primary-key order) when every candidate is busy; one that holds
+    some and runs out leaves the rest of its leads QUEUED, to be filled when room appears.
+    Callers visit queues in priority order, so waits only ever point forward: no deadlock.
     """
-    busy: list[QueueMembership] = []
-    for membership in rep_candidates(queue=queue, exclude_rep_ids=exclude_rep_ids):
-        locked = QueueMembership.objects.select_for_update(skip_locked=True).filter(pk=membership.pk).first()
+
+    def __init__(self, queue, *, exclude_rep_ids=()):
+        self.queue = queue
+        self.candidates = rep_candidates(queue=queue, exclude_rep_ids=exclude_rep_ids)
+        self.held: dict[int, QueueMembership] = {}
+        self.load: dict[int, int] = {}
+        self.skipped: list[QueueMembership] = []
+        self.full: set[int] = set()
+        self.used: dict[int, datetime.datetime] = {}
+        self.waited = False
+
+    def _order(self, membership):
+        never = datetime.datetime.min.replace(tzinfo=datetime.UTC)
+        last = self.used.get(membership.pk) or membership.last_assigned_at or never
+        load = self.load.get(membership.pk, membership.open_count)
+        if self.queue.strategy == RoutingStrategy.LEAST_LOADED:
+            return (load, last, membership.pk)
+        return (last, membership.pk)
+
+    def _lock(self, membership, *, wait: bool) -> bool:
+        qs = QueueMembership.objects.select_related("rep").filter(pk=membership.pk, is_active=True)
+        locked = (
+            qs.select_for_update(of=("self",)) if wait else qs.select_for_update(skip_locked=True, of=("self",))
+        ).first()
         if locked is None:
-            busy.append(membership)
-            continue
-        if _has_room(locked):
-            return locked
-    for membership in sorted(busy, key=lambda m: m.pk):
-        locked = QueueMembership.objects.select_for_update().filter(pk=membership.pk).first()
-        if locked is not None and locked.is_active and _has_room(locked):
-            return locked
-    return None
+            return False
+        self.held[locked.pk] = locked
+        self.load[locked.pk] = _open_counts(queue=self.queue, rep_ids=[locked.rep_id]).get(locked.rep_id, 0)
+        return True
+
+    def _room(self, pk) -> bool:
+        return self.load[pk] < self.held[pk].capacity
+
+    def take(self, now) -> QueueMembership | None:
+        """The membership whose rep gets the next lead, its load counted; None if nobody has room."""
+        for membership in sorted(self.candidates, key=self._order):
+            pk = membership.pk
+            if pk in self.full or any(m.pk == pk for m in self.skipped):
+                continue
+            if pk not in self.held and not self._lock(membership, wait=False):
+                self.skipped.append(membership)
+                continue
+            if not self._room(pk):
+                self.full.add(pk)
+                continue
+            return self._use(pk, now)
+        if not self.held and self.skipped and not self.waited:
+            self.waited = True
+            waiting, self.skipped = sorted(self.skipped, key=lambda m: m.pk), []
+            for membership in waiting:
+                self._lock(membership, wait=True)
+            return self.take(now)
+        return None
+
+    def _use(self, pk, now) -> QueueMembership:
+        self.load[pk] += 1
+        self.used[pk] = now + datetime.timedelta(microseconds=len(self.used) + 1)
+        return self.held[pk]
+
+    def flush(self) -> None:
+        """Store the round-robin cursor of every rep given a lead."""
+        for pk, at in self.used.items():
+            QueueMembership.objects.filter(pk=pk).update(last_assigned_at=at)
+
+
+def rep_lock_with_room(*, queue, exclude_rep_ids=(), now=None) -> QueueMembership | None:
+    """Lock and return the best membership of ``queue`` that has room for one more lead."""
+    picker = RepPicker(queue, exclude_rep_ids=exclude_rep_ids)
+    membership = picker.take(now or timezone.now())
+    picker.flush()
+    return membership

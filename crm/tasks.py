@@ -50,6 +50,7 @@ def sla_check_task() -> int:
 
 
 @shared_task(name="crm.tasks.notification_email_task")
-def notification_email_task(notification_id: int) -> bool:
-    """E-mail one in-app notification. Not acks_late: a lost e-mail is better than two."""
-    return notification_email(notification_id=notification_id)
+def notification_email_task(notification_ids: list[int] | int) -> int:
+    """E-mail in-app notifications. Not acks_late: a lost e-mail is better than two."""
+    ids = [notification_ids] if isinstance(notification_ids, int) else list(notification_ids)
+    return notification_email(notification_ids=ids)

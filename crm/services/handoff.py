@@ -6,7 +6,7 @@ Invariants
   and the partial unique constraint ``assignment_one_active_per_lead`` as the last word (an
   IntegrityError there means someone else handed the lead off: success, not failure).
 - A rep never holds more open assignments from a queue than their capacity: the choice is
-  made under the rep's membership row lock (see ``crm.routing.rep_lock_with_room``).
+  made under the rep's membership row lock (see ``crm.routing.RepPicker``).
 - A lead whose company has an account owned by a rep goes to that rep.
 - Do-not-call / do-not-contact leads are never handed off; a ``HandoffRefusal`` records why.
 - Times are stamped when the work runs, never when it was enqueued.
@@ -39,7 +39,7 @@ from crm.models import (
     SlaAction,
     SlaBreach,
 )
-from crm.services.notifications import NotificationKind, notification_send
+from crm.services.notifications import NotificationKind, notification_send, notifications_send
 from leads.api import (
     Lead,
     LifecycleStage,
@@ -72,7 +72,10 @@ def lead_handoff(*, lead_id: int) -> Assignment | None:
     """
     try:
         with transaction.atomic():
-            return _lead_handoff_locked(lead_id=lead_id)
+            lead = Lead.objects.select_for_update().filter(pk=lead_id).first()
+            if lead is None:
+                return None
+            return handoff_locked_leads(leads=[lead]).get(lead_id)
     except IntegrityError:
         existing = Assignment.objects.active().filter(lead_id=lead_id).first()
         if existing is None:
@@ -80,45 +83,79 @@ def lead_handoff(*, lead_id: int) -> Assignment | None:
         return existing
 
 
-def _lead_handoff_locked(*, lead_id: int, queues: list[SalesQueue] | None = None) -> Assignment | None:
-    lead = Lead.objects.select_for_update().filter(pk=lead_id).first()
-    if lead is None:
-        return None
-    existing = Assignment.objects.active().filter(lead_id=lead_id).first()
-    if existing is not None:
-        return existing
-    if lead.stage != LifecycleStage.MQL:
-        return None
-    refusal = _refusal_reason(lead)
-    if refusal:
-        HandoffRefusal.objects.get_or_create(lead=lead, reason=refusal, defaults={"at": timezone.now()})
-        return None
+def handoff_locked_leads(*, leads: list, queues: list[SalesQueue] | None = None) -> dict[int, Assignment | None]:
+    """Hand off leads whose rows the caller has locked in the current transaction.
 
+    Works on the whole list at once (one query per step, not per lead) except for the
+    lifecycle move, which leads makes one lead at a time. Returns lead id -> active
+    assignment or None, as ``lead_handoff`` describes.
+    """
     now = timezone.now()
-    queues = queues if queues is not None else routing.queues_by_priority()
-    owner = routing.account_owner_for_lead(lead=lead)
-    queue = routing.queue_for_lead(lead=lead, queues=queues)
-    if queue is None and owner is not None:
-        queue = routing.queue_for_owner(owner=owner, queues=queues)
-    if queue is None:
-        logger.info("lead %s: no active sales queue takes it; the sweep will retry", lead_id)
-        return None
+    ids = [lead.pk for lead in leads]
+    # Re-checked under the row locks: another worker may have handed a lead off since the
+    # caller chose it.
+    result: dict[int, Assignment | None] = {a.lead_id: a for a in Assignment.objects.active().filter(lead_id__in=ids)}
+    todo, refusals = [], []
+    for lead in leads:
+        if lead.pk in result:
+            continue
+        result[lead.pk] = None
+        if lead.stage != LifecycleStage.MQL:
+            continue
+        reason = _refusal_reason(lead)
+        if reason:
+            refusals.append(HandoffRefusal(lead=lead, reason=reason, at=now))
+            continue
+        todo.append(lead)
+    if refusals:
+        HandoffRefusal.objects.bulk_create(refusals, ignore_conflicts=True)
+    if not todo:
+        return result
 
-    assignment = Assignment(lead=lead, queue=queue, status=AssignmentStatus.QUEUED, handed_off_at=now)
-    membership = None
-    rep = owner
-    if rep is None:
-        membership = routing.rep_lock_with_room(queue=queue)
-        rep = membership.rep if membership else None
-    if rep is None:
-        with transaction.atomic():
-            assignment.save()
-        return assignment
-    _fill_assignment(assignment, rep=rep, now=now)
+    queues = queues if queues is not None else routing.queues_by_priority()
+    owners = routing.account_owners_for_leads(leads=todo)
+    queue_of = routing.queues_for_leads(lead_ids=[lead.pk for lead in todo], queues=queues)
+    for lead in todo:
+        if lead.pk not in queue_of and lead.pk in owners:
+            owner_queue = routing.queue_for_owner(owner_id=owners[lead.pk], queues=queues)
+            if owner_queue is not None:
+                queue_of[lead.pk] = owner_queue
+    reps = {u.pk: u for u in get_user_model().objects.filter(pk__in=set(owners.values()))}
+
+    created: list[Assignment] = []
+    pickers: list[routing.RepPicker] = []
+    # Queues in priority order: the order membership locks are taken in (see RepPicker).
+    for queue in queues:
+        in_queue = [lead for lead in todo if queue_of.get(lead.pk) is queue]
+        if not in_queue:
+            continue
+        picker = None
+        for lead in in_queue:
+            assignment = Assignment(lead=lead, queue=queue, status=AssignmentStatus.QUEUED, handed_off_at=now)
+            rep = reps.get(owners.get(lead.pk))
+            if rep is None:
+                if picker is None:
+                    picker = routing.RepPicker(queue)
+                    pickers.append(picker)
+                membership = picker.take(now)
+                rep = membership.rep if membership is not None else None
+            if rep is not None:
+                _fill_assignment(assignment, rep=rep, now=now)
+            assignment.created_now = True
+            created.append(assignment)
+    if not created:
+        return result
     with transaction.atomic():
-        assignment.save()
-    _after_assigned(assignment, lead_stage=lead.stage, membership=membership, now=now)
-    return assignment
+        Assignment.objects.bulk_create(created)
+    for picker in pickers:
+        picker.flush()
+    assigned = [a for a in created if a.status == AssignmentStatus.ASSIGNED]
+    for assignment in assigned:
+        lead_handed_off(lead_id=assignment.lead_id, owner=assignment.rep, at=now)
+    _notify_assigned(assigned)
+    for assignment in created:
+        result[assignment.lead_id] = assignment
+    return result
 
 
 def _refusal_reason(lead) -> str:
@@ -136,26 +173,26 @@ def _fill_assignment(assignment: Assignment, *, rep, now) -> None:
     assignment.sla_due_at = queue_sla_due(assignment.queue, now)
 
 
+def _assigned_message(assignment: Assignment) -> str:
+    return f"New lead for you: {assignment.lead} (first touch due {assignment.sla_due_at:%Y-%m-%d %H:%M} UTC)."
+
+
+def _notify_assigned(assignments: list[Assignment]) -> None:
+    notifications_send([(a.rep, NotificationKind.ASSIGNED, _assigned_message(a), CALL_LIST_URL) for a in assignments])
+
+
 def _after_assigned(assignment: Assignment, *, lead_stage: str, membership: QueueMembership | None, now) -> None:
-    """The lead moves to HANDED_OFF (or, already with sales, changes owner); round-robin
-    cursor; the rep is told."""
+    """One assignment given to a rep outside a hand-off batch: the lead moves to HANDED_OFF
+    (or, already with sales, changes owner); round-robin cursor; the rep is told."""
     if lead_stage == LifecycleStage.MQL:
         lead_handed_off(lead_id=assignment.lead_id, owner=assignment.rep, at=now)
     else:
         _lead_owner_set(lead_id=assignment.lead_id, owner=assignment.rep)
-    if membership is not None:
-        QueueMembership.objects.filter(pk=membership.pk).update(last_assigned_at=now)
-    else:
+    if membership is None:
         QueueMembership.objects.filter(queue_id=assignment.queue_id, rep_id=assignment.rep_id).update(
             last_assigned_at=now
         )
-    lead = assignment.lead
-    notification_send(
-        user=assignment.rep,
-        kind=NotificationKind.ASSIGNED,
-        message=f"New lead for you: {lead} (first touch due {assignment.sla_due_at:%Y-%m-%d %H:%M} UTC).",
-        url=CALL_LIST_URL,
-    )
+    _notify_assigned([assignment])
 
 
 def _lead_owner_set(*, lead_id: int, owner) -> None:
@@ -174,7 +211,7 @@ def handoff_queue_fill(*, queue_id: int, limit: int = 50) -> int:
     """Give waiting (QUEUED) assignments of a queue to reps that now have room, oldest first.
     Returns how many were assigned. A waiting lead that left MQL meanwhile (marketing
     disqualified or demoted it) has its assignment closed instead."""
-    assigned = 0
+    assigned = []
     with transaction.atomic():
         waiting = list(
             Assignment.objects.filter(queue_id=queue_id, status=AssignmentStatus.QUEUED)
@@ -182,21 +219,26 @@ def handoff_queue_fill(*, queue_id: int, limit: int = 50) -> int:
             .order_by("handed_off_at", "pk")
             .select_for_update(skip_locked=True, of=("self",))[:limit]
         )
+        if not waiting:
+            return 0
+        picker = routing.RepPicker(waiting[0].queue)
         for assignment in waiting:
             lead = Lead.objects.select_for_update().get(pk=assignment.lead_id)
             now = timezone.now()
             if lead.stage != LifecycleStage.MQL:
                 Assignment.objects.filter(pk=assignment.pk).update(status=AssignmentStatus.CLOSED, closed_at=now)
                 continue
-            membership = routing.rep_lock_with_room(queue=assignment.queue)
+            membership = picker.take(now)
             if membership is None:
                 break
             _fill_assignment(assignment, rep=membership.rep, now=now)
             assignment.lead = lead
             assignment.save(update_fields=["rep", "status", "assigned_at", "sla_due_at"])
-            _after_assigned(assignment, lead_stage=lead.stage, membership=membership, now=now)
-            assigned += 1
-    return assigned
+            lead_handed_off(lead_id=lead.pk, owner=membership.rep, at=now)
+            assigned.append(assignment)
+        picker.flush()
+        _notify_assigned(assigned)
+    return len(assigned)
 
 
 # --- the sweep ------------------------------------------------------------------------------
@@ -236,20 +278,33 @@ def handoff_sweep(*, batch_size: int = 50, max_leads: int = 10_000) -> int:
                 sweep_candidates()
                 .filter(pk__gt=last_pk)
                 .order_by("pk")
-                .select_for_update(skip_locked=True)
-                .values_list("pk", flat=True)[:batch_size]
+                .select_for_update(skip_locked=True)[:batch_size]
             )
             if not batch:
                 break
-            for lead_id in batch:
-                try:
-                    with transaction.atomic():
-                        if _lead_handoff_locked(lead_id=lead_id, queues=queues) is not None:
-                            handed += 1
-                except (ValidationError, DatabaseError):
-                    logger.exception("sweep: lead %s could not be handed off; next sweep retries", lead_id)
-        last_pk = batch[-1]
+            handed += _handoff_batch(batch, queues=queues)
+        last_pk = batch[-1].pk
         seen += len(batch)
+    return handed
+
+
+def _handoff_batch(leads: list, *, queues) -> int:
+    """One sweep batch; if the batch as a whole fails, each lead is tried on its own so one
+    bad lead cannot hold the others back."""
+    try:
+        with transaction.atomic():
+            results = handoff_locked_leads(leads=leads, queues=queues)
+        return sum(1 for a in results.values() if getattr(a, "created_now", False))
+    except (ValidationError, DatabaseError):
+        logger.warning("sweep: a batch of %s leads failed; retrying them one by one", len(leads), exc_info=True)
+    handed = 0
+    for lead in leads:
+        try:
+            with transaction.atomic():
+                if getattr(handoff_locked_leads(leads=[lead], queues=queues).get(lead.pk), "created_now", False):
+                    handed += 1
+        except (ValidationError, DatabaseError):
+            logger.exception("sweep: lead %s could not be handed off; the next sweep retries", lead.pk)
     return handed
 
 
@@ -447,6 +502,8 @@ def _sla_breach(assignment: Assignment, *, now) -> bool:
     queue = assignment.queue
     lead = assignment.lead
     if queue.sla_action == SlaAction.REASSIGN:
+        # Lock order: assignment, lead, membership (as everywhere else).
+        Lead.objects.select_for_update().filter(pk=assignment.lead_id).first()
         membership = routing.rep_lock_with_room(queue=queue, exclude_rep_ids=[assignment.rep_id])
         if membership is not None:
             new = _move_to_rep(assignment, rep=membership.rep, now=now, membership=membership)

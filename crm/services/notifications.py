@@ -30,28 +30,40 @@ def notification_send(*, user, kind: str, message: str, url: str = "", email: bo
     does); the e-mail leaves only once that change is committed, so a rolled-back hand-off
     never e-mails anyone, and a slow mail server never holds a lead's lock.
     """
-    notification = Notification.objects.create(
-        user=user, kind=kind, message=message[:300], url=url[:300], created_at=timezone.now()
+    return notifications_send([(user, kind, message, url)], email=email)[0]
+
+
+def notifications_send(items, *, email: bool = True) -> list[Notification]:
+    """``notification_send`` for many (user, kind, message, url) at once: one insert, and one
+    e-mail task for all of them after commit."""
+    now = timezone.now()
+    notifications = Notification.objects.bulk_create(
+        [
+            Notification(user=user, kind=kind, message=message[:300], url=url[:300], created_at=now)
+            for user, kind, message, url in items
+        ]
     )
-    if email and getattr(user, "email", ""):
+    to_email = [n.pk for n in notifications if email and getattr(n.user, "email", "")]
+    if to_email:
         from crm.tasks import notification_email_task
 
-        transaction.on_commit(lambda: notification_email_task.delay(notification.pk))
-    return notification
+        transaction.on_commit(lambda: notification_email_task.delay(to_email))
+    return notifications
 
 
-def notification_email(*, notification_id: int) -> bool:
-    """E-mail one notification to its user. Returns False when there is nothing to send."""
-    notification = Notification.objects.select_related("user").filter(pk=notification_id).first()
-    if notification is None or not notification.user.email:
-        return False
-    body = notification.message
-    if notification.url:
-        body = f"{body}\n\n{notification.url}"
-    send_mail(
-        subject=f"[Baton] {notification.message[:80]}",
-        message=body,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        recipient_list=[notification.user.email],
-    )
-    return True
+def notification_email(*, notification_ids: list[int]) -> int:
+    """E-mail notifications to their users, one message each. Returns how many were sent."""
+    sent = 0
+    for notification in Notification.objects.select_related("user").filter(pk__in=notification_ids):
+        if not notification.user.email:
+            continue
+        body = notification.message
+        if notification.url:
+            body = f"{body}\n\n{notification.url}"
+        sent += send_mail(
+            subject=f"[Baton] {notification.message[:80]}",
+            message=body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[notification.user.email],
+        )
+    return sent

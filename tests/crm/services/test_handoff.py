@@ -86,8 +86,8 @@ def test_the_rep_gets_an_in_app_notification_and_an_email_after_commit(
 
     notification = Notification.objects.get(user=rep)
     assert notification.kind == "assignment"
-    delay.assert_called_once_with(notification.pk)
-    assert notification_email(notification_id=notification.pk) is True
+    delay.assert_called_once_with([notification.pk])
+    assert notification_email(notification_ids=[notification.pk]) == 1
     assert mail.outbox[0].to == [rep.email]
 
 
@@ -105,7 +105,7 @@ def test_a_unique_constraint_violation_counts_as_already_handed_off(queue, rep_i
     lead = mql()
     existing = lead_handoff(lead_id=lead.pk)
 
-    with mock.patch.object(handoff_module, "_lead_handoff_locked", side_effect=IntegrityError("duplicate")):
+    with mock.patch.object(handoff_module, "handoff_locked_leads", side_effect=IntegrityError("duplicate")):
         assert lead_handoff(lead_id=lead.pk).pk == existing.pk
 
 
@@ -474,3 +474,21 @@ def test_a_touched_lead_does_not_breach(assigned):
     Assignment.objects.filter(pk=assigned.pk).update(first_touch_at=timezone.now())
 
     assert sla_check() == 0
+
+
+def test_segment_routing_uses_the_segment_definition_for_one_lead_and_for_a_sweep_batch(rep):
+    enterprise = SegmentFactory(
+        name="Enterprise", definition={"all": [{"field": "employees", "op": "gte", "value": 1000}]}
+    )
+    special = SalesQueueFactory(name="Enterprise", priority=1, segment=enterprise)
+    catch_all = SalesQueueFactory(name="Everyone else", priority=2)
+    QueueMembershipFactory(queue=special, rep=rep)
+    QueueMembershipFactory(queue=catch_all, rep=rep)
+    one_big = mql(employees=5000)
+    big, small = mql(employees=2000), mql(employees=10)
+
+    assert lead_handoff(lead_id=one_big.pk).queue == special
+    handoff_sweep()
+
+    assert Assignment.objects.get(lead=big).queue == special
+    assert Assignment.objects.get(lead=small).queue == catch_all
