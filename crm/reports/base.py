@@ -256,16 +256,22 @@ class SecondsBetween(Func):
 
 def percentiles(queryset, *, group: str, value: str, ps=(0.5, 0.9)) -> dict[Any, list[float | None]]:
     """Continuous percentiles (as PostgreSQL's ``percentile_cont``) of ``value`` per ``group``
-    over a queryset that already annotates both. One query, set-based on both databases:
-    PostgreSQL computes them natively; elsewhere window functions pick the two ranked rows
-    around each percentile and Python interpolates between those few rows."""
+    over a queryset that already annotates both. One query; see `percentiles_sql`."""
     inner = queryset.annotate(_g=F(group), _v=F(value)).filter(_v__isnull=False).values_list("_g", "_v").order_by()
     sql, params = inner.query.sql_with_params()
+    return {g: values for g, (values, _n) in percentiles_sql(sql, params, ps).items()}
+
+
+def percentiles_sql(sql: str, params, ps=(0.5, 0.9)) -> dict[Any, tuple[list[float], int]]:
+    """{group: ([percentile per p], rows)} over an SQL query selecting columns ``_g`` and
+    ``_v``; rows whose ``_v`` is NULL are ignored. Set-based on both databases: PostgreSQL
+    computes ``percentile_cont`` natively; elsewhere window functions pick the two ranked rows
+    around each percentile and Python interpolates between those few rows."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cols = ", ".join(f"percentile_cont({float(p)}) WITHIN GROUP (ORDER BY s._v)" for p in ps)
-            cursor.execute(f"SELECT s._g, {cols} FROM ({sql}) s GROUP BY s._g", params)
-            return {row[0]: list(row[1:]) for row in cursor.fetchall()}
+            cursor.execute(f"SELECT s._g, COUNT(*), {cols} FROM ({sql}) s WHERE s._v IS NOT NULL GROUP BY s._g", params)
+            return {row[0]: (list(row[2:]), row[1]) for row in cursor.fetchall()}
         positions = " OR ".join(
             f"(rn BETWEEN CAST(1 + {float(p)} * (n - 1) AS INTEGER) AND CAST(1 + {float(p)} * (n - 1) AS INTEGER) + 1)"
             for p in ps
@@ -273,7 +279,7 @@ def percentiles(queryset, *, group: str, value: str, ps=(0.5, 0.9)) -> dict[Any,
         cursor.execute(
             "SELECT g, v, rn, n FROM (SELECT s._g AS g, s._v AS v, "
             "ROW_NUMBER() OVER (PARTITION BY s._g ORDER BY s._v) AS rn, COUNT(*) OVER (PARTITION BY s._g) AS n "
-            f"FROM ({sql}) s) r WHERE {positions}",
+            f"FROM ({sql}) s WHERE s._v IS NOT NULL) r WHERE {positions}",
             params,
         )
         picked: dict[Any, dict[int, float]] = {}
@@ -292,8 +298,15 @@ def percentiles(queryset, *, group: str, value: str, ps=(0.5, 0.9)) -> dict[Any,
             v_lo = ranked[lo]
             v_hi = ranked.get(lo + 1, v_lo)
             values.append(v_lo + frac * (v_hi - v_lo))
-        out[g] = values
+        out[g] = (values, n)
     return out
+
+
+def seconds_between_sql(end: str, start: str) -> str:
+    """Raw-SQL twin of `SecondsBetween` for statements written by hand."""
+    if connection.vendor == "postgresql":
+        return f"EXTRACT(EPOCH FROM ({end} - {start}))::float"
+    return f"((julianday({end}) - julianday({start})) * 86400.0)"
 
 
 # --- drill-down -----------------------------------------------------------------------------

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import Case, Count, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db import connection
+from django.db.models import Case, F, IntegerField, Max, Q, Value, When
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
@@ -20,15 +21,15 @@ from .base import (
     Column,
     DateRangeForm,
     ReportResult,
-    SecondsBetween,
     Table,
     admin_changelist,
     as_week,
     campaign_field,
     iso,
     lead_filter_q,
-    percentiles,
+    percentiles_sql,
     ratio,
+    seconds_between_sql,
     segment_field,
     source_field,
     weeks_in_range,
@@ -71,24 +72,25 @@ def _cohort(data):
 
 
 def build(data) -> ReportResult:
-    rank = Case(*[When(to_stage=stage, then=Value(i)) for i, stage in enumerate(FUNNEL)], output_field=IntegerField())
-    furthest = (
-        LeadTransition.objects.filter(lead=OuterRef("pk"))
-        .annotate(rank=rank)
-        .filter(rank__isnull=False)
-        .order_by("-rank")
-        .values("rank")[:1]
+    # Per lead: the furthest funnel stage any of its transitions reached (one GROUP BY over the
+    # cohort's transitions), then leads per (cohort week, furthest stage).
+    rank = Case(
+        *[When(transitions__to_stage=stage, then=Value(i)) for i, stage in enumerate(FUNNEL)],
+        output_field=IntegerField(),
     )
-    counts: dict[datetime.date, dict[int, int]] = {}
-    rows_qs = (
+    per_lead = (
         _cohort(data)
-        .annotate(week=TruncWeek("created_at"), furthest=Coalesce(Subquery(furthest, output_field=IntegerField()), 0))
         .order_by()
-        .values("week", "furthest")
-        .annotate(n=Count("pk"))
+        .values("pk")
+        .annotate(_week=TruncWeek("created_at"), _furthest=Coalesce(Max(rank), 0))
+        .values_list("_week", "_furthest")
     )
-    for row in rows_qs:
-        counts.setdefault(as_week(row["week"]), {})[row["furthest"]] = row["n"]
+    sql, params = per_lead.query.sql_with_params()
+    counts: dict[datetime.date, dict[int, int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT s._week, s._furthest, COUNT(*) FROM ({sql}) s GROUP BY s._week, s._furthest", params)
+        for week, furthest, n in cursor.fetchall():
+            counts.setdefault(as_week(week), {})[furthest] = n
 
     weeks = weeks_in_range(data["start"], data["end"])
     rows, links = [], []
@@ -148,20 +150,24 @@ def _row(label, reached) -> dict:
 
 
 def _time_in_stage(data) -> Table:
-    """Each transition out of a stage ends a stay that began at the latest transition into it
-    (or at the lead's creation, for NEW)."""
-    entered = (
-        LeadTransition.objects.filter(lead=OuterRef("lead_id"), to_stage=OuterRef("from_stage"), at__lte=OuterRef("at"))
-        .order_by("-at", "-id")
-        .values("at")[:1]
+    """Each transition out of a stage ends a stay that began at the lead's previous transition
+    (or at its creation, for the first): one window function (LAG) over the cohort's
+    transitions, then percentiles per stage."""
+    cohort = _cohort(data).order_by().annotate(_id=F("pk"), _created=F("created_at")).values_list("_id", "_created")
+    cohort_sql, cohort_params = cohort.query.sql_with_params()
+    transitions = LeadTransition._meta.db_table
+    stay = seconds_between_sql(
+        "t.at", "COALESCE(LAG(t.at) OVER (PARTITION BY t.lead_id ORDER BY t.at, t.id), c._created)"
     )
-    cohort_ids = _cohort(data).values("pk")
-    exits = LeadTransition.objects.filter(lead__in=cohort_ids, from_stage__in=FUNNEL[:-1]).annotate(
-        entered_at=Coalesce(Subquery(entered), "lead__created_at"),
-        stay=SecondsBetween("at", "entered_at"),
+    stages = ", ".join(f"'{stage}'" for stage in FUNNEL[:-1])  # constants, not input
+    sql = (
+        f"SELECT w._g AS _g, w._v AS _v FROM (SELECT t.from_stage AS _g, {stay} AS _v "
+        f"FROM {transitions} t JOIN ({cohort_sql}) c ON c._id = t.lead_id) w "
+        f"WHERE w._g IN ({stages})"
     )
-    per_stage = {r["from_stage"]: r["n"] for r in exits.order_by().values("from_stage").annotate(n=Count("id"))}
-    pct = percentiles(exits, group="from_stage", value="stay")
+    pct = percentiles_sql(sql, cohort_params)
+    per_stage = {stage: n for stage, (_values, n) in pct.items()}
+    pct = {stage: values for stage, (values, _n) in pct.items()}
     rows = []
     for stage in FUNNEL[:-1]:
         median, p90 = pct.get(stage, [None, None])
