@@ -48,6 +48,7 @@ from leads.models import (
     Segment,
     SegmentVersion,
 )
+from leads.segment_services import segment_member_count
 from leads.services import REASON_LOST_PREFIX, REASON_NO_CONTACT, REASON_REJECTED_PREFIX, REASON_WON
 
 from .models import (
@@ -335,6 +336,11 @@ def seed_demo(*, leads: int = 2000, reps: int = 5, seed: int = 42, password: str
             QueueMembership.objects.get_or_create(queue=queue, rep=rep, defaults={"capacity": 400})
         queues.append((queue, members))
 
+    campaign_segments = {
+        "Spring webinar series": "Webinar engaged",
+        "Q3 paid search": "Ideal customer profile",
+        "Lisbon summit": "Managers and founders",
+    }
     campaigns = []
     for name, kind, status, days_ago, duration, budget, cost, goal in CAMPAIGNS:
         starts = (now - datetime.timedelta(days=days_ago)).date()
@@ -349,6 +355,7 @@ def seed_demo(*, leads: int = 2000, reps: int = 5, seed: int = 42, password: str
                 "actual_cost": cost,
                 "owner": marketer,
                 "goal": goal,
+                "target_segment": segments.get(campaign_segments.get(name, "")),
             },
         )
         campaigns.append(campaign)
@@ -374,7 +381,25 @@ def seed_demo(*, leads: int = 2000, reps: int = 5, seed: int = 42, password: str
         # that now qualify are moved to MQL by a task once this commits (and then handed off
         # by the worker), which is what a marketer sees on the first `make run`.
         leads_rescore_all(qualify=True)
+        _loyalty_members(campaigns, now=now)
+    for segment in segments.values():
+        count = segment_member_count(segment.definition)
+        Segment.objects.filter(pk=segment.pk).update(member_count=count, counted_at=now)
+        SegmentVersion.objects.filter(segment=segment, version=segment.version).update(member_count=count)
     return demo_counts()
+
+
+def _loyalty_members(campaigns, *, now) -> None:
+    """Customers join the loyalty club in one bulk insert."""
+    loyalty = next(c for c in campaigns if c.kind == CampaignKind.LOYALTY)
+    customers = Lead.objects.filter(stage=S.CUSTOMER).values_list("pk", "stage_changed_at")
+    CampaignMember.objects.bulk_create(
+        [
+            CampaignMember(campaign=loyalty, lead_id=pk, added_at=max(at or now, now - datetime.timedelta(days=10)))
+            for pk, at in customers
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def _create_missing_leads(n: int, *, seed: int) -> list[Lead]:
@@ -481,10 +506,8 @@ def _sales_history(
     in_progress = fate < 0.70
     touch_minutes = rng.lognormvariate(3.2, 1.1)
     first_touch = handed + datetime.timedelta(minutes=touch_minutes)
-    if in_progress and (first_touch >= now or rng.random() < 0.35):
-        if sla_due < now and rng.random() < 0.5:
-            h.breaches.append((assignment, sla_due))
-        return  # fresh, not called yet: it heads the rep's call list
+    if in_progress and (first_touch >= now or (now - handed < datetime.timedelta(hours=36) and rng.random() < 0.6)):
+        return  # fresh, not called yet: it heads the rep's call list (the SLA job watches it)
 
     first_touch = _clamp(first_touch, now)
     assignment.first_touch_at = first_touch
