@@ -13,7 +13,7 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
 from . import selectors
-from .models import Campaign, Collateral
+from .models import Campaign, Collateral, CustomerFeedback
 from .serializers import (
     CampaignMemberSerializer,
     CampaignSerializer,
@@ -22,6 +22,10 @@ from .serializers import (
     CollateralShareSerializer,
     CollateralVersionSerializer,
     CollateralWriteSerializer,
+    FeedbackSerializer,
+    FeedbackWriteSerializer,
+    InfluenceQuerySerializer,
+    InfluenceSerializer,
     MemberAddedSerializer,
     MemberAddSerializer,
     MemberStatusSerializer,
@@ -31,6 +35,7 @@ from .serializers import (
 )
 from .services import campaigns as campaign_services
 from .services import collateral as collateral_services
+from .services.feedback import feedback_record
 
 
 class HasRole(BasePermission):
@@ -97,7 +102,9 @@ class CampaignViewSet(
                 "-added_at", "-pk"
             )
             page = self.paginate_queryset(members)
-            return self.get_paginated_response(CampaignMemberSerializer(page, many=True).data)
+            return self.get_paginated_response(
+                CampaignMemberSerializer(page, many=True, context={"request": request}).data
+            )
         data = MemberAddSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -127,6 +134,17 @@ class CampaignViewSet(
             actor=request.user,
         )
         return Response(CampaignMemberSerializer(member).data)
+
+    @extend_schema(parameters=[InfluenceQuerySerializer], responses=InfluenceSerializer)
+    @action(detail=True, methods=["get"])
+    def influence(self, request, pk=None):
+        """The campaign's influence on the won and lost outcomes of its members, as sales
+        reported them to marketing, under ``model`` (first, last, even). Revenue by campaign
+        needs deal amounts: the managers' campaign report has it."""
+        campaign = self.get_object()
+        query = InfluenceQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response(selectors.campaign_outcome_influence(campaign=campaign, model=query.validated_data["model"]))
 
     @extend_schema(request=MemberStatusSerializer, responses=CampaignMemberSerializer)
     @action(detail=True, methods=["post"], url_path=r"members/(?P<member_id>\d+)/status")
@@ -249,3 +267,29 @@ class CollateralViewSet(
         item = self.get_object()
         collateral_services.collateral_archive(collateral_id=item.pk, actor=request.user, archived=False)
         return self._answer(item)
+
+
+@extend_schema(tags=["customer feedback"])
+class FeedbackViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    """Customer feedback (0-10 and a comment). A rep reads and enters it for their own
+    customers; managers and marketing read all (and may enter it)."""
+
+    serializer_class = FeedbackSerializer
+    permission_classes = [IsAuthenticated, HasRole]
+    filterset_fields = ["source", "campaign", "lead"]
+    ordering_fields = ["created_at", "rating"]
+    ordering = ["-created_at"]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return CustomerFeedback.objects.none()
+        return selectors.feedback_list_for_user(user=self.request.user)
+
+    @extend_schema(request=FeedbackWriteSerializer, responses=FeedbackSerializer)
+    def create(self, request, *args, **kwargs):
+        data = FeedbackWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        feedback = feedback_record(actor=request.user, **data.validated_data)
+        return Response(
+            FeedbackSerializer(self.get_queryset().get(pk=feedback.pk)).data, status=status.HTTP_201_CREATED
+        )

@@ -70,7 +70,7 @@ def campaign_list_for_user(*, user) -> QuerySet[Campaign]:
 
 
 def campaign_members_for_user(*, campaign: Campaign, user) -> QuerySet[CampaignMember]:
-    qs = CampaignMember.objects.filter(campaign=campaign).select_related("lead", "lead__owner")
+    qs = CampaignMember.objects.filter(campaign=campaign).select_related("campaign", "lead", "lead__owner")
     if reads_all(user):
         return qs
     if is_rep(user):
@@ -167,3 +167,25 @@ def lead_outcome_deals(*, since=None, lead_ids=None) -> list[DealInput]:
         DealInput(deal_id=pk, lead_id=lead_id, closed_at=at, won=(reason == REASON_WON))
         for pk, lead_id, at, reason in qs.order_by("at", "pk").values_list("pk", "lead_id", "at", "reason")
     ]
+
+
+def campaign_outcome_influence(*, campaign: Campaign, model: str) -> dict:
+    """This campaign's credit for the won and lost outcomes of its members (``leads``
+    history), under ``model``. Other campaigns' touches count too, so first and last touch
+    really compete. Used by the marketer page and the API."""
+    from .influence import campaign_influence
+
+    member_leads = CampaignMember.objects.filter(campaign=campaign).values("lead_id")
+    outcomes = lead_outcome_deals(lead_ids=member_leads)
+    won = campaign_influence(model=model, deals=[d for d in outcomes if d.won])
+    lost = campaign_influence(model=model, deals=[d for d in outcomes if not d.won])
+    mine_won, mine_lost = won.by_campaign.get(campaign.pk), lost.by_campaign.get(campaign.pk)
+    return {
+        "model": model,
+        "won_outcomes": len(won.by_deal),
+        "won_touched": mine_won.deals if mine_won else 0,
+        "won_credit": mine_won.weight if mine_won else 0.0,
+        "lost_outcomes": len(lost.by_deal),
+        "lost_credit": mine_lost.weight if mine_lost else 0.0,
+        "untouched": len(won.untouched_deal_ids) + len(lost.untouched_deal_ids),
+    }

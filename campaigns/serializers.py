@@ -13,6 +13,7 @@ from .models import (
     CollateralKind,
     CollateralShare,
     CollateralVersion,
+    CustomerFeedback,
     FunnelStage,
     MemberStatus,
     ObjectionCategory,
@@ -63,11 +64,65 @@ class CampaignWriteSerializer(serializers.Serializer):
 class CampaignMemberSerializer(serializers.ModelSerializer):
     lead_email = serializers.EmailField(source="lead.email", read_only=True)
     lead_stage = serializers.CharField(source="lead.stage", read_only=True)
+    survey_link = serializers.SerializerMethodField()
 
     class Meta:
         model = CampaignMember
-        fields = ["id", "lead_id", "lead_email", "lead_stage", "status", "added_at", "responded_at"]
+        fields = ["id", "lead_id", "lead_email", "lead_stage", "status", "added_at", "responded_at", "survey_link"]
         read_only_fields = fields
+
+    def get_survey_link(self, member) -> str | None:
+        """The member's personal survey link (survey campaigns only)."""
+        if member.campaign.kind != CampaignKind.SURVEY:
+            return None
+        from .services.feedback import survey_token
+
+        path = reverse("campaigns:survey", args=[survey_token(member)])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+class InfluenceQuerySerializer(serializers.Serializer):
+    model = serializers.ChoiceField(choices=["first", "last", "even"], default="even")
+
+
+class InfluenceSerializer(serializers.Serializer):
+    model = serializers.CharField()
+    won_outcomes = serializers.IntegerField(help_text="Won outcomes of this campaign's members.")
+    won_touched = serializers.IntegerField(help_text="Of those, how many the campaign touched before the close.")
+    won_credit = serializers.FloatField(help_text="Won deals credited to this campaign under the model.")
+    lost_outcomes = serializers.IntegerField()
+    lost_credit = serializers.FloatField()
+    untouched = serializers.IntegerField(help_text="Outcomes with no campaign touch before the close.")
+
+
+class FeedbackSerializer(serializers.ModelSerializer):
+    lead_email = serializers.EmailField(source="lead.email", read_only=True)
+    campaign = serializers.CharField(source="campaign.name", default=None, read_only=True)
+    entered_by = serializers.CharField(source="entered_by.username", default=None, read_only=True)
+
+    class Meta:
+        model = CustomerFeedback
+        fields = [
+            "id",
+            "lead_id",
+            "lead_email",
+            "campaign_id",
+            "campaign",
+            "rating",
+            "comment",
+            "source",
+            "entered_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class FeedbackWriteSerializer(serializers.Serializer):
+    lead_id = serializers.IntegerField()
+    rating = serializers.IntegerField(help_text="0 (not at all likely) to 10 (extremely likely).")
+    comment = serializers.CharField(required=False, allow_blank=True)
+    campaign_id = serializers.IntegerField(required=False, allow_null=True)
 
 
 class MemberAddSerializer(serializers.Serializer):

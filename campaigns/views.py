@@ -29,7 +29,7 @@ from .forms import (
     VersionUploadForm,
     add_service_errors,
 )
-from .influence import campaign_influence, collateral_deal_usage
+from .influence import collateral_deal_usage
 from .models import Campaign, CampaignMember, Collateral
 from .services import campaigns as campaign_services
 from .services import collateral as collateral_services
@@ -226,28 +226,11 @@ def campaign_influence_panel(request, pk: int):
     campaign = get_object_or_404(Campaign, pk=pk)
     form = InfluenceForm(request.GET or None)
     model = form.cleaned_data["model"] if form.is_valid() and form.cleaned_data["model"] else "even"
-    member_leads = CampaignMember.objects.filter(campaign=campaign).values("lead_id")
-    outcomes = selectors.lead_outcome_deals(lead_ids=member_leads)
-    won = [d for d in outcomes if d.won]
-    lost = [d for d in outcomes if not d.won]
-    won_result = campaign_influence(model=model, deals=won)
-    lost_result = campaign_influence(model=model, deals=lost)
-    mine_won = won_result.by_campaign.get(campaign.pk)
-    mine_lost = lost_result.by_campaign.get(campaign.pk)
+    context = selectors.campaign_outcome_influence(campaign=campaign, model=model)
     return render(
         request,
         "campaigns/_influence.html",
-        {
-            "campaign": campaign,
-            "form": InfluenceForm(initial={"model": model}),
-            "model": model,
-            "won_total": len(won),
-            "lost_total": len(lost),
-            "won_credit": mine_won.weight if mine_won else 0,
-            "won_touched": mine_won.deals if mine_won else 0,
-            "lost_credit": mine_lost.weight if mine_lost else 0,
-            "untouched": len(won_result.untouched_deal_ids) + len(lost_result.untouched_deal_ids),
-        },
+        {"campaign": campaign, "form": InfluenceForm(initial={"model": model}), **context},
     )
 
 

@@ -127,3 +127,62 @@ def test_member_status_moves_forward_through_the_api(api_for, marketer):
     assert back.status_code == 400 and "status" in back.json()["error"]["fields"]
     assert forward.status_code == 200
     assert CampaignMember.objects.get(pk=member.pk).status == MemberStatus.CONVERTED
+
+
+def test_survey_members_carry_their_personal_link(api_for, marketer):
+    from campaigns.services.feedback import survey_member_for_token
+
+    member = CampaignMemberFactory(
+        campaign=CampaignFactory(kind=CampaignKind.SURVEY), lead=LeadFactory(stage="customer")
+    )
+
+    row = api_for(marketer).get(f"{BASE}{member.campaign_id}/members/").json()["results"][0]
+
+    token = row["survey_link"].rstrip("/").rsplit("/", 1)[1]
+    assert row["survey_link"].startswith("http://testserver/s/")
+    assert survey_member_for_token(token) == member
+
+
+@pytest.mark.parametrize(("model", "credit"), [("first", 0.0), ("last", 1.0), ("even", 0.5)])
+def test_influence_on_member_outcomes(api_for, marketer, model, credit):
+    import datetime
+
+    from django.utils import timezone
+
+    from tests.leads.factories import LeadTransitionFactory
+
+    now = timezone.now()
+    earlier, campaign = CampaignFactory(), CampaignFactory()
+    lead = LeadFactory()
+    CampaignMemberFactory(campaign=earlier, lead=lead, added_at=now - datetime.timedelta(days=9))
+    CampaignMemberFactory(campaign=campaign, lead=lead, added_at=now - datetime.timedelta(days=5))
+    LeadTransitionFactory(lead=lead, from_stage="opportunity", to_stage="customer", reason="won", at=now)
+
+    body = api_for(marketer).get(f"{BASE}{campaign.pk}/influence/", {"model": model}).json()
+
+    assert body["won_outcomes"] == 1 and body["won_credit"] == credit
+
+
+def test_influence_with_an_unknown_model_is_a_400(api_for, marketer):
+    campaign = CampaignFactory()
+
+    response = api_for(marketer).get(f"{BASE}{campaign.pk}/influence/", {"model": "linear"})
+
+    assert response.status_code == 400 and "model" in response.json()["error"]["fields"]
+
+
+def test_influence_with_no_outcomes_is_all_zero(api_for, marketer):
+    campaign = CampaignFactory()
+    CampaignMemberFactory(campaign=campaign)
+
+    body = api_for(marketer).get(f"{BASE}{campaign.pk}/influence/").json()
+
+    assert body == {
+        "model": "even",
+        "won_outcomes": 0,
+        "won_touched": 0,
+        "won_credit": 0.0,
+        "lost_outcomes": 0,
+        "lost_credit": 0.0,
+        "untouched": 0,
+    }

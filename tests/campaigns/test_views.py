@@ -183,7 +183,7 @@ def test_the_influence_panel_credits_outcomes_of_members(client_for, marketer):
 
     response = client_for(marketer).get(url("campaign-influence", campaign.pk), {"model": "first"})
 
-    assert response.context["won_total"] == 1
+    assert response.context["won_outcomes"] == 1
     assert response.context["won_credit"] == 1.0
 
 
