@@ -34,6 +34,20 @@ def pytest_runtest_setup(item):
         pytest.skip(message)
 
 
+def pytest_sessionfinish(session, exitstatus):
+    """Under BATON_REQUIRE_SERVICES (CI) a skipped test of any kind fails the run: CI must prove
+    everything, so nothing may be skipped silently."""
+    if not REQUIRE_SERVICES:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped:
+        reporter.write_line(
+            f"BATON_REQUIRE_SERVICES is set and {len(skipped)} test(s) were skipped; failing the run.", red=True
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 @pytest.fixture
 def make_user(db):
     from django.contrib.auth.models import Group
