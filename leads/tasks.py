@@ -35,3 +35,12 @@ def leads_qualify_ready_task(batch_size: int = 1000) -> int:
     if more and moved:
         leads_qualify_ready_task.delay(batch_size)
     return moved
+
+
+@shared_task(name="leads.tasks.lead_import_run_task")
+def lead_import_run_task(import_id: int) -> int:
+    """Run one uploaded CSV import; a duplicate delivery finds the job no longer pending and
+    does nothing."""
+    from .imports import lead_import_run
+
+    return lead_import_run(import_id=import_id).pk

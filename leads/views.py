@@ -16,12 +16,14 @@ from .forms import (
     FIELD_CHOICES,
     KIND_CHOICES,
     OP_CHOICES,
+    ImportUploadForm,
     SegmentMetaForm,
     apply_action,
     builder_rows,
     tree_from_post,
 )
-from .models import Segment
+from .imports import lead_import_start
+from .models import LeadImport, Segment
 from .segment_services import segment_create, segment_preview, segment_update
 from .segments import validate_definition
 
@@ -132,3 +134,34 @@ def segment_builder(request):
         # htmx swaps only 2xx responses; the errors are in the partial.
         return render(request, "leads/_builder.html", context)
     return render(request, "leads/segment_builder.html", context, status=400 if action == "save" else 200)
+
+
+# --- Lead import upload ------------------------------------------------------------------------
+
+
+@login_required
+def import_list(request):
+    _require(request, "leads.add_lead")
+    if request.method == "POST":
+        form = ImportUploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            job = lead_import_start(
+                upload=form.cleaned_data["file"],
+                dry_run=form.cleaned_data["dry_run"],
+                update_existing=form.cleaned_data["update_existing"],
+                actor=request.user,
+            )
+            return redirect("leads:import-detail", pk=job.pk)
+        status = 400
+    else:
+        form, status = ImportUploadForm(), 200
+    jobs = LeadImport.objects.select_related("created_by")[:20]
+    return render(request, "leads/import_list.html", {"form": form, "jobs": jobs}, status=status)
+
+
+@login_required
+def import_detail(request, pk: int):
+    _require(request, "leads.add_lead")
+    job = get_object_or_404(LeadImport, pk=pk)
+    template = "leads/_import_progress.html" if request.headers.get("HX-Request") else "leads/import_detail.html"
+    return render(request, template, {"job": job})

@@ -1,0 +1,401 @@
+"""CSV import of leads: streamed, validated row by row, deduplicated, in batches.
+
+One bad row never stops or corrupts the rest: every row is validated before its batch is
+written, and a rejected row is reported with its line number, column and reason. A problem
+with the whole file (not UTF-8, no header, unknown or duplicate columns, no email column) is
+reported before anything is written. A dry run does everything but write.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import itertools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+from .intake import ATTR_NAME, ATTR_PREFIX, LEAD_FIELDS, lead_values_clean
+from .models import ImportStatus, Lead, LeadImport, LeadSource
+
+HEADER_ALIASES = {
+    "e_mail": "email",
+    "email_address": "email",
+    "mail": "email",
+    "firstname": "first_name",
+    "first": "first_name",
+    "given_name": "first_name",
+    "lastname": "last_name",
+    "last": "last_name",
+    "surname": "last_name",
+    "family_name": "last_name",
+    "job_title": "title",
+    "company_name": "company",
+    "organisation": "company",
+    "organization": "company",
+    "domain": "company_domain",
+    "website_domain": "company_domain",
+    "employee_count": "employees",
+    "headcount": "employees",
+    "phone_number": "phone",
+    "telephone": "phone",
+    "country_code": "country",
+    "time_zone": "timezone",
+}
+CHUNK = 1 << 20
+
+
+@dataclass
+class RowError:
+    row: int
+    column: str
+    reason: str
+
+
+@dataclass
+class ImportReport:
+    dry_run: bool
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    error_count: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    failure: str = ""
+    columns: dict[str, str] = field(default_factory=dict)
+    max_errors: int = 1000
+
+    def reject(self, row: int, problems: list[tuple[str, str]]) -> None:
+        self.rejected += 1
+        for column, reason in problems:
+            self.error_count += 1
+            if len(self.errors) < self.max_errors:
+                self.errors.append(RowError(row, column, reason))
+
+    def as_dict(self) -> dict:
+        return {
+            "dry_run": self.dry_run,
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "error_count": self.error_count,
+            "errors": [e.__dict__ for e in self.errors],
+            "failure": self.failure,
+        }
+
+
+def _normalise(header: str) -> str:
+    return re.sub(r"[\s\-]+", "_", header.strip().lower())
+
+
+def encoding_problem(stream) -> str:
+    """Scan the whole (seekable) binary stream as UTF-8 without holding it; '' when fine."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line, offset = 1, 0
+    stream.seek(0)
+    while True:
+        chunk = stream.read(CHUNK)
+        final = not chunk
+        try:
+            text = decoder.decode(chunk, final=final)
+        except UnicodeDecodeError as exc:
+            bad_line = line + chunk[: max(exc.start, 0)].count(b"\n")
+            return (
+                f"Line {bad_line} is not valid UTF-8 (byte {offset + exc.start}); "
+                "save the file as UTF-8 (CSV UTF-8) and upload it again."
+            )
+        if "\x00" in text:
+            return "The file contains NUL bytes; it is not a text CSV file."
+        line += text.count("\n")
+        offset += len(chunk)
+        if final:
+            break
+    stream.seek(0)
+    return ""
+
+
+def map_columns(header: list[str], mapping: dict[str, str] | None) -> tuple[list[str | None], str]:
+    """The target field of each column (None: ignored) or a failure message."""
+    mapping = {k.strip(): v.strip() for k, v in (mapping or {}).items()}
+    targets: list[str | None] = []
+    unknown, seen = [], {}
+    for index, name in enumerate(header):
+        if name.strip() in mapping:
+            target = mapping[name.strip()] or None
+        else:
+            key = _normalise(name)
+            if not key:
+                return [], f"Column {index + 1} has no name; give every column a header."
+            target = key if key.startswith(ATTR_PREFIX) else HEADER_ALIASES.get(key, key)
+        if target is not None:
+            valid = target in LEAD_FIELDS or (
+                target.startswith(ATTR_PREFIX) and ATTR_NAME.match(target[len(ATTR_PREFIX) :])
+            )
+            if not valid:
+                unknown.append(name)
+                continue
+            if target in seen:
+                return [], f"Columns '{seen[target]}' and '{name}' both map to '{target}'."
+            seen[target] = name
+        targets.append(target)
+    if unknown:
+        listed = ", ".join(f"'{u}'" for u in unknown[:10])
+        return [], (
+            f"Unknown columns: {listed}. Map each to a lead field or attr.<name> "
+            "(--map 'Column=field'), or ignore it (--map 'Column=')."
+        )
+    if "email" not in seen:
+        return [], "The file has no email column."
+    return targets, ""
+
+
+def leads_import(
+    *,
+    stream,
+    dry_run: bool,
+    update_existing: bool = False,
+    mapping: dict[str, str] | None = None,
+    batch_size: int = 1000,
+    progress: Callable[[ImportReport, int], None] | None = None,
+    score: bool = True,
+) -> ImportReport:
+    """Import leads from a binary CSV stream (UTF-8, comma or semicolon separated).
+
+    New emails are created (source ``import``); an email that exists (any case) is updated
+    with the file's non-empty values under ``update_existing`` and rejected otherwise; a
+    repeat of an email within the file is rejected naming the first row. Batches of
+    ``batch_size`` rows: one read of existing leads, one bulk insert, one bulk update and one
+    set-based scoring UPDATE each.
+    """
+    report = ImportReport(dry_run=dry_run)
+    problem = encoding_problem(stream)
+    if problem:
+        report.failure = problem
+        return report
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    first = text.readline()
+    if not first.strip():
+        report.failure = "The file is empty; the first line must be a header such as 'email,first_name,company'."
+        return report
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    max_chars = settings.IMPORT_MAX_FIELD_CHARS
+    csv.field_size_limit(max(max_chars * 4, 131072))
+    reader = csv.reader(itertools.chain([first], text), delimiter=delimiter)
+    header = next(reader)
+    targets, failure = map_columns(header, mapping)
+    if failure:
+        report.failure = failure
+        return report
+    report.columns = {h: t or "" for h, t in zip(header, targets, strict=True)}
+    seen: dict[str, int] = {}
+    batch: list[tuple[int, dict]] = []
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            report.rows += 1
+            report.reject(reader.line_num, [("*", f"unreadable CSV: {exc}")])
+            continue
+        line = reader.line_num
+        if not row or all(not cell.strip() for cell in row):
+            continue  # a blank line is not a row
+        report.rows += 1
+        if len(row) != len(header):
+            report.reject(line, [("*", f"has {len(row)} values but the header has {len(header)} columns")])
+            continue
+        raw = {target: cell for target, cell in zip(targets, row, strict=True) if target is not None}
+        values, errors = lead_values_clean(raw, max_chars=max_chars)
+        names = {t: h for h, t in zip(header, targets, strict=True) if t}
+        problems = [(names.get(k, k), reason) for k, reason in errors.items()]
+        if "email" not in values and "email" not in errors:
+            problems.append((names["email"], "an email address is required"))
+        if problems:
+            report.reject(line, problems)
+            continue
+        email = values["email"]
+        if email in seen:
+            report.reject(line, [(names["email"], f"duplicate of row {seen[email]} ({email})")])
+            continue
+        seen[email] = line
+        batch.append((line, values))
+        if len(batch) >= batch_size:
+            _write_batch(batch, report, dry_run=dry_run, update_existing=update_existing, score=score)
+            batch = []
+            if progress:
+                progress(report, _position(stream))
+    if batch:
+        _write_batch(batch, report, dry_run=dry_run, update_existing=update_existing, score=score)
+    if progress:
+        progress(report, _position(stream))
+    if not dry_run and (report.created or report.updated) and score:
+        from .tasks import leads_qualify_ready_task
+
+        transaction.on_commit(leads_qualify_ready_task.delay)
+    return report
+
+
+def _position(stream) -> int:
+    try:
+        return stream.tell()
+    except (OSError, ValueError):
+        return 0
+
+
+def _write_batch(batch, report: ImportReport, *, dry_run: bool, update_existing: bool, score: bool) -> None:
+    emails = [values["email"] for _line, values in batch]
+    existing = {lead.le: lead for lead in Lead.objects.annotate(le=Lower("email")).filter(le__in=emails).order_by()}
+    new: list[tuple[int, Lead]] = []
+    changed: list[Lead] = []
+    fields: set[str] = set()
+    for line, values in batch:
+        lead = existing.get(values["email"])
+        if lead is None:
+            new.append((line, Lead(**{"source": LeadSource.IMPORT, **values})))
+            continue
+        if not update_existing:
+            report.reject(
+                line, [("email", f"a lead with this email already exists (id {lead.pk}); use update existing")]
+            )
+            continue
+        diff = _apply(lead, values)
+        if diff:
+            changed.append(lead)
+            fields |= diff
+        else:
+            report.unchanged += 1
+    if dry_run:
+        report.created += len(new)
+        report.updated += len(changed)
+        return
+    with transaction.atomic():
+        created_ids = _insert(new, changed, fields, report)
+        report.created += len(created_ids)
+        report.updated += len(changed)
+        if score and (created_ids or changed):
+            from .scoring import _rescore
+
+            _rescore(Q(pk__in=[*created_ids, *(lead.pk for lead in changed)]))
+
+
+def _insert(new: list[tuple[int, Lead]], changed: list[Lead], fields: set[str], report: ImportReport) -> list[int]:
+    try:
+        with transaction.atomic():
+            created_ids = [lead.pk for lead in Lead.objects.bulk_create([lead for _l, lead in new])]
+            if changed:
+                Lead.objects.bulk_update(changed, [*sorted(fields), "updated_at"])
+            return created_ids
+    except IntegrityError:
+        pass
+    # Someone created one of these emails meanwhile: fall back to one row at a time.
+    created_ids = []
+    for line, lead in new:
+        lead.pk = None
+        try:
+            with transaction.atomic():
+                lead.save(force_insert=True)
+            created_ids.append(lead.pk)
+        except IntegrityError:
+            report.reject(line, [("email", "a lead with this email was created meanwhile")])
+    if changed:
+        Lead.objects.bulk_update(changed, [*sorted(fields), "updated_at"])
+    return created_ids
+
+
+def _apply(lead: Lead, values: dict) -> set[str]:
+    diff: set[str] = set()
+    for name, value in values.items():
+        if name == "email":
+            continue
+        if name == "custom_attributes":
+            value = {**lead.custom_attributes, **value}
+        if getattr(lead, name) != value:
+            setattr(lead, name, value)
+            diff.add(name)
+    if diff:
+        from django.utils import timezone
+
+        lead.updated_at = timezone.now()
+    return diff
+
+
+# --- Imports started from the upload page (run by a worker) -----------------------------------
+
+
+def lead_import_start(*, upload, dry_run: bool, update_existing: bool, actor) -> LeadImport:
+    """Store the uploaded file and enqueue the import on the ``marketing`` queue after commit."""
+    with transaction.atomic():
+        job = LeadImport.objects.create(
+            file=upload,
+            original_name=upload.name[:255],
+            size_bytes=upload.size,
+            dry_run=dry_run,
+            update_existing=update_existing,
+            created_by=actor,
+        )
+        transaction.on_commit(lambda: _enqueue_import(job.pk))
+    return job
+
+
+def _enqueue_import(import_id: int) -> None:
+    from .tasks import lead_import_run_task
+
+    lead_import_run_task.delay(import_id)
+
+
+def lead_import_run(*, import_id: int) -> LeadImport:
+    """Run a stored import, reporting progress on the LeadImport row after every batch.
+
+    Runs once: a job that is not pending (a duplicate delivery) is returned as it is.
+    """
+    from django.utils import timezone
+
+    claimed = LeadImport.objects.filter(pk=import_id, status=ImportStatus.PENDING).update(status=ImportStatus.RUNNING)
+    job = LeadImport.objects.get(pk=import_id)
+    if not claimed:
+        return job
+
+    def progress(report: ImportReport, position: int) -> None:
+        LeadImport.objects.filter(pk=import_id).update(
+            bytes_read=position,
+            rows_read=report.rows,
+            created_count=report.created,
+            updated_count=report.updated,
+            rejected_count=report.rejected,
+            error_count=report.error_count,
+        )
+
+    try:
+        with job.file.open("rb") as handle:
+            report = leads_import(
+                stream=handle, dry_run=job.dry_run, update_existing=job.update_existing, progress=progress
+            )
+    except Exception as exc:  # the job must end as failed, whatever happened
+        LeadImport.objects.filter(pk=import_id).update(
+            status=ImportStatus.FAILED, failure=f"The import stopped: {exc!r}"[:2000], finished_at=timezone.now()
+        )
+        raise
+    LeadImport.objects.filter(pk=import_id).update(
+        status=ImportStatus.FAILED if report.failure else ImportStatus.DONE,
+        failure=report.failure,
+        bytes_read=job.size_bytes,
+        rows_read=report.rows,
+        created_count=report.created,
+        updated_count=report.updated,
+        rejected_count=report.rejected,
+        error_count=report.error_count,
+        errors=[e.__dict__ for e in report.errors],
+        finished_at=timezone.now(),
+    )
+    job.refresh_from_db()
+    return job
