@@ -188,8 +188,18 @@ def _build(options, out) -> None:
             {},
         )
     with connection.cursor() as cursor:
-        for table in ("leads_lead", "crm_assignment", "crm_call", "crm_followup", "campaigns_campaignmember"):
-            cursor.execute(f"ANALYZE {table}")
+        for table in (
+            "leads_lead",
+            "crm_assignment",
+            "crm_call",
+            "crm_followup",
+            "campaigns_campaignmember",
+            "crm_account",
+            "crm_contact",
+        ):
+            # VACUUM too: the visibility map and hint bits a live table has from autovacuum;
+            # a freshly loaded table without them is several times slower to read.
+            cursor.execute(f"VACUUM ANALYZE {table}")
     out.write(f"built the sales book in {time.perf_counter() - started:.1f} s")
 
 

@@ -13,6 +13,7 @@ from django.db.models import (
     BooleanField,
     Case,
     Count,
+    DateField,
     DateTimeField,
     Exists,
     F,
@@ -403,6 +404,21 @@ def _display_annotations() -> dict:
     }
 
 
+# Columns the call list shows; the wide ones (custom attributes ...) stay in the database.
+CALL_LIST_LEAD_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "company",
+    "score",
+    "score_breakdown",
+    "timezone",
+    "stage",
+)
+CALL_LIST_ASSIGNMENT_FIELDS = ("lead", "rep", "status", "handed_off_at", "sla_due_at", "first_touch_at")
+
+
 def call_list_for_rep(*, rep, now: datetime.datetime | None = None, limit: int = 50) -> list[CallListRow]:
     """The rep's next calls, best first. Two queries whatever the size of the book.
 
@@ -411,46 +427,65 @@ def call_list_for_rep(*, rep, now: datetime.datetime | None = None, limit: int =
     time is outside calling hours come after all of those, marked. Do-not-call and
     do-not-contact leads never appear.
 
-    The ranking runs in SQL (Case / Subquery over the rep's open assignments, which the
-    ``assignment_rep_status_idx`` index finds) and only the top ``limit`` rows leave the
-    database. Customer check-ins come from the rep's customer leads in a second query and
-    the two ranked lists are merged.
+    The ranking runs in SQL and only the top ``limit`` rows leave the database. The inner
+    query ranks the rep's open assignments on narrow columns; the outer one adds what is
+    shown (last touch, attempts, source campaign) for those ``limit`` rows only. The inner
+    query filters on both the assignment's rep and the lead's owner (the hand-off keeps the
+    two in step), so PostgreSQL can hash-join the rep's assignments
+    (``assignment_rep_status_idx``) with the rep's leads (``lead_owner_stage_idx``) instead
+    of probing the lead table once per assignment. Customer check-ins come from the rep's
+    customer leads in a second query and the two ranked lists are merged.
     """
     now = now or timezone.now()
     today = timezone.localdate(now)
     outside = timezones_outside_calling_hours(now)
-    outside_hours = TimezoneIn("lead__timezone", outside)
 
     open_follow_ups = FollowUp.objects.filter(lead=OuterRef("lead_id"), rep=rep, done_at__isnull=True)
-    next_follow_up_at = Subquery(open_follow_ups.order_by("due_at").values("due_at")[:1])
-    follow_up_due = Exists(open_follow_ups.filter(due_at__lte=now))
-    sla_overdue = Q(first_touch_at__isnull=True, sla_due_at__lt=now)
-    bucket = Case(
-        When(sla_overdue, then=Value(BUCKET_OVERDUE)),
-        When(follow_up_due, then=Value(BUCKET_DUE)),
-        When(first_touch_at__isnull=True, then=Value(BUCKET_NEW)),
-        default=Value(BUCKET_LATER),
-        output_field=IntegerField(),
+    # An uncorrelated IN: PostgreSQL runs it once (follow_up_rep_due_idx) and hashes it,
+    # where a correlated EXISTS would be probed once per assignment.
+    follow_up_due = Q(
+        lead_id__in=FollowUp.objects.filter(rep=rep, done_at__isnull=True, due_at__lte=now).values("lead_id")
     )
-    assignments = (
-        Assignment.objects.filter(rep=rep, status__in=OPEN_FOR_REP_STATUSES)
-        .filter(lead__do_not_call=False, lead__do_not_contact=False)
-        .select_related("lead")
-        .annotate(
-            outside_hours=outside_hours,
-            bucket=bucket,
-            # One sort key for "outside calling hours, then bucket". Keeping it a single
-            # expression over both tables also keeps PostgreSQL from pre-sorting the whole
-            # lead table by time zone: the plan starts from the rep's open assignments
-            # (assignment_rep_status_idx) and sorts only those.
-            rank=Case(When(outside_hours, then=Value(10)), default=Value(0), output_field=IntegerField()) + bucket,
-            sort_at=Case(
+    sla_overdue = Q(first_touch_at__isnull=True, sla_due_at__lt=now)
+
+    def ranking() -> dict:
+        bucket = Case(
+            When(sla_overdue, then=Value(BUCKET_OVERDUE)),
+            When(follow_up_due, then=Value(BUCKET_DUE)),
+            When(first_touch_at__isnull=True, then=Value(BUCKET_NEW)),
+            default=Value(BUCKET_LATER),
+            output_field=IntegerField(),
+        )
+        outside_hours = TimezoneIn("lead__timezone", outside)
+        return {
+            "outside_hours": outside_hours,
+            "bucket": bucket,
+            # One sort key for "outside calling hours, then bucket": an expression over both
+            # tables, so PostgreSQL cannot pre-sort the lead table by time zone.
+            "rank": Case(When(outside_hours, then=Value(10)), default=Value(0), output_field=IntegerField()) + bucket,
+            "sort_at": Case(
                 When(sla_overdue, then=F("sla_due_at")),
-                When(follow_up_due, then=next_follow_up_at),
+                When(follow_up_due, then=Subquery(open_follow_ups.order_by("due_at").values("due_at")[:1])),
                 default=None,
                 output_field=DateTimeField(),
             ),
-            next_follow_up_at=next_follow_up_at,
+        }
+
+    order = ("rank", F("sort_at").asc(nulls_last=True), "-lead__score", "-handed_off_at", "-id")
+    top_ids = (
+        Assignment.objects.filter(rep=rep, status__in=OPEN_FOR_REP_STATUSES)
+        .filter(lead__owner=rep, lead__do_not_call=False, lead__do_not_contact=False)
+        .annotate(**ranking())
+        .order_by(*order)
+        .values("pk")[:limit]
+    )
+    assignments = (
+        Assignment.objects.filter(pk__in=top_ids)
+        .select_related("lead")
+        .only(*CALL_LIST_ASSIGNMENT_FIELDS, *(f"lead__{name}" for name in CALL_LIST_LEAD_FIELDS))
+        .annotate(
+            **ranking(),
+            next_follow_up_at=Subquery(open_follow_ups.order_by("due_at").values("due_at")[:1]),
             attempts=Coalesce(
                 Subquery(
                     Call.objects.filter(assignment=OuterRef("pk"))
@@ -464,23 +499,28 @@ def call_list_for_rep(*, rep, now: datetime.datetime | None = None, limit: int =
             ),
             **_display_annotations(),
         )
-        .order_by(
-            "rank",
-            F("sort_at").asc(nulls_last=True),
-            "-lead__score",
-            "-handed_off_at",
-            "-id",
-        )[:limit]
+        .order_by(*order)
     )
 
-    check_in_follow_ups = FollowUp.objects.filter(
-        lead=OuterRef("pk"), rep=rep, done_at__isnull=True, kind=FollowUpKind.CHECK_IN, due_at__lte=now
-    )
     customers = (
         Lead.objects.filter(owner=rep, stage=LifecycleStage.CUSTOMER, do_not_call=False, do_not_contact=False)
-        .filter(Q(contact__account__next_check_in_on__lte=today) | Q(Exists(check_in_follow_ups)))
+        .only(*CALL_LIST_LEAD_FIELDS)
         .annotate(
-            check_in_on=F("contact__account__next_check_in_on"),
+            # LIMIT 1 subqueries are probed per customer (a few hundred, by unique or FK
+            # index); an EXISTS would be hashed over every customer's account instead.
+            check_in_on=Subquery(
+                Contact.objects.filter(lead=OuterRef("pk")).values("account__next_check_in_on")[:1],
+                output_field=DateField(),
+            ),
+            check_in_follow_up_at=Subquery(
+                FollowUp.objects.filter(
+                    lead=OuterRef("pk"), rep=rep, done_at__isnull=True, kind=FollowUpKind.CHECK_IN, due_at__lte=now
+                ).values("due_at")[:1],
+                output_field=DateTimeField(),
+            ),
+        )
+        .filter(Q(check_in_on__lte=today) | Q(check_in_follow_up_at__isnull=False))
+        .annotate(
             outside_hours=TimezoneIn("timezone", outside),
             last_touch_at=Subquery(
                 Call.objects.filter(lead=OuterRef("pk")).order_by("-called_at").values("called_at")[:1],

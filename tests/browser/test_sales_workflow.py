@@ -163,6 +163,7 @@ def test_a_rep_works_a_lead_from_the_call_list_to_a_won_deal(page, live_server, 
     deal = Deal.objects.get(lead=day["overdue"])
     card = page.locator(f"#deal-{deal.pk}")
     expect(card).to_contain_text("5000.00")
+    page.screenshot(path=str(artifacts_dir / "deals.png"), full_page=True)
 
     card.get_by_label("Move “Acme pilot” to").select_option("proposal")
     card.get_by_role("button", name="Move").click()
