@@ -204,24 +204,31 @@ def _build(options, out) -> None:
 
 
 RAW_TOP_50 = """
-SELECT a.id, l.id, l.first_name, l.last_name, l.company, l.score, l.score_breakdown, a.sla_due_at,
-       (SELECT max(c.called_at) FROM crm_call c WHERE c.lead_id = a.lead_id) AS last_touch,
-       (SELECT count(*) FROM crm_call c WHERE c.assignment_id = a.id) AS attempts,
+WITH due AS (
+    SELECT lead_id, min(due_at) AS due FROM crm_followup
+    WHERE rep_id = %(rep)s AND done_at IS NULL AND due_at <= %(now)s GROUP BY lead_id
+), ranked AS (
+    SELECT a.id, a.lead_id, l.score, a.handed_off_at,
+           (CASE WHEN l.timezone = ANY(%(outside)s) THEN 10 ELSE 0 END)
+           + CASE WHEN a.first_touch_at IS NULL AND a.sla_due_at < %(now)s THEN 0
+                  WHEN due.due IS NOT NULL THEN 1
+                  WHEN a.first_touch_at IS NULL THEN 2 ELSE 4 END AS rank,
+           CASE WHEN a.first_touch_at IS NULL AND a.sla_due_at < %(now)s THEN a.sla_due_at ELSE due.due END AS sort_at
+    FROM crm_assignment a
+    JOIN leads_lead l ON l.id = a.lead_id
+    LEFT JOIN due ON due.lead_id = a.lead_id
+    WHERE a.rep_id = %(rep)s AND a.status IN ('assigned', 'accepted') AND l.owner_id = %(rep)s
+      AND NOT l.do_not_call AND NOT l.do_not_contact
+    ORDER BY rank, sort_at NULLS LAST, l.score DESC, a.handed_off_at DESC, a.id DESC
+    LIMIT 50
+)
+SELECT r.id, l.id, l.first_name, l.last_name, l.company, l.phone, l.score, l.score_breakdown, r.rank,
+       (SELECT max(c.called_at) FROM crm_call c WHERE c.lead_id = r.lead_id) AS last_touch,
+       (SELECT count(*) FROM crm_call c WHERE c.assignment_id = r.id) AS attempts,
        (SELECT cp.name FROM campaigns_campaignmember m JOIN campaigns_campaign cp ON cp.id = m.campaign_id
-         WHERE m.lead_id = a.lead_id ORDER BY m.added_at DESC, m.id DESC LIMIT 1) AS campaign
-FROM crm_assignment a
-JOIN leads_lead l ON l.id = a.lead_id
-LEFT JOIN LATERAL (SELECT min(f.due_at) AS due FROM crm_followup f
-                   WHERE f.lead_id = a.lead_id AND f.rep_id = a.rep_id AND f.done_at IS NULL) fu ON true
-WHERE a.rep_id = %(rep)s AND a.status IN ('assigned', 'accepted') AND NOT l.do_not_call AND NOT l.do_not_contact
-ORDER BY (l.timezone = ANY(%(outside)s)),
-         CASE WHEN a.first_touch_at IS NULL AND a.sla_due_at < %(now)s THEN 0
-              WHEN fu.due <= %(now)s THEN 1
-              WHEN a.first_touch_at IS NULL THEN 2 ELSE 4 END,
-         CASE WHEN a.first_touch_at IS NULL AND a.sla_due_at < %(now)s THEN a.sla_due_at
-              WHEN fu.due <= %(now)s THEN fu.due END NULLS LAST,
-         l.score DESC, a.handed_off_at DESC, a.id DESC
-LIMIT 50
+         WHERE m.lead_id = r.lead_id ORDER BY m.added_at DESC, m.id DESC LIMIT 1) AS campaign
+FROM ranked r JOIN leads_lead l ON l.id = r.lead_id
+ORDER BY r.rank, r.sort_at NULLS LAST, r.score DESC, r.handed_off_at DESC, r.id DESC
 """
 
 
