@@ -147,7 +147,7 @@ def campaign_members_add(request, pk: int):
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(request, f"{added:,} members added.")
+            messages.success(request, f"{added:,} member{'' if added == 1 else 's'} added.")
     else:
         messages.error(request, "Choose a segment.")
     return redirect("campaigns:campaign-detail", pk=campaign.pk)

@@ -22,7 +22,7 @@ def test_a_marketer_adds_members_from_a_segment_and_records_a_response(make_user
     page.goto(f"{live_server.url}/marketing/campaigns/{campaign.pk}/")
     page.get_by_role("button", name="Add members").click()
     page.wait_for_load_state("networkidle")
-    assert page.get_by_text("1 members added.").is_visible()
+    assert page.get_by_text("1 member added.").is_visible()
 
     page.get_by_role("button", name="Record response").click()
     page.locator(f"#member-{CampaignMember.objects.get(lead=lead).pk} .badge", has_text="Responded").wait_for()
