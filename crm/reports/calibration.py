@@ -9,7 +9,6 @@ have lost points to the rejection penalty.
 from __future__ import annotations
 
 from django.db import connection
-from django.db.models import Exists, F, OuterRef
 
 from leads.api import REASON_LOST_PREFIX, REASON_REJECTED_PREFIX, REASON_WON
 from leads.models import Lead, LeadTransition, LifecycleStage
@@ -43,41 +42,53 @@ class FilterForm(DateRangeForm):
     source = source_field()
 
 
-def _outcome(after, **filters):
-    return Exists(LeadTransition.objects.filter(lead=OuterRef("pk"), at__gte=after, **filters))
-
-
 def build(data) -> ReportResult:
     start, end = data["start"], data["end"]
-    population = Lead.objects.filter(
-        Exists(
-            LeadTransition.objects.filter(
-                lead=OuterRef("pk"), to_stage=LifecycleStage.HANDED_OFF, at__gte=start, at__lt=end
-            )
-        )
-        & lead_filter_q(data)
-    )
-    if data.get("campaign"):
-        population = population.distinct()
-    inner = population.annotate(
-        _score=F("score"),
-        _acc=_outcome(start, to_stage=LifecycleStage.SAL),
-        _rej=_outcome(start, reason__startswith=REASON_REJECTED_PREFIX),
-        _won=_outcome(start, reason=REASON_WON),
-        _lost=_outcome(start, reason__startswith=REASON_LOST_PREFIX),
-    ).values_list("_score", "_acc", "_rej", "_won", "_lost")
-    sql, params = inner.query.sql_with_params()
-
-    def flag(name):
-        return f"SUM(CASE WHEN t.{name} THEN 1 ELSE 0 END)"
-
+    transitions = LeadTransition._meta.db_table
+    leads = Lead._meta.db_table
+    adapt = connection.ops.adapt_datetimefield_value
+    params: list = [LifecycleStage.HANDED_OFF, adapt(start), adapt(end)]
+    lead_filter = ""
+    if data.get("segment") or data.get("campaign") or data.get("source"):
+        sub_sql, sub_params = Lead.objects.filter(lead_filter_q(data)).values("pk").query.sql_with_params()
+        lead_filter = f" AND l.id IN ({sub_sql})"
+        params_filter = list(sub_params)
+    else:
+        params_filter = []
+    # Driven from the hand-off transitions (an index range), not from every lead: the
+    # population, each lead's outcomes since the period began in one GROUP BY, then deciles.
+    sql = f"""
+        SELECT d.decile, COUNT(*), MIN(d.score), MAX(d.score), SUM(d.acc), SUM(d.rej), SUM(d.won), SUM(d.lost)
+        FROM (
+            SELECT l.score AS score, f.acc, f.rej, f.won, f.lost,
+                   NTILE(10) OVER (ORDER BY l.score DESC, l.id) AS decile
+            FROM (
+                SELECT t.lead_id,
+                       MAX(CASE WHEN t.to_stage = %s THEN 1 ELSE 0 END) AS acc,
+                       MAX(CASE WHEN t.reason LIKE %s THEN 1 ELSE 0 END) AS rej,
+                       MAX(CASE WHEN t.reason = %s THEN 1 ELSE 0 END) AS won,
+                       MAX(CASE WHEN t.reason LIKE %s THEN 1 ELSE 0 END) AS lost
+                FROM {transitions} t
+                WHERE t.at >= %s AND t.lead_id IN (
+                    SELECT h.lead_id FROM {transitions} h WHERE h.to_stage = %s AND h.at >= %s AND h.at < %s
+                )
+                GROUP BY t.lead_id
+            ) f JOIN {leads} l ON l.id = f.lead_id
+            WHERE 1 = 1{lead_filter}
+        ) d
+        GROUP BY d.decile ORDER BY d.decile
+    """
+    params = [
+        LifecycleStage.SAL,
+        f"{REASON_REJECTED_PREFIX}%",
+        REASON_WON,
+        f"{REASON_LOST_PREFIX}%",
+        adapt(start),
+        *params,
+        *params_filter,
+    ]
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT t.decile, COUNT(*), MIN(t._score), MAX(t._score), {flag('_acc')}, {flag('_rej')}, "
-            f"{flag('_won')}, {flag('_lost')} FROM (SELECT s.*, NTILE(10) OVER (ORDER BY s._score DESC) AS decile "
-            f"FROM ({sql}) s) t GROUP BY t.decile ORDER BY t.decile",
-            params,
-        )
+        cursor.execute(sql, params)
         fetched = cursor.fetchall()
     total_won = sum(r[6] for r in fetched)
     total_closed = sum(r[6] + r[7] for r in fetched)

@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from django import forms
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, F, Q
 
 from campaigns.models import Campaign, CampaignKind, CampaignMember
 from crm.models import Deal, DealStage
@@ -86,41 +86,59 @@ def build(data) -> ReportResult:
     model = data.get("model") or "even"
     start, end = data["start"], data["end"]
     lead_q = lead_filter_q(data, "lead__")
-    members = CampaignMember.objects.filter(Q(added_at__lt=end) & lead_q)
+    members = CampaignMember.objects.filter(
+        (Q(added_at__gte=start, added_at__lt=end) | Q(responded_at__gte=start, responded_at__lt=end)) & lead_q
+    )
     if data.get("kind"):
         members = members.filter(campaign__kind=data["kind"])
-    members = members.annotate(
-        became_mql=Exists(
-            LeadTransition.objects.filter(
-                lead=OuterRef("lead_id"),
-                to_stage=LifecycleStage.MQL,
-                at__gte=OuterRef("added_at"),
-                at__lt=end,
-            ).filter(at__gte=start)
-        ),
-        has_deal=Exists(
-            Deal.objects.filter(lead=OuterRef("lead_id"), created_at__gte=OuterRef("added_at")).filter(
-                created_at__gte=start, created_at__lt=end
-            )
-        ),
-    )
-    per_campaign = {
-        r["campaign"]: r
-        for r in members.order_by()
+    per_campaign: dict[int, dict] = {}
+    for r in (
+        members.order_by()
         .values("campaign")
         .annotate(
-            members=Count("id", filter=Q(added_at__gte=start)),
+            members=Count("id", filter=Q(added_at__gte=start, added_at__lt=end)),
             responses=Count("id", filter=Q(responded_at__gte=start, responded_at__lt=end)),
-            mqls=Count("id", filter=Q(became_mql=True)),
-            deals=Count("id", filter=Q(has_deal=True)),
         )
-    }
+    ):
+        per_campaign.setdefault(r["campaign"], {}).update(r)
+    # MQLs and deals are driven from the (indexed, few) qualifications and deals of the period,
+    # joined to the memberships their lead had by then, not probed once per member.
+    kind_q = Q(lead__campaign_memberships__campaign__kind=data["kind"]) if data.get("kind") else Q()
+    mqls = (
+        LeadTransition.objects.filter(
+            Q(
+                to_stage=LifecycleStage.MQL,
+                at__gte=start,
+                at__lt=end,
+                lead__campaign_memberships__added_at__lte=F("at"),
+            )
+            & kind_q
+            & lead_q
+        )
+        .order_by()
+        .values("lead__campaign_memberships__campaign")
+        .annotate(n=Count("lead", distinct=True))
+    )
+    for r in mqls:
+        per_campaign.setdefault(r["lead__campaign_memberships__campaign"], {})["mqls"] = r["n"]
+    deals = (
+        Deal.objects.filter(
+            Q(created_at__gte=start, created_at__lt=end, lead__campaign_memberships__added_at__lte=F("created_at"))
+            & kind_q
+            & lead_q
+        )
+        .order_by()
+        .values("lead__campaign_memberships__campaign")
+        .annotate(n=Count("id", distinct=True))
+    )
+    for r in deals:
+        per_campaign.setdefault(r["lead__campaign_memberships__campaign"], {})["deals"] = r["n"]
     lead_ids = None
     if data.get("segment") or data.get("source"):
         lead_ids = Lead.objects.filter(lead_filter_q(data)).values("pk")
     credited = influence(model=model, start=start, end=end, lead_ids=lead_ids)
 
-    ids = {cid for cid, r in per_campaign.items() if r["members"] or r["responses"] or r["mqls"] or r["deals"]}
+    ids = {cid for cid, r in per_campaign.items() if any(r.get(k) for k in ("members", "responses", "mqls", "deals"))}
     ids |= set(credited)
     campaigns = Campaign.objects.filter(pk__in=ids)
     if data.get("kind"):

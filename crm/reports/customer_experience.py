@@ -4,11 +4,12 @@ Promoters rate 9-10, passives 7-8, detractors 0-6; NPS = % promoters - % detract
 from __future__ import annotations
 
 from django import forms
-from django.db.models import Avg, Count, Q
+from django.db import connection
+from django.db.models import Avg, Count, F, Q
 from django.db.models.functions import TruncWeek
 
 from campaigns.models import CustomerFeedback, FeedbackSource
-from leads.models import Segment
+from leads.models import Lead, Segment
 
 from .base import (
     Column,
@@ -20,6 +21,7 @@ from .base import (
     campaign_field,
     iso,
     segment_field,
+    segment_flag_sql,
     segment_lead_ids,
     segments_available,
     weeks_in_range,
@@ -121,28 +123,43 @@ def build(data) -> ReportResult:
     segments = list(Segment.objects.order_by("name")[:MAX_SEGMENTS])
     segment_rows = []
     if segments and segments_available():
-        aggregates = {}
-        for s in segments:
-            in_segment = Q(lead__in=segment_lead_ids(s))
-            aggregates[f"n{s.pk}"] = Count("id", filter=in_segment)
-            aggregates[f"p{s.pk}"] = Count("id", filter=in_segment & PROMOTER)
-            aggregates[f"d{s.pk}"] = Count("id", filter=in_segment & DETRACTOR)
-            aggregates[f"v{s.pk}"] = Count("id", filter=in_segment & PASSIVE)
-            aggregates[f"a{s.pk}"] = Avg("rating", filter=in_segment)
-        got = feedback.aggregate(**aggregates)
-        for s in segments:
-            row = _nps_row(
-                s.name,
-                {
-                    "responses": got[f"n{s.pk}"],
-                    "average": got[f"a{s.pk}"],
-                    "promoters": got[f"p{s.pk}"],
-                    "passives": got[f"v{s.pk}"],
-                    "detractors": got[f"d{s.pk}"],
-                },
-            )
-            if row["responses"]:
-                segment_rows.append(row)
+        fb_q = Q(feedback__created_at__gte=start, feedback__created_at__lt=end)
+        if data.get("feedback_source"):
+            fb_q &= Q(feedback__source=data["feedback_source"])
+        if data.get("campaign"):
+            fb_q &= Q(feedback__campaign=data["campaign"])
+        leads = Lead.objects.filter(fb_q)
+        if data.get("segment"):
+            leads = leads.filter(pk__in=segment_lead_ids(data["segment"]))
+        sql, params = segment_flag_sql(leads, segments, _rating=F("feedback__rating"))
+        columns = []
+        for seg in segments:
+            flag = f"t._s{seg.pk}"
+            columns += [
+                f"SUM({flag})",
+                f"SUM(CASE WHEN {flag} = 1 AND t._rating >= 9 THEN 1 ELSE 0 END)",
+                f"SUM(CASE WHEN {flag} = 1 AND t._rating BETWEEN 7 AND 8 THEN 1 ELSE 0 END)",
+                f"SUM(CASE WHEN {flag} = 1 AND t._rating <= 6 THEN 1 ELSE 0 END)",
+                f"SUM(CASE WHEN {flag} = 1 THEN t._rating ELSE 0 END)",
+            ]
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {', '.join(columns)} FROM ({sql}) t", params)
+            got = cursor.fetchone()
+        for i, seg in enumerate(segments):
+            n, promoters, passives, detractors, rating_sum = (v or 0 for v in got[5 * i : 5 * i + 5])
+            if n:
+                segment_rows.append(
+                    _nps_row(
+                        seg.name,
+                        {
+                            "responses": n,
+                            "average": rating_sum / n,
+                            "promoters": promoters,
+                            "passives": passives,
+                            "detractors": detractors,
+                        },
+                    )
+                )
     segment_table = Table(
         "segments",
         f"By segment (first {MAX_SEGMENTS} segments by name)",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import Count, DecimalField, Exists, Min, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, F, Min, Q, Sum
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
@@ -81,41 +81,25 @@ def _assignments(data):
 
 
 def build(data) -> ReportResult:
-    won_amount = (
-        Deal.objects.filter(lead=OuterRef("lead_id"), stage=DealStage.WON, created_at__gte=OuterRef("handed_off_at"))
-        .order_by()
-        .values("lead")
-        .annotate(total=Sum("amount"))
-        .values("total")
-    )
-    # A deal counts for the hand-off that led to it: not one that was rejected or handed on.
-    counts_for_deal = ~Q(status__in=[AssignmentStatus.REJECTED, AssignmentStatus.REASSIGNED])
     base = _assignments(data).annotate(
         week=TruncWeek("handed_off_at"),
-        has_deal=Exists(Deal.objects.filter(lead=OuterRef("lead_id"), created_at__gte=OuterRef("handed_off_at"))),
-        has_won=Exists(
-            Deal.objects.filter(
-                lead=OuterRef("lead_id"), stage=DealStage.WON, created_at__gte=OuterRef("handed_off_at")
-            )
-        ),
-        won_amount=Subquery(won_amount, output_field=DecimalField(max_digits=14, decimal_places=2)),
         speed=SecondsBetween("first_touch_at", "handed_off_at"),
         to_accept=SecondsBetween("accepted_at", "handed_off_at"),
     )
+    # A reassignment hands the lead on to a new row; that row is the one counted.
+    counted = ~Q(status=AssignmentStatus.REASSIGNED)
     aggregated = {
         as_week(row["week"]): row
         for row in base.order_by()
         .values("week")
         .annotate(
-            handed_off=Count("lead", distinct=True),
-            accepted=Count("lead", distinct=True, filter=Q(accepted_at__isnull=False)),
-            rejected=Count("lead", distinct=True, filter=Q(rejected_at__isnull=False)),
+            handed_off=Count("id", filter=counted),
+            accepted=Count("id", filter=Q(accepted_at__isnull=False)),
+            rejected=Count("id", filter=Q(rejected_at__isnull=False)),
             breaches=Count("id", filter=Q(sla_breached_at__isnull=False)),
-            deals=Count("lead", distinct=True, filter=counts_for_deal & Q(has_deal=True)),
-            won=Count("lead", distinct=True, filter=counts_for_deal & Q(has_won=True)),
-            revenue=Coalesce(Sum("won_amount", filter=counts_for_deal), Value(0), output_field=DecimalField()),
         )
     }
+    deals = _deals_by_week(data)
     speed = percentiles(base, group="week", value="speed")
     accept = percentiles(base, group="week", value="to_accept")
     speed = {as_week(k): v for k, v in speed.items()}
@@ -152,9 +136,9 @@ def build(data) -> ReportResult:
             "accept_median_h": ac[0] / HOUR if ac[0] is not None else None,
             "accept_p90_h": ac[1] / HOUR if ac[1] is not None else None,
             "breaches": agg.get("breaches", 0),
-            "deals": agg.get("deals", 0),
-            "won": agg.get("won", 0),
-            "revenue": agg.get("revenue", 0),
+            "deals": deals.get(week, {}).get("deals", 0),
+            "won": deals.get(week, {}).get("won", 0),
+            "revenue": deals.get(week, {}).get("revenue") or 0,
         }
         rows.append(row)
         links.append(_week_links(data, week))
@@ -215,6 +199,39 @@ def build(data) -> ReportResult:
         )
     empty = not any(r["handed_off"] or r["qualified"] for r in rows) and not breaches.rows and not ageing.rows
     return ReportResult([weekly, reasons, breaches, ageing], charts, is_empty=empty)
+
+
+def _deals_by_week(data) -> dict:
+    """Deals created after a hand-off, by the hand-off's week; driven from the (few) deals and
+    joined to their leads' assignments, not probed once per assignment. A hand-off that was
+    rejected or handed on to another rep gets no credit: the deal belongs to a later one."""
+    q = Q(
+        lead__assignments__handed_off_at__gte=data["start"],
+        lead__assignments__handed_off_at__lt=data["end"],
+        lead__assignments__status__in=[
+            AssignmentStatus.QUEUED,
+            AssignmentStatus.ASSIGNED,
+            AssignmentStatus.ACCEPTED,
+            AssignmentStatus.CLOSED,
+        ],
+        created_at__gte=F("lead__assignments__handed_off_at"),
+    )
+    if data.get("queue"):
+        q &= Q(lead__assignments__queue=data["queue"])
+    if data.get("rep"):
+        q &= Q(lead__assignments__rep=data["rep"])
+    rows = (
+        Deal.objects.filter(q & lead_filter_q(data, "lead__"))
+        .annotate(week=TruncWeek("lead__assignments__handed_off_at"))
+        .order_by()
+        .values("week")
+        .annotate(
+            deals=Count("id", distinct=True),
+            won=Count("id", distinct=True, filter=Q(stage=DealStage.WON)),
+            revenue=Sum("amount", filter=Q(stage=DealStage.WON)),
+        )
+    )
+    return {as_week(r["week"]): r for r in rows}
 
 
 def _week_links(data, week: datetime.date) -> dict[str, str]:

@@ -5,13 +5,14 @@ helped, and the latest notes per category. Marketing's window into what customer
 from __future__ import annotations
 
 from django import forms
-from django.db.models import Count, Exists, F, OuterRef, Q, Window
+from django.db import connection
+from django.db.models import Case, CharField, Count, F, OuterRef, Q, Subquery, Value, When, Window
 from django.db.models.functions import RowNumber
 
 from campaigns.models import ObjectionCategory
 from crm.models import ObjectionNote
 from leads.api import REASON_LOST_PREFIX, REASON_WON
-from leads.models import LeadTransition, LifecycleStage, Segment
+from leads.models import Lead, LeadTransition, LifecycleStage, Segment
 
 from .base import (
     Column,
@@ -24,7 +25,8 @@ from .base import (
     lead_filter_q,
     ratio,
     segment_field,
-    segment_lead_ids,
+    segment_flag_sql,
+    segments_available,
     source_field,
 )
 from .charts import bar_chart
@@ -58,29 +60,41 @@ def _notes(data):
     return qs.distinct() if data.get("campaign") else qs
 
 
-def _after(**filters):
-    return Exists(LeadTransition.objects.filter(lead=OuterRef("lead_id"), at__gte=OuterRef("created_at"), **filters))
+def _next_outcome():
+    """What happened to the lead first after the objection: won, lost, or sent back to
+    marketing (recycled: rejected or no contact). One indexed probe per note."""
+    outcome = Case(
+        When(reason=REASON_WON, then=Value("won")),
+        When(reason__startswith=REASON_LOST_PREFIX, then=Value("lost")),
+        When(to_stage=LifecycleStage.RECYCLED, then=Value("recycled")),
+        default=Value(""),
+        output_field=CharField(),
+    )
+    return Subquery(
+        LeadTransition.objects.filter(lead=OuterRef("lead_id"), at__gte=OuterRef("created_at"))
+        .filter(Q(reason=REASON_WON) | Q(reason__startswith=REASON_LOST_PREFIX) | Q(to_stage=LifecycleStage.RECYCLED))
+        .order_by("at", "id")
+        .annotate(outcome=outcome)
+        .values("outcome")[:1],
+        output_field=CharField(),
+    )
 
 
 def build(data) -> ReportResult:
     labels = dict(ObjectionCategory.choices)
-    notes = _notes(data).annotate(
-        then_won=_after(reason=REASON_WON),
-        then_lost=_after(reason__startswith=REASON_LOST_PREFIX),
-        then_recycled=_after(to_stage=LifecycleStage.RECYCLED),
-    )
-    aggregated = {
-        r["category"]: r
-        for r in notes.order_by()
-        .values("category")
-        .annotate(
-            total=Count("id"),
-            overcome=Count("id", filter=Q(overcome=True)),
-            won=Count("id", filter=Q(then_won=True)),
-            lost=Count("id", filter=Q(then_lost=True)),
-            recycled=Count("id", filter=Q(then_recycled=True)),
-        )
-    }
+    aggregated: dict[str, dict] = {}
+    for r in (
+        _notes(data)
+        .annotate(next_outcome=_next_outcome())
+        .order_by()
+        .values("category", "next_outcome")
+        .annotate(total=Count("id"), overcome=Count("id", filter=Q(overcome=True)))
+    ):
+        agg = aggregated.setdefault(r["category"], {"total": 0, "overcome": 0, "won": 0, "lost": 0, "recycled": 0})
+        agg["total"] += r["total"]
+        agg["overcome"] += r["overcome"]
+        if r["next_outcome"] in ("won", "lost", "recycled"):
+            agg[r["next_outcome"]] += r["total"]
     top_collateral: dict[str, tuple[str, int]] = {}
     for r in (
         _notes(data)
@@ -127,9 +141,9 @@ def build(data) -> ReportResult:
             Column("total", "Objections"),
             Column("overcome", "Overcome"),
             Column("overcome_rate", "Overcome rate", "pct"),
-            Column("won", "Then won"),
-            Column("lost", "Then lost"),
-            Column("recycled", "Then recycled"),
+            Column("won", "Next: won"),
+            Column("lost", "Next: lost"),
+            Column("recycled", "Next: sent back"),
             Column("collateral", "Collateral used most when overcome", "text"),
         ],
         rows,
@@ -153,20 +167,34 @@ def _cross_table(data, labels) -> Table:
     by = data.get("by") or "industry"
     notes = _notes(data)
     if by == "segment":
-        segments = list(Segment.objects.order_by("name")[:MAX_CROSS_COLUMNS])
+        segments = list(Segment.objects.order_by("name")[:MAX_CROSS_COLUMNS]) if segments_available() else []
         dims = [(f"s{s.pk}", s.name) for s in segments]
-        aggregates = {f"s{s.pk}": Count("id", filter=Q(lead__in=segment_lead_ids(s))) for s in segments}
-        raw = list(notes.order_by().values("category").annotate(**aggregates)) if segments else []
-        cells = {(r["category"], key): r[key] for r in raw for key, _ in dims}
+        cells = {}
+        if segments:
+            note_q = Q(objections__created_at__gte=data["start"], objections__created_at__lt=data["end"])
+            if data.get("category"):
+                note_q &= Q(objections__category=data["category"])
+            leads = Lead.objects.filter(note_q & lead_filter_q(data))
+            sql, params = segment_flag_sql(leads, segments, _cat=F("objections__category"))
+            sums = ", ".join(f"SUM(t._s{s.pk})" for s in segments)
+            with connection.cursor() as cursor:
+                cursor.execute(f"SELECT t._cat, {sums} FROM ({sql}) t GROUP BY t._cat", params)
+                for category, *counts in cursor.fetchall():
+                    for (key, _), n in zip(dims, counts, strict=True):
+                        cells[(category, key)] = n or 0
     else:
-        dim = F("lead__industry") if by == "industry" else F("lead__campaign_memberships__campaign__name")
-        pairs = list(
-            ObjectionNote.objects.filter(pk__in=notes.values("pk"))
-            .annotate(dim=dim)
-            .order_by()
-            .values("category", "dim")
-            .annotate(n=Count("id", distinct=True))
-        )
+        if by == "industry":
+            pairs = list(
+                notes.annotate(dim=F("lead__industry")).order_by().values("category", "dim").annotate(n=Count("id"))
+            )
+        else:
+            pairs = list(
+                ObjectionNote.objects.filter(pk__in=notes.values("pk"))
+                .annotate(dim=F("lead__campaign_memberships__campaign__name"))
+                .order_by()
+                .values("category", "dim")
+                .annotate(n=Count("id", distinct=True))
+            )
         totals: dict[str, int] = {}
         for p in pairs:
             key = p["dim"] or "(none)"
@@ -196,12 +224,17 @@ def _cross_table(data, labels) -> Table:
 
 
 def _recent(data, labels) -> Table:
-    ranked = (
+    # Rank only (id, category, created_at) with the window, then load the few rows picked.
+    ranked_ids = list(
         _notes(data)
         .annotate(
             rn=Window(RowNumber(), partition_by=[F("category")], order_by=[F("created_at").desc(), F("id").desc()])
         )
         .filter(rn__lte=RECENT_PER_CATEGORY)
+        .values_list("id", flat=True)
+    )
+    ranked = (
+        ObjectionNote.objects.filter(pk__in=ranked_ids)
         .select_related("lead", "collateral")
         .order_by("category", "-created_at", "-id")
     )
