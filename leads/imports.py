@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.db.models.functions import Lower
 
 from .intake import ATTR_NAME, ATTR_PREFIX, LEAD_FIELDS, lead_values_clean
@@ -285,7 +284,7 @@ def _write_batch(batch, report: ImportReport, *, dry_run: bool, update_existing:
         if score and (created_ids or changed):
             from .scoring import _rescore
 
-            _rescore(Q(pk__in=[*created_ids, *(lead.pk for lead in changed)]))
+            _rescore([*created_ids, *(lead.pk for lead in changed)])
 
 
 def _insert(new: list[tuple[int, Lead]], changed: list[Lead], fields: set[str], report: ImportReport) -> list[int]:

@@ -14,8 +14,9 @@ statements does not depend on the number of leads.
   engagement (never below 0).
 - score = fit + engagement (+ ``learned_weight * learned_score`` in blend mode).
 
-``score_breakdown`` lists every active rule with the points it gave (0 when it did not hold),
-plus the penalty and learned entries when they apply.
+``score_breakdown`` lists each rule that gave points (``{"rule_id", "rule", "kind",
+"points"}``), plus the penalty and learned entries when they apply; its points add up to the
+score. Engagement is aggregated in one pass over the events (grouped by lead) and joined in.
 """
 
 from __future__ import annotations
@@ -122,26 +123,13 @@ def _half_life(rule: ScoringRule, policy: ScoringPolicy) -> float:
     return rule.half_life_days or policy.default_half_life_days
 
 
-def _columns(rules: RuleSet, now: datetime.datetime) -> dict:
-    """One SELECT column per rule (named f<i> / e<i>) plus the rejection count."""
+def _fit_columns(rules: RuleSet, now: datetime.datetime) -> dict:
+    """One SELECT column per fit rule (``f<i>``) plus the rejection count."""
     columns: dict = {}
     for i, rule in enumerate(rules.fit):
         columns[f"f{i}"] = Case(
             When(fit_rule_q(rule, now=now), then=Value(rule.points)), default=Value(0), output_field=IntegerField()
         )
-    for i, rule in enumerate(rules.engagement):
-        decay = Power(Value(0.5), AgeDays(now) / Value(float(_half_life(rule, rules.policy))))
-        total = (
-            EngagementEvent.objects.filter(lead=OuterRef("pk"), kind=rule.event_kind)
-            .order_by()
-            .values("lead")
-            .annotate(t=Sum(Value(float(rule.points_per_event)) * decay, output_field=FloatField()))
-            .values("t")
-        )
-        points = Coalesce(Subquery(total, output_field=FloatField()), Value(0.0), output_field=FloatField())
-        if rule.cap is not None:
-            points = Least(points, Value(float(rule.cap)), output_field=FloatField())
-        columns[f"e{i}"] = points
     if rules.policy.rejection_penalty:
         rejected = (
             LeadTransition.objects.filter(lead=OuterRef("pk"), reason__startswith="rejected:")
@@ -154,8 +142,28 @@ def _columns(rules: RuleSet, now: datetime.datetime) -> dict:
     return columns
 
 
-def _update_sql(rules: RuleSet, inner_sql: str, inner_params, now: datetime.datetime):
-    """The UPDATE wrapped around the ORM-built SELECT; vendor differences are only in names."""
+def _engagement_columns(rules: RuleSet, now: datetime.datetime) -> dict:
+    """One aggregate per engagement rule (``e<i>``) over the events, grouped by lead: a single
+    pass over the events instead of one lookup per lead and rule."""
+    columns: dict = {}
+    for i, rule in enumerate(rules.engagement):
+        decay = Power(Value(0.5), AgeDays(now) / Value(float(_half_life(rule, rules.policy))))
+        total = Coalesce(
+            Sum(Value(float(rule.points_per_event)) * decay, filter=Q(kind=rule.event_kind), output_field=FloatField()),
+            Value(0.0),
+            output_field=FloatField(),
+        )
+        if rule.cap is not None:
+            total = Least(total, Value(float(rule.cap)), output_field=FloatField())
+        columns[f"e{i}"] = total
+    return columns
+
+
+def _update_sql(rules: RuleSet, fit_sql: str, fit_params, eng_sql: str | None, eng_params, now: datetime.datetime):
+    """The UPDATE wrapped around the ORM-built SELECTs; vendor differences are only in names.
+
+    The breakdown keeps the rules that gave points (non-zero), biggest first is left to readers.
+    """
     pg = connection.vendor == "postgresql"
     if connection.vendor not in ("postgresql", "sqlite"):  # pragma: no cover
         raise NotImplementedError(f"Scoring supports PostgreSQL and SQLite, not {connection.vendor}.")
@@ -167,10 +175,10 @@ def _update_sql(rules: RuleSet, inner_sql: str, inner_params, now: datetime.date
         entries.append(f"{obj}('rule_id', %s, 'rule', %s{text}, 'kind', 'fit', 'points', s.f{i})")
         params += [rule.pk, rule.name]
     for i, rule in enumerate(rules.engagement):
-        entries.append(f"{obj}('rule_id', %s, 'rule', %s{text}, 'kind', 'engagement', 'points', s.e{i})")
+        entries.append(f"{obj}('rule_id', %s, 'rule', %s{text}, 'kind', 'engagement', 'points', COALESCE(e.e{i}, 0.0))")
         params += [rule.pk, rule.name]
     fit = " + ".join(f"s.f{i}" for i in range(len(rules.fit))) or "0"
-    raw_engagement = " + ".join(f"s.e{i}" for i in range(len(rules.engagement))) or "0.0"
+    raw_engagement = " + ".join(f"COALESCE(e.e{i}, 0.0)" for i in range(len(rules.engagement))) or "0.0"
     greatest = "GREATEST" if pg else "MAX"
     penalty = float(rules.policy.rejection_penalty or 0)
     penalty_params: list = []
@@ -189,32 +197,54 @@ def _update_sql(rules: RuleSet, inner_sql: str, inner_params, now: datetime.date
         learned = " + %s * COALESCE(t.learned_score, 0.0)"
         learned_params = [float(rules.policy.learned_weight)]
         entries.append(
-            f"{obj}('rule_id', NULL, 'rule', 'Learned model', 'kind', 'learned', 'points', %s * COALESCE(t.learned_score, 0.0))"
+            f"{obj}('rule_id', NULL, 'rule', 'Learned model', 'kind', 'learned', "
+            "'points', %s * COALESCE(t.learned_score, 0.0))"
         )
         params += [float(rules.policy.learned_weight)]
+    built = f"{array}({', '.join(entries)})"
+    # Keep only the entries that gave points: a breakdown reads as "why", and rows stay small.
+    if pg:
+        breakdown = f"jsonb_path_query_array({built}, '$[*] ? (@.points != 0)')"
+    else:
+        breakdown = (
+            f"(SELECT json_group_array(json(value)) FROM json_each({built}) WHERE json_extract(value, '$.points') != 0)"
+        )
     table = connection.ops.quote_name(Lead._meta.db_table)
+    join = f" LEFT JOIN ({eng_sql}) AS e ON e.lead_id = s.id" if eng_sql else ""
     sql = (
         f"UPDATE {table} AS t SET "
         f"fit_score = ({fit}), "
         f"engagement_score = {engagement}, "
         f"score = ({fit}) + {engagement}{learned}, "
-        f"score_breakdown = {array}({', '.join(entries)}), "
+        f"score_breakdown = {breakdown}, "
         f"scored_at = %s "
-        f"FROM ({inner_sql}) AS s WHERE t.id = s.id"
+        f"FROM ({fit_sql}) AS s{join} WHERE t.id = s.id"
     )
-    all_params = [*penalty_params, *penalty_params, *learned_params, *params, now, *inner_params]
+    all_params = [*penalty_params, *penalty_params, *learned_params, *params, now, *fit_params, *(eng_params or ())]
     return sql, all_params
 
 
-def _rescore(scope: Q, *, now: datetime.datetime | None = None, rules: RuleSet | None = None) -> int:
+def _rescore(lead_ids: list[int] | None, *, now: datetime.datetime | None = None, rules: RuleSet | None = None) -> int:
+    """Score the given leads (None: every lead) with one UPDATE; returns the rows scored."""
     now = now or timezone.now()
     rules = rules or rule_set_current()
-    columns = _columns(rules, now)
-    inner = Lead.objects.filter(scope).order_by().annotate(**columns).values("id", *columns)
-    inner_sql, inner_params = inner.query.sql_with_params()
-    if not columns:
-        inner_sql, inner_params = Lead.objects.filter(scope).order_by().values("id").query.sql_with_params()
-    sql, params = _update_sql(rules, inner_sql, inner_params, now)
+    leads = Lead.objects.all() if lead_ids is None else Lead.objects.filter(pk__in=lead_ids)
+    columns = _fit_columns(rules, now)
+    fit_sql, fit_params = leads.order_by().annotate(**columns).values("id", *columns).query.sql_with_params()
+    eng_sql, eng_params = None, None
+    if rules.engagement:
+        events = (
+            EngagementEvent.objects.all() if lead_ids is None else EngagementEvent.objects.filter(lead_id__in=lead_ids)
+        )
+        eng_columns = _engagement_columns(rules, now)
+        eng_sql, eng_params = (
+            events.order_by()
+            .values("lead_id")
+            .annotate(**eng_columns)
+            .values("lead_id", *eng_columns)
+            .query.sql_with_params()
+        )
+    sql, params = _update_sql(rules, fit_sql, fit_params, eng_sql, eng_params, now)
     if connection.vendor == "sqlite":
         params = [
             connection.ops.adapt_datetimefield_value(p) if isinstance(p, datetime.datetime) else p for p in params
@@ -231,7 +261,7 @@ def leads_rescore_all(*, now: datetime.datetime | None = None, qualify: bool = T
     (each through the lifecycle service, so each move is recorded and announced).
     """
     with transaction.atomic():
-        count = _rescore(Q(), now=now)
+        count = _rescore(None, now=now)
     if qualify:
         from .tasks import leads_qualify_ready_task
 
@@ -299,7 +329,7 @@ def lead_score(*, lead_id: int, now: datetime.datetime | None = None) -> Lead:
     """
     with transaction.atomic():
         rules = rule_set_current()
-        if not _rescore(Q(pk=lead_id), now=now, rules=rules):
+        if not _rescore([lead_id], now=now, rules=rules):
             raise Lead.DoesNotExist(f"Lead {lead_id} does not exist.")
         if not lead_qualify(lead_id=lead_id, policy=rules.policy):
             lead = Lead.objects.get(pk=lead_id)
