@@ -243,6 +243,8 @@ CELERY_BEAT_SCHEDULE["crm-sla-check"] = {"task": "crm.tasks.sla_check_task", "sc
 HANDOFF_SWEEP_BATCH_SIZE = env_int("HANDOFF_SWEEP_BATCH_SIZE", 50)
 HANDOFF_SWEEP_MAX_LEADS = env_int("HANDOFF_SWEEP_MAX_LEADS", 20_000)
 
+# Recently qualified leads an event task hands off after its own when a burst is waiting.
+HANDOFF_BACKLOG_BATCH_SIZE = env_int("HANDOFF_BACKLOG_BATCH_SIZE", 100)
 # --- Collateral library (campaigns) ---------------------------------------------------------
 # Largest collateral upload, in bytes; items not shared for this many days count as stale.
 COLLATERAL_MAX_UPLOAD_BYTES = env_int("COLLATERAL_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
