@@ -42,12 +42,14 @@ def sees_all_sales_data(user) -> bool:
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     MARKETING: (
         "leads.*",
+        "learning.*",
         "campaigns.*",
         "crm.view_salesqueue",
         "crm.view_reports",
     ),
     SALES_REP: (
         "leads.view_lead",
+        "learning.view_*",
         "leads.view_segment",
         "leads.view_segmentversion",
         "leads.view_engagementevent",
@@ -87,6 +89,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     SALES_MANAGER: (
         "crm.*",
         "leads.view_*",
+        "learning.view_*",
         "campaigns.view_*",
         "campaigns.add_customerfeedback",
     ),

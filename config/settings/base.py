@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "leads.apps.LeadsConfig",
+    "leads.learning.apps.LearningConfig",
     "campaigns.apps.CampaignsConfig",
     "crm.apps.CrmConfig",
 ]
@@ -242,9 +243,9 @@ CELERY_BEAT_SCHEDULE["crm-sla-check"] = {"task": "crm.tasks.sla_check_task", "sc
 # Leads per sweep transaction (rows stay locked that long) and per sweep run.
 HANDOFF_SWEEP_BATCH_SIZE = env_int("HANDOFF_SWEEP_BATCH_SIZE", 50)
 HANDOFF_SWEEP_MAX_LEADS = env_int("HANDOFF_SWEEP_MAX_LEADS", 20_000)
-
 # Recently qualified leads an event task hands off after its own when a burst is waiting.
 HANDOFF_BACKLOG_BATCH_SIZE = env_int("HANDOFF_BACKLOG_BATCH_SIZE", 100)
+
 # --- Collateral library (campaigns) ---------------------------------------------------------
 # Largest collateral upload, in bytes; items not shared for this many days count as stale.
 COLLATERAL_MAX_UPLOAD_BYTES = env_int("COLLATERAL_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
@@ -262,6 +263,12 @@ CELERY_BEAT_SCHEDULE["leads-rescore-nightly"] = {
 IMPORT_MAX_FIELD_CHARS = env_int("IMPORT_MAX_FIELD_CHARS", 2000)
 IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
 EVENTS_MAX_BATCH = env_int("EVENTS_MAX_BATCH", 500)
+# Weekly training of the learned model from the latest outcomes (leads/learning); a new version
+# is kept for a marketer to compare and activate, never activated by itself.
+CELERY_BEAT_SCHEDULE["learning-train-weekly"] = {
+    "task": "leads.learning.tasks.learned_train_task",
+    "schedule": crontab(day_of_week=env_int("LEARNING_TRAIN_WEEKDAY", 1), hour=env_int("LEARNING_TRAIN_HOUR", 3), minute=30),
+}
 
 LOGGING = {
     "version": 1,

@@ -94,6 +94,9 @@ class FeatureSpec:
     kind: str
     edges: list[float] = field(default_factory=list)
     values: list[str] = field(default_factory=list)
+    # Exact: values as stored in a database (no trimming; numbers only as numbers, text only
+    # as text), so that SQL matches the very same rows.
+    exact: bool = False
 
     def bin_bounds(self, index: int) -> tuple[float | None, float | None]:
         lower = self.edges[index - 1] if index > 0 else None
@@ -112,6 +115,8 @@ class FeatureSpec:
 
     def token(self, value) -> str | None:
         """The value this field's weight is looked up by; None = no weight (unseen value)."""
+        if self.exact:
+            return self._exact_token(value)
         if self.kind == NUMERIC:
             if is_missing(value):
                 return MISSING
@@ -121,13 +126,28 @@ class FeatureSpec:
             return self.bin_label(int(np.searchsorted(self.edges, number, side="right")))
         return categorical_token(value)
 
+    def _exact_token(self, value) -> str | None:
+        if value is None or value == "":
+            return MISSING
+        if self.kind == NUMERIC:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                return None
+            return self.bin_label(int(np.searchsorted(self.edges, float(value), side="right")))
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return value if isinstance(value, str) else None
+
     def to_dict(self) -> dict:
-        return {"name": self.name, "kind": self.kind, "edges": self.edges, "values": self.values}
+        return {"name": self.name, "kind": self.kind, "edges": self.edges, "values": self.values, "exact": self.exact}
 
     @classmethod
     def from_dict(cls, data: dict) -> FeatureSpec:
         return cls(
-            name=data["name"], kind=data["kind"], edges=list(data.get("edges", [])), values=list(data.get("values", []))
+            name=data["name"],
+            kind=data["kind"],
+            edges=list(data.get("edges", [])),
+            values=list(data.get("values", [])),
+            exact=bool(data.get("exact", False)),
         )
 
 
@@ -169,26 +189,34 @@ def infer_specs(
     min_count: int = DEFAULT_MIN_COUNT,
     numeric_share: float = NUMERIC_SHARE,
     kinds: dict[str, str] | None = None,
+    exact: bool = False,
 ) -> list[FeatureSpec]:
     """Decide per field whether it is numeric or categorical and fix its bins / values, from
-    the training rows only."""
+    the training rows only. ``kinds`` fixes the kind of some fields; ``exact`` makes specs
+    that read values exactly as a database stores them (see ``FeatureSpec.exact``)."""
     kinds = kinds or {}
     specs = []
     for name in fields:
         present = [row.get(name) for row in rows if not is_missing(row.get(name))]
-        numbers = [n for n in (as_number(v) for v in present) if n is not None]
+        if exact:
+            numbers = [float(v) for v in present if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        else:
+            numbers = [n for n in (as_number(v) for v in present) if n is not None]
+        numbers = [n for n in numbers if math.isfinite(n)]
         kind = kinds.get(name) or (
             NUMERIC
             if present and len(numbers) >= numeric_share * len(present) and len(set(numbers)) > 2
             else CATEGORICAL
         )
         if kind == NUMERIC:
-            specs.append(FeatureSpec(name=name, kind=NUMERIC, edges=quantile_edges(numbers, bins)))
+            specs.append(FeatureSpec(name=name, kind=NUMERIC, edges=quantile_edges(numbers, bins), exact=exact))
         else:
-            counts = Counter(categorical_token(v) for v in present)
+            probe = FeatureSpec(name=name, kind=CATEGORICAL, exact=exact)
+            counts = Counter(probe.token(v) for v in present)
             counts.pop(None, None)
+            counts.pop(MISSING, None)
             values = sorted(v for v, c in counts.items() if c >= min_count)
-            specs.append(FeatureSpec(name=name, kind=CATEGORICAL, values=values))
+            specs.append(FeatureSpec(name=name, kind=CATEGORICAL, values=values, exact=exact))
     return specs
 
 
@@ -398,7 +426,14 @@ def _fit(encoder: Encoder, codes: np.ndarray, y: np.ndarray, lam: float) -> tupl
     return weights, float(beta[encoder.width])
 
 
-def time_proxy_scores(rows: Sequence[dict], fields: Iterable[str], *, bins: int = DEFAULT_BINS) -> dict[str, float]:
+def time_proxy_scores(
+    rows: Sequence[dict],
+    fields: Iterable[str],
+    *,
+    bins: int = DEFAULT_BINS,
+    kinds: dict[str, str] | None = None,
+    exact: bool = False,
+) -> dict[str, float]:
     """How well each field alone tells the newest 20 % of (time-ordered) rows from the older
     80 %: the ROC AUC of its per-value share of new rows. A field near 1.0 names the period
     rather than the lead (a rate of the day, a campaign wave id); its bins learned on the past
@@ -407,8 +442,13 @@ def time_proxy_scores(rows: Sequence[dict], fields: Iterable[str], *, bins: int 
     newer = np.zeros(n)
     newer[int(round(n * 0.8)) :] = 1
     scores = {}
-    for spec in infer_specs(rows, fields, bins=bins, min_count=1):
+    for spec in infer_specs(rows, fields, bins=bins, min_count=DEFAULT_MIN_COUNT, kinds=kinds, exact=exact):
+        # Rare values share one group, so a field of many one-off values does not look like
+        # a perfect time proxy.
+        known = set(spec.values) | {MISSING}
         tokens = [spec.token(row.get(spec.name)) for row in rows]
+        if spec.kind == CATEGORICAL:
+            tokens = [t if t in known else None for t in tokens]
         totals: Counter = Counter(tokens)
         new_counts: Counter = Counter(t for t, is_new in zip(tokens, newer, strict=True) if is_new)
         share = np.array([new_counts[t] / totals[t] for t in tokens])
@@ -427,6 +467,7 @@ def train_logistic(
     time_ordered: bool = False,
     time_proxy_limit: float | None = TIME_PROXY_LIMIT,
     kinds: dict[str, str] | None = None,
+    exact: bool = False,
 ) -> LogisticModel:
     """Fit the explainable model.
 
@@ -439,7 +480,7 @@ def train_logistic(
     y = np.asarray(y, dtype=float)
     dropped: dict[str, float] = {}
     if time_ordered and time_proxy_limit is not None and len(rows) >= 50:
-        scores = time_proxy_scores(rows, fields)
+        scores = time_proxy_scores(rows, fields, kinds=kinds, exact=exact)
         dropped = {name: round(score, 3) for name, score in scores.items() if score >= time_proxy_limit}
         fields = [name for name in fields if name not in dropped]
     bins, lam = bins_grid[0], lambdas[0]
@@ -453,7 +494,7 @@ def train_logistic(
         val_rows = [rows[i] for i in inner_val]
         best = None
         for candidate_bins in bins_grid:
-            specs = infer_specs(train_rows, fields, bins=candidate_bins, min_count=min_count, kinds=kinds)
+            specs = infer_specs(train_rows, fields, bins=candidate_bins, min_count=min_count, kinds=kinds, exact=exact)
             encoder = Encoder(specs)
             train_codes = encoder.encode(train_rows)
             for candidate in lambdas:
@@ -463,7 +504,7 @@ def train_logistic(
                 validation[f"bins={candidate_bins} lambda={candidate:g}"] = None if auc is None else round(auc, 4)
                 if auc is not None and (best is None or auc > best + 1e-9):
                     best, bins, lam = auc, candidate_bins, candidate
-    specs = infer_specs(rows, fields, bins=bins, min_count=min_count, kinds=kinds)
+    specs = infer_specs(rows, fields, bins=bins, min_count=min_count, kinds=kinds, exact=exact)
     encoder = Encoder(specs)
     weights, intercept = _fit(encoder, encoder.encode(rows), y, lam)
     return LogisticModel(

@@ -1,0 +1,201 @@
+"""Applying a learned model: set-based in SQL for many leads, in Python for one lead's reasons.
+
+The logit is ``intercept + sum of the weights of the lead's feature values``; SQL builds one
+``CASE`` per feature from the version's weights table (a JSON key comparison for attributes,
+a grouped ``COUNT`` subquery for engagement counts), so re-scoring every lead is a single
+``UPDATE`` whatever the number of leads, on PostgreSQL and SQLite alike. The Python path
+(`python_logit`) reads the same weights table and the same ``FeatureSpec`` and must agree;
+a test checks that on random leads.
+"""
+
+from __future__ import annotations
+
+import math
+
+from django.db import transaction
+from django.db.models import Case, Count, FloatField, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce, Exp, Greatest, Least
+
+from leads.models import EngagementEvent, Lead
+
+from .features import ATTR_PREFIX, EVENTS_PREFIX, LEAD_FIELDS, event_counts_for, lead_row
+from .learner import MISSING, NUMERIC, FeatureSpec, LogisticModel
+from .models import LearnedModel
+
+# The logit is clamped as the Python sigmoid clamps it, so exp() never overflows.
+LOGIT_LIMIT = 35.0
+# Open ends of numeric bins on JSON values: comparing with finite bounds also leaves out
+# strings and booleans on both databases (their JSON ordering puts them outside numbers).
+JSON_NUMBER_MIN, JSON_NUMBER_MAX = -1e300, 1e300
+REASON_MIN_WEIGHT = 0.005
+
+
+def model_weights(model: LearnedModel) -> dict[str, dict[str, float]]:
+    """{feature: {value: weight}} of a version."""
+    table: dict[str, dict[str, float]] = {}
+    for feature, value, weight in model.weights.values_list("feature", "value", "weight"):
+        table.setdefault(feature, {})[value] = weight
+    return table
+
+
+def model_logistic(model: LearnedModel) -> LogisticModel:
+    weights = {(f, v): w for f, values in model_weights(model).items() for v, w in values.items()}
+    specs = [FeatureSpec.from_dict(data) for data in model.features]
+    return LogisticModel(specs=specs, weights=weights, intercept=model.intercept, lam=0.0)
+
+
+# --- SQL -------------------------------------------------------------------------------------
+
+
+def _bin_q(lookup: str, lower: float | None, upper: float | None, *, json_value: bool) -> Q:
+    if json_value:
+        lower = JSON_NUMBER_MIN if lower is None else lower
+        upper = JSON_NUMBER_MAX if upper is None else upper
+    q = Q()
+    if lower is not None:
+        q &= Q(**{f"{lookup}__gte": lower})
+    if upper is not None:
+        q &= Q(**{f"{lookup}__lt": upper})
+    return q
+
+
+def _lead_field_expression(spec: FeatureSpec, weights: dict[str, float]):
+    name = spec.name
+    field = Lead._meta.get_field(name)
+    whens = []
+    if MISSING in weights:
+        missing = Q(**{f"{name}__isnull": True})
+        if field.get_internal_type() in ("CharField", "TextField", "EmailField"):
+            missing |= Q(**{name: ""})
+        whens.append(When(missing, then=Value(weights[MISSING])))
+    if spec.kind == NUMERIC:
+        for index in range(len(spec.edges) + 1):
+            label = spec.bin_label(index)
+            if label in weights:
+                lower, upper = spec.bin_bounds(index)
+                whens.append(When(_bin_q(name, lower, upper, json_value=False), then=Value(weights[label])))
+    else:
+        boolean = field.get_internal_type() == "BooleanField"
+        for value in spec.values:
+            if value in weights:
+                match = (value == "true") if boolean else value
+                whens.append(When(Q(**{name: match}), then=Value(weights[value])))
+    return Case(*whens, default=Value(0.0), output_field=FloatField()) if whens else Value(0.0)
+
+
+def _attr_expression(spec: FeatureSpec, weights: dict[str, float]):
+    key = spec.name[len(ATTR_PREFIX) :]
+    lookup = f"custom_attributes__{key}"
+    whens = []
+    if MISSING in weights:
+        missing = Q(**{f"{lookup}__isnull": True}) | Q(**{lookup: None})
+        whens.append(When(missing, then=Value(weights[MISSING])))
+    if spec.kind == NUMERIC:
+        for index in range(len(spec.edges) + 1):
+            label = spec.bin_label(index)
+            if label in weights:
+                lower, upper = spec.bin_bounds(index)
+                whens.append(When(_bin_q(lookup, lower, upper, json_value=True), then=Value(weights[label])))
+    else:
+        for value in spec.values:
+            if value not in weights:
+                continue
+            match = Q(**{lookup: value})
+            if value in ("true", "false"):
+                match |= Q(**{lookup: value == "true"})
+            whens.append(When(match, then=Value(weights[value])))
+    return Case(*whens, default=Value(0.0), output_field=FloatField()) if whens else Value(0.0)
+
+
+def _events_expression(spec: FeatureSpec, weights: dict[str, float]):
+    kind = spec.name[len(EVENTS_PREFIX) :]
+    whens = []
+    for index in range(len(spec.edges) + 1):
+        label = spec.bin_label(index)
+        if label in weights:
+            lower, upper = spec.bin_bounds(index)
+            whens.append(When(_bin_q("n", lower, upper, json_value=False), then=Value(weights[label])))
+    if not whens:
+        return Value(0.0)
+    # One grouped COUNT per lead, turned into its bin's weight inside the subquery so the
+    # count is computed once; a lead without such events has no group and gets the weight
+    # of a count of 0.
+    per_lead = (
+        EngagementEvent.objects.filter(lead_id=OuterRef("pk"), kind=kind)
+        .order_by()
+        .values("lead_id")
+        .annotate(n=Count("id"))
+        .annotate(w=Case(*whens, default=Value(0.0), output_field=FloatField()))
+        .values("w")
+    )
+    zero = spec.token(0)
+    return Coalesce(Subquery(per_lead, output_field=FloatField()), Value(weights.get(zero, 0.0)))
+
+
+def logit_expression(model: LearnedModel):
+    weights = model_weights(model)
+    terms = [Value(float(model.intercept))]
+    for data in model.features:
+        spec = FeatureSpec.from_dict(data)
+        feature_weights = {v: w for v, w in weights.get(spec.name, {}).items() if w != 0.0}
+        if not feature_weights:
+            continue
+        if spec.name.startswith(ATTR_PREFIX):
+            terms.append(_attr_expression(spec, feature_weights))
+        elif spec.name.startswith(EVENTS_PREFIX):
+            terms.append(_events_expression(spec, feature_weights))
+        elif spec.name in LEAD_FIELDS:
+            terms.append(_lead_field_expression(spec, feature_weights))
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return Least(Greatest(total, Value(-LOGIT_LIMIT)), Value(LOGIT_LIMIT))
+
+
+def probability_expression(model: LearnedModel):
+    return Value(1.0) / (Value(1.0) + Exp(-logit_expression(model), output_field=FloatField()))
+
+
+def learned_scores_apply(*, scope: Q | None = None) -> int:
+    """Set ``Lead.learned_score`` from the active model for the leads in ``scope`` (all by
+    default) in one UPDATE; with no active model clear it (rules only). Returns rows updated.
+
+    Does not touch ``score``: the rule scorer adds ``learned_weight * learned_score`` in blend
+    mode when it re-scores (see ``leads.scoring``)."""
+    leads = Lead.objects.filter(scope) if scope is not None else Lead.objects.all()
+    with transaction.atomic():
+        model = LearnedModel.objects.active().first()
+        if model is None:
+            return leads.filter(learned_score__isnull=False).update(learned_score=None)
+        return leads.update(learned_score=probability_expression(model))
+
+
+# --- Python ----------------------------------------------------------------------------------
+
+
+def python_logit(model: LogisticModel, lead: Lead, event_counts: dict[str, int] | None = None) -> float:
+    return max(-LOGIT_LIMIT, min(LOGIT_LIMIT, model.logit(lead_row(lead, event_counts))))
+
+
+def python_probability(model: LogisticModel, lead: Lead, event_counts: dict[str, int] | None = None) -> float:
+    return 1.0 / (1.0 + math.exp(-python_logit(model, lead, event_counts)))
+
+
+def learned_reasons(lead: Lead, *, model: LearnedModel | None = None) -> list[dict]:
+    """Why the active model scores this lead as it does: one entry per feature value with a
+    weight, strongest first, e.g. ``{"text": "industry = software: +0.42", ...}``. Empty when
+    no model is active."""
+    model = model or LearnedModel.objects.active().first()
+    if model is None:
+        return []
+    logistic = model_logistic(model)
+    counts = event_counts_for([lead.pk]).get(lead.pk, {})
+    reasons = [
+        {"feature": feature, "value": value, "weight": round(weight, 4), "text": f"{feature} = {value}: {weight:+.2f}"}
+        for feature, value, weight in logistic.contributions(lead_row(lead, counts))
+        if abs(weight) >= REASON_MIN_WEIGHT
+    ]
+    reasons.sort(key=lambda r: -abs(r["weight"]))
+    return reasons
+
+

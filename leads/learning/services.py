@@ -1,0 +1,231 @@
+"""Writes of learned scoring: training a version, activating it, changing the policy."""
+
+from __future__ import annotations
+
+import datetime
+
+import numpy as np
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from leads.models import EngagementKind, Lead
+
+from .features import (
+    ATTR_PREFIX,
+    EVENTS_PREFIX,
+    LEAD_FIELDS,
+    attr_usable,
+    event_counts_for,
+    feature_kinds,
+    lead_row,
+    outcomes_in_window,
+)
+from .learner import (
+    NaiveBayes,
+    calibration_by_decile,
+    lift_table,
+    roc_auc,
+    time_split,
+    train_logistic,
+)
+from .models import LearnedModel, LearnedModelStatus, LearnedWeight, LearningPolicy
+
+HOLDOUT_SHARE = 0.3
+
+
+def feature_name_validate(name: str) -> str | None:
+    """None when ``name`` can be a feature, else why not."""
+    if name in LEAD_FIELDS:
+        return None
+    if name.startswith(ATTR_PREFIX):
+        return None if attr_usable(name[len(ATTR_PREFIX) :]) else f"'{name}' is not a usable attribute name."
+    if name.startswith(EVENTS_PREFIX):
+        kind = name[len(EVENTS_PREFIX) :]
+        return None if kind in EngagementKind.values else f"'{kind}' is not an engagement kind."
+    known = ", ".join(LEAD_FIELDS)
+    return f"'{name}' is not a feature; use one of {known}, attr.<name> or events.<kind>."
+
+
+def _clean_exclusions(exclusions) -> list[str]:
+    if exclusions is None:
+        return []
+    if not isinstance(exclusions, (list, tuple)) or not all(isinstance(x, str) for x in exclusions):
+        raise ValidationError({"excluded_features": "A list of feature names is required."})
+    names = sorted({x.strip() for x in exclusions if x.strip()})
+    problems = [p for p in (feature_name_validate(n) for n in names) if p]
+    if problems:
+        raise ValidationError({"excluded_features": problems})
+    return names
+
+
+def _next_version() -> int:
+    return (LearnedModel.objects.aggregate(v=Max("version"))["v"] or 0) + 1
+
+
+def learned_model_train(
+    *, actor=None, excluded_features: list[str] | None = None, now: datetime.datetime | None = None
+) -> LearnedModel:
+    """Train a new version from the outcomes in the policy's window and keep it (inactive).
+
+    Outcomes: leads that became customers (positive) and leads recycled with a counted reason
+    (negative), as ``features.outcomes_in_window`` reads them from the lifecycle history.
+    Features are the lead's fields and attributes now and its engagement counts up to the
+    outcome, minus ``excluded_features`` (the policy's default exclusions when None). The
+    newest 30 % of outcomes are held out to measure the version (ROC AUC against a naive
+    Bayes baseline, calibration, lift); the weights kept are then fitted on all outcomes.
+
+    With fewer than the policy's minimum of either class the version is kept with status
+    ``insufficient_data`` and a note saying what is missing; it can never be activated.
+    Versions are numbered under the policy row's lock, so concurrent runs never clash.
+    """
+    policy = LearningPolicy.current()
+    exclusions = _clean_exclusions(policy.default_exclusions if excluded_features is None else excluded_features)
+    now = now or timezone.now()
+    window_start = now - datetime.timedelta(days=policy.window_days)
+    outcomes = outcomes_in_window(start=window_start, end=now, negative_reasons=list(policy.negative_reasons))
+    positives = sum(1 for o in outcomes if o.positive)
+    negatives = len(outcomes) - positives
+    base = {
+        "window_start": window_start,
+        "window_end": now,
+        "excluded_features": exclusions,
+        "negative_reasons": list(policy.negative_reasons),
+        "positives": positives,
+        "negatives": negatives,
+        "trained_by": actor,
+        "trained_at": now,
+    }
+    if min(positives, negatives) < policy.min_outcomes_per_class:
+        note = (
+            f"Not enough outcomes to learn from: {positives} won and {negatives} lost, rejected or not "
+            f"reached in the last {policy.window_days} days; at least {policy.min_outcomes_per_class} of "
+            "each are needed. Scores stay rules only."
+        )
+        with transaction.atomic():
+            LearningPolicy.objects.select_for_update().get(pk=policy.pk)
+            return LearnedModel.objects.create(
+                version=_next_version(), status=LearnedModelStatus.INSUFFICIENT_DATA, note=note, **base
+            )
+
+    at = {o.lead_id: o.at for o in outcomes}
+    leads = Lead.objects.in_bulk([o.lead_id for o in outcomes])
+    counts = event_counts_for(list(at), until=at)
+    kept = [o for o in outcomes if o.lead_id in leads]
+    rows = [lead_row(leads[o.lead_id], counts.get(o.lead_id)) for o in kept]
+    y = np.array([1.0 if o.positive else 0.0 for o in kept])
+    names = [n for n in LEAD_FIELDS if n not in exclusions]
+    attr_names = sorted({k for row in rows for k in row if k.startswith(ATTR_PREFIX)} - set(exclusions))
+    event_names = [
+        EVENTS_PREFIX + kind
+        for kind in EngagementKind.values
+        if EVENTS_PREFIX + kind not in exclusions and any(row[EVENTS_PREFIX + kind] for row in rows)
+    ]
+    names += attr_names + event_names
+    kinds = feature_kinds(rows, names)
+
+    train_idx, test_idx = time_split(len(rows), test_share=HOLDOUT_SHARE)
+    train_rows, test_rows = [rows[i] for i in train_idx], [rows[i] for i in test_idx]
+    holdout = train_logistic(train_rows, y[train_idx], names, time_ordered=True, kinds=kinds, exact=True)
+    baseline = NaiveBayes(names).fit(train_rows, y[train_idx])
+    p_test = holdout.predict(test_rows)
+    auc = roc_auc(y[test_idx], p_test)
+    nb_auc = roc_auc(y[test_idx], baseline.predict(test_rows))
+    model = train_logistic(rows, y, names, time_ordered=True, kinds=kinds, exact=True)
+    metrics = {
+        "auc_time": None if auc is None else round(auc, 4),
+        "baseline_nb_auc_time": None if nb_auc is None else round(nb_auc, 4),
+        "train_rows": len(train_rows),
+        "holdout_rows": len(test_rows),
+        "holdout_positive_rate": round(float(y[test_idx].mean()), 4) if len(test_idx) else None,
+        "calibration": calibration_by_decile(y[test_idx], p_test),
+        "lift": lift_table(y[test_idx], p_test),
+        "bins": model.bins,
+        "lambda": model.lam,
+        "time_proxies_left_out": sorted(model.dropped_time_proxies),
+        "features": names,
+    }
+    with transaction.atomic():
+        LearningPolicy.objects.select_for_update().get(pk=policy.pk)
+        version = LearnedModel.objects.create(
+            version=_next_version(),
+            status=LearnedModelStatus.READY,
+            features=[spec.to_dict() for spec in model.specs],
+            intercept=model.intercept,
+            metrics=metrics,
+            **base,
+        )
+        LearnedWeight.objects.bulk_create(
+            LearnedWeight(
+                model=version,
+                feature=row["feature"],
+                kind=row["kind"],
+                value=row["value"][:255],
+                lower=row["lower"],
+                upper=row["upper"],
+                is_missing=row["is_missing"],
+                weight=row["weight"],
+            )
+            for row in model.weight_rows()
+        )
+    return version
+
+
+def learned_model_activate(*, model_id: int, actor) -> LearnedModel:
+    """Make this version the one that scores leads (the previous one stops), then re-score
+    every lead after commit. Only a ``ready`` version can be activated; activating the active
+    one again just re-scores."""
+    with transaction.atomic():
+        model = LearnedModel.objects.select_for_update().filter(pk=model_id).first()
+        if model is None:
+            raise ValidationError({"model": f"Learned model {model_id} does not exist."})
+        if model.status != LearnedModelStatus.READY:
+            raise ValidationError(
+                {"model": f"Version {model.version} cannot be activated: {model.get_status_display().lower()}."}
+            )
+        LearnedModel.objects.filter(is_active=True).exclude(pk=model.pk).update(is_active=False)
+        model.is_active = True
+        model.activated_by = actor
+        model.activated_at = timezone.now()
+        model.save(update_fields=["is_active", "activated_by", "activated_at"])
+        transaction.on_commit(lambda: _enqueue_apply(model.pk))
+    return model
+
+
+def learned_model_deactivate(*, actor) -> int:
+    """Stop learned scoring (rules only); learned scores are cleared after commit."""
+    with transaction.atomic():
+        stopped = LearnedModel.objects.filter(is_active=True).update(is_active=False)
+        transaction.on_commit(lambda: _enqueue_apply(None))
+    return stopped
+
+
+def _enqueue_apply(model_id: int | None) -> None:
+    from .tasks import learned_apply_task
+
+    learned_apply_task.delay(model_id)
+
+
+def learning_policy_update(*, actor, **changes) -> LearningPolicy:
+    """Change the learning policy; validates every field named."""
+    allowed = {"negative_reasons", "min_outcomes_per_class", "window_days", "default_exclusions"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationError(dict.fromkeys(unknown, "Not a learning policy setting."))
+    if "negative_reasons" in changes:
+        reasons = changes["negative_reasons"]
+        if not isinstance(reasons, list) or not reasons or not all(isinstance(r, str) and r.strip() for r in reasons):
+            raise ValidationError({"negative_reasons": "A non-empty list of reason codes is required."})
+    for name in ("min_outcomes_per_class", "window_days"):
+        if name in changes and (not isinstance(changes[name], int) or changes[name] < 1):
+            raise ValidationError({name: "A whole number of at least 1 is required."})
+    if "default_exclusions" in changes:
+        changes["default_exclusions"] = _clean_exclusions(changes["default_exclusions"])
+    with transaction.atomic():
+        policy = LearningPolicy.current()
+        for name, value in changes.items():
+            setattr(policy, name, value)
+        policy.updated_by = actor
+        policy.save()
+    return policy
