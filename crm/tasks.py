@@ -9,7 +9,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from crm.services.handoff import handoff_queue_fill, handoff_sweep, lead_handoff, sla_check
+from crm.services.handoff import handoff_backlog, handoff_queue_fill, handoff_sweep, lead_handoff, sla_check
 from crm.services.notifications import notification_email
 
 
@@ -25,6 +25,9 @@ def handoff_lead_task(lead_id: int) -> int | None:
     were bypassed. The hand-off time is stamped when the task runs. Returns the assignment id.
     """
     assignment = lead_handoff(lead_id=lead_id)
+    if assignment is not None and getattr(assignment, "created_now", False):
+        # Our lead is committed; now help with any burst queued behind it.
+        handoff_backlog(batch_size=settings.HANDOFF_BACKLOG_BATCH_SIZE)
     return assignment.pk if assignment else None
 
 

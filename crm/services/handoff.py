@@ -16,6 +16,7 @@ Lock order, everywhere: assignment row(s), then the lead row, then membership ro
 
 from __future__ import annotations
 
+import datetime
 import logging
 
 from django.contrib.auth import get_user_model
@@ -70,6 +71,12 @@ def lead_handoff(*, lead_id: int) -> Assignment | None:
     has room), the lead's move to HANDED_OFF with the rep as owner, the rep's notification.
     The e-mail leaves after commit.
     """
+    # Fast path for duplicates and for leads a sweep or a backlog drain got to first: an active
+    # assignment only stops being active through a sales answer, after which the lead is no
+    # longer an MQL, so returning it without the lock is as correct as the locked re-check.
+    existing = Assignment.objects.active().filter(lead_id=lead_id).first()
+    if existing is not None:
+        return existing
     try:
         with transaction.atomic():
             lead = Lead.objects.select_for_update().filter(pk=lead_id).first()
@@ -145,8 +152,7 @@ def handoff_locked_leads(*, leads: list, queues: list[SalesQueue] | None = None)
             created.append(assignment)
     if not created:
         return result
-    with transaction.atomic():
-        Assignment.objects.bulk_create(created)
+    Assignment.objects.bulk_create(created)
     for picker in pickers:
         picker.flush()
     assigned = [a for a in created if a.status == AssignmentStatus.ASSIGNED]
@@ -286,6 +292,28 @@ def handoff_sweep(*, batch_size: int = 50, max_leads: int = 10_000) -> int:
         last_pk = batch[-1].pk
         seen += len(batch)
     return handed
+
+
+def handoff_backlog(*, batch_size: int = 100, window_minutes: int = 15) -> int:
+    """Hand off one batch of recently qualified MQLs still waiting, if there are any.
+
+    Run by the event task after its own lead is committed: when thousands of leads qualify at
+    once (a bulk re-score), the first tasks route them in batches and the tasks queued behind
+    find their lead already assigned (a one-query no-op). With no backlog it costs one query.
+    Only recent qualifications count, so a lead no queue takes is not retried by every task;
+    the periodic sweep keeps retrying those.
+    """
+    since = timezone.now() - datetime.timedelta(minutes=window_minutes)
+    with transaction.atomic():
+        batch = list(
+            sweep_candidates()
+            .filter(qualified_at__gte=since)
+            .order_by("pk")
+            .select_for_update(skip_locked=True)[:batch_size]
+        )
+        if not batch:
+            return 0
+        return _handoff_batch(batch, queues=routing.queues_by_priority())
 
 
 def _handoff_batch(leads: list, *, queues) -> int:

@@ -1,7 +1,9 @@
+import datetime
 from unittest import mock
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from crm.models import Assignment, AssignmentStatus
 from crm.tasks import handoff_lead_task, handoff_queue_fill_task, handoff_sweep_task, sla_check_task
@@ -82,3 +84,23 @@ def test_the_sweep_task_hands_off_waiting_mqls(queue):
 
     assert handoff_sweep_task() == 3
     assert sla_check_task() == 0
+
+
+def test_an_event_task_also_hands_off_a_waiting_burst_of_recent_mqls(queue):
+    now = timezone.now()
+    leads = LeadFactory.create_batch(5, stage=LifecycleStage.MQL, qualified_at=now)
+    stale = LeadFactory(stage=LifecycleStage.MQL, qualified_at=now - datetime.timedelta(hours=2))
+
+    handoff_lead_task(leads[0].pk)
+
+    assert Assignment.objects.active().filter(lead__in=leads).count() == 5
+    assert not Assignment.objects.filter(lead=stale).exists()  # left to the periodic sweep
+
+
+def test_a_task_for_a_lead_already_handed_off_does_no_further_work(queue, django_assert_num_queries):
+    lead = LeadFactory(stage=LifecycleStage.MQL, qualified_at=timezone.now())
+    first = handoff_lead_task(lead.pk)
+    LeadFactory(stage=LifecycleStage.MQL, qualified_at=timezone.now())
+
+    with django_assert_num_queries(1):
+        assert handoff_lead_task(lead.pk) == first
