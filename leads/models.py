@@ -143,6 +143,11 @@ class Lead(models.Model):
             models.Index(fields=["owner", "stage"], name="lead_owner_stage_idx"),
             models.Index(fields=["qualified_at"], name="lead_qualified_at_idx"),
             models.Index(fields=["created_at"], name="lead_created_at_idx"),
+            # Segment counts on a million leads: the common firmographic filters are answered
+            # from these (index-only once vacuumed) instead of a scan of the whole table.
+            models.Index(fields=["industry", "employees"], name="lead_industry_employees_idx"),
+            models.Index(fields=["country", "industry"], name="lead_country_industry_idx"),
+            models.Index(fields=["employees", "industry"], name="lead_employees_industry_idx"),
         ]
 
     def __str__(self) -> str:
