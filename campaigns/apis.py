@@ -28,6 +28,7 @@ from .serializers import (
     InfluenceSerializer,
     MemberAddedSerializer,
     MemberAddSerializer,
+    MembersChangedSerializer,
     MemberStatusSerializer,
     ResponseSerializer,
     ShareRequestSerializer,
@@ -118,6 +119,14 @@ class CampaignViewSet(
                 campaign_id=campaign.pk, segment_id=values.get("segment_id"), actor=request.user
             )
         return Response({"added": added}, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=MembersChangedSerializer)
+    @action(detail=True, methods=["post"], url_path="members/sent")
+    def members_sent(self, request, pk=None):
+        """The campaign went out: every 'targeted' member becomes 'sent' (one UPDATE)."""
+        campaign = self.get_object()
+        changed = campaign_services.campaign_members_mark_sent(campaign_id=campaign.pk, actor=request.user)
+        return Response({"changed": changed})
 
     @extend_schema(request=ResponseSerializer, responses=CampaignMemberSerializer)
     @action(detail=True, methods=["post"])

@@ -146,6 +146,10 @@ class MemberAddedSerializer(serializers.Serializer):
     added = serializers.IntegerField()
 
 
+class MembersChangedSerializer(serializers.Serializer):
+    changed = serializers.IntegerField()
+
+
 class ResponseSerializer(serializers.Serializer):
     lead_id = serializers.IntegerField()
     reference = serializers.CharField(required=False, allow_blank=True, max_length=80)

@@ -14,6 +14,7 @@ urlpatterns = [
     path("marketing/campaigns/<int:pk>/edit/", views.campaign_edit, name="campaign-edit"),
     path("marketing/campaigns/<int:pk>/members/segment/", views.campaign_members_add, name="campaign-members-add"),
     path("marketing/campaigns/<int:pk>/members/one/", views.campaign_member_add, name="campaign-member-add"),
+    path("marketing/campaigns/<int:pk>/members/sent/", views.campaign_members_sent, name="campaign-members-sent"),
     path(
         "marketing/campaigns/<int:pk>/members/<int:member_id>/response/",
         views.campaign_member_response,

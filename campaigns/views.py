@@ -173,6 +173,19 @@ def campaign_member_add(request, pk: int):
     return redirect("campaigns:campaign-detail", pk=campaign.pk)
 
 
+@marketing_only
+@require_POST
+def campaign_members_sent(request, pk: int):
+    campaign = get_object_or_404(Campaign, pk=pk)
+    try:
+        changed = campaign_services.campaign_members_mark_sent(campaign_id=campaign.pk, actor=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"{changed:,} member{'' if changed == 1 else 's'} marked as sent.")
+    return redirect("campaigns:campaign-detail", pk=campaign.pk)
+
+
 def _member_row(request, member_id: int, error: str = ""):
     member = CampaignMember.objects.select_related("lead", "lead__owner", "campaign").get(pk=member_id)
     return render(

@@ -265,6 +265,18 @@ def campaign_member_status_set(*, member_id: int, status: str, actor, at=None) -
     return member
 
 
+def campaign_members_mark_sent(*, campaign_id: int, actor) -> int:
+    """The campaign went out: every member still 'targeted' becomes 'sent', in one UPDATE.
+    Members who already got further are left alone. Returns how many changed."""
+    ensure_marketer(actor, action="change campaign members")
+    campaign = _get_campaign(campaign_id)
+    if campaign.status == CampaignStatus.CANCELLED:
+        raise ValidationError({"campaign_id": f"Campaign '{campaign.name}' was cancelled."})
+    return CampaignMember.objects.filter(campaign=campaign, status=MemberStatus.TARGETED).update(
+        status=MemberStatus.SENT
+    )
+
+
 def campaign_response_record(
     *, campaign_id: int, lead_id: int, actor=None, occurred_at=None, reference: str = "", add_if_missing: bool = False
 ) -> CampaignMember:

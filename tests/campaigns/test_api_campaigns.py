@@ -186,3 +186,14 @@ def test_influence_with_no_outcomes_is_all_zero(api_for, marketer):
         "lost_credit": 0.0,
         "untouched": 0,
     }
+
+
+def test_mark_sent_through_the_api(api_for, marketer, manager):
+    member = CampaignMemberFactory()
+
+    refused = api_for(manager).post(f"{BASE}{member.campaign_id}/members/sent/")
+    done = api_for(marketer).post(f"{BASE}{member.campaign_id}/members/sent/")
+
+    assert refused.status_code == 403
+    assert done.status_code == 200 and done.json() == {"changed": 1}
+    assert CampaignMember.objects.get(pk=member.pk).status == MemberStatus.SENT

@@ -8,6 +8,7 @@ from campaigns.services.campaigns import (
     campaign_member_add,
     campaign_member_status_set,
     campaign_members_add_from_segment,
+    campaign_members_mark_sent,
     campaign_update,
 )
 from config.roles import is_marketer
@@ -180,3 +181,16 @@ def test_the_type_of_a_campaign_with_members_is_fixed(marketer):
         campaign_update(campaign_id=member.campaign_id, actor=marketer, kind=CampaignKind.SURVEY)
 
     assert "kind" in error.value.message_dict
+
+
+def test_marking_sent_moves_only_targeted_members(marketer):
+    campaign = CampaignFactory()
+    targeted = CampaignMemberFactory.create_batch(3, campaign=campaign)
+    responded = CampaignMemberFactory(campaign=campaign, status=MemberStatus.RESPONDED)
+
+    changed = campaign_members_mark_sent(campaign_id=campaign.pk, actor=marketer)
+
+    assert changed == 3
+    assert {m.status for m in CampaignMember.objects.filter(pk__in=[m.pk for m in targeted])} == {MemberStatus.SENT}
+    responded.refresh_from_db()
+    assert responded.status == MemberStatus.RESPONDED
