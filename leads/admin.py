@@ -1,6 +1,9 @@
+from django import forms
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 
 from .models import EngagementEvent, Lead, LeadTransition, ScoringPolicy, ScoringRule, Segment, SegmentVersion
+from .scoring import scoring_rule_validate
 
 
 class LeadTransitionInline(admin.TabularInline):
@@ -109,8 +112,42 @@ class SegmentVersionAdmin(admin.ModelAdmin):
         return False
 
 
+class ScoringRuleAdminForm(forms.ModelForm):
+    """Refuses a rule scoring cannot use (unknown field, operator not for the type, bad value),
+    naming the field. Saving a rule re-scores every lead after commit (leads.receivers)."""
+
+    class Meta:
+        model = ScoringRule
+        fields = [
+            "name",
+            "kind",
+            "field",
+            "operator",
+            "value",
+            "segment",
+            "points",
+            "event_kind",
+            "points_per_event",
+            "cap",
+            "half_life_days",
+            "is_active",
+            "position",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        rule = ScoringRule(**{k: v for k, v in cleaned.items() if k in {f.name for f in ScoringRule._meta.fields}})
+        try:
+            scoring_rule_validate(rule)
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                self.add_error(field if field in self.fields else None, messages)
+        return cleaned
+
+
 @admin.register(ScoringRule)
 class ScoringRuleAdmin(admin.ModelAdmin):
+    form = ScoringRuleAdminForm
     list_display = [
         "name",
         "kind",

@@ -1,0 +1,54 @@
+from unittest import mock
+
+import pytest
+
+from leads.models import ScoringRule
+
+pytestmark = pytest.mark.django_db
+
+RULE = {
+    "name": "Software",
+    "kind": "fit",
+    "field": "industry",
+    "operator": "eq",
+    "value": '"software"',
+    "points": "10",
+    "points_per_event": "0",
+    "is_active": "on",
+    "position": "0",
+}
+
+
+def test_a_marketer_adds_a_rule_in_the_admin_and_every_lead_is_rescored_after_commit(
+    client_for, marketer, django_capture_on_commit_callbacks
+):
+    with (
+        mock.patch("leads.tasks.leads_rescore_all_task.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        response = client_for(marketer).post("/admin/leads/scoringrule/add/", RULE)
+    assert response.status_code == 302, response.content[:2000]
+    assert ScoringRule.objects.get().value == "software"
+    delay.assert_called_once_with()
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"field": "shoe_size"}, "field"),
+        ({"operator": "gt"}, "operator"),
+        ({"value": '"x"', "field": "employees"}, "value"),
+    ],
+)
+def test_a_rule_scoring_cannot_use_is_refused_naming_the_field(client_for, marketer, changes, field):
+    response = client_for(marketer).post("/admin/leads/scoringrule/add/", {**RULE, **changes})
+    assert response.status_code == 200
+    assert field in response.context["adminform"].form.errors
+    assert not ScoringRule.objects.exists()
+
+
+def test_reps_cannot_change_scoring(client_for, rep, manager):
+    assert client_for(rep).post("/admin/leads/scoringrule/add/", RULE).status_code == 302  # to the login page
+    response = client_for(manager).post("/admin/leads/scoringrule/add/", RULE)
+    assert response.status_code == 403
+    assert not ScoringRule.objects.exists()
