@@ -37,6 +37,7 @@ from .serializers import (
 from .services import campaigns as campaign_services
 from .services import collateral as collateral_services
 from .services.feedback import feedback_record
+from .validators import request_too_large
 
 
 class HasRole(BasePermission):
@@ -191,6 +192,13 @@ class CollateralViewSet(
 
     def _answer(self, item, code=status.HTTP_200_OK):
         return Response(CollateralSerializer(self.get_queryset().get(pk=item.pk)).data, status=code)
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if request.method == "POST" and self.action in ("create", "versions"):
+            too_large = request_too_large(request)
+            if too_large is not None:
+                raise too_large
 
     @extend_schema(request=CollateralWriteSerializer, responses=CollateralSerializer)
     def create(self, request, *args, **kwargs):

@@ -116,3 +116,25 @@ def validate_collateral_file(upload, *, name: str | None = None, field: str = "f
     if not ok:
         raise ValidationError({field: f"The file's content is not a {kind.label}, although its name ends in {ext}."})
     return safe_name, kind
+
+
+# Room for the multipart boundaries and the other form fields around the file.
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+
+
+def request_too_large(request, *, field: str = "file") -> ValidationError | None:
+    """A ValidationError when the request body announces more than the upload limit (plus
+    form overhead), so an oversized upload is refused before it is read and spooled to disk;
+    None otherwise. The size of the file itself is checked again after the upload."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+    limit = max_upload_bytes()
+    if length > limit + MULTIPART_OVERHEAD_BYTES:
+        return ValidationError(
+            {
+                field: f"The upload is {length:,} bytes; the most allowed is {limit:,} bytes ({limit // (1024 * 1024)} MB)."
+            }
+        )
+    return None

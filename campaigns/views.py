@@ -33,6 +33,7 @@ from .influence import collateral_deal_usage
 from .models import Campaign, CampaignMember, Collateral
 from .services import campaigns as campaign_services
 from .services import collateral as collateral_services
+from .validators import request_too_large
 
 PAGE_SIZE = 50
 
@@ -276,6 +277,11 @@ def library(request):
 
 @marketing_only
 def collateral_create(request):
+    too_large = request_too_large(request) if request.method == "POST" else None
+    if too_large is not None:
+        # The body is not read at all (request.POST would read it), so the form starts empty.
+        context = {"form": CollateralForm(), "item": None, "upload_error": " ".join(too_large.messages)}
+        return render(request, "campaigns/collateral_form.html", context, status=400)
     form = CollateralForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -361,6 +367,10 @@ def collateral_edit(request, pk: int):
 @require_POST
 def collateral_version_upload(request, pk: int):
     item = get_object_or_404(Collateral, pk=pk)
+    too_large = request_too_large(request)
+    if too_large is not None:
+        messages.error(request, " ".join(too_large.messages))
+        return redirect("campaigns:collateral-detail", pk=item.pk)
     form = VersionUploadForm(request.POST, request.FILES)
     if not form.is_valid():
         messages.error(request, "Choose a file to upload.")

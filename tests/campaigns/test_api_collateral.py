@@ -178,3 +178,15 @@ def test_patch_changes_tags_and_refuses_unknown_objections(api_for, marketer):
     assert ok.status_code == 200 and ok.json()["industries"] == ["retail"]
     assert bad.status_code == 400
     assert any(field.startswith("objection_categories") for field in bad.json()["error"]["fields"])
+
+
+def test_an_oversized_request_is_refused_before_the_upload_is_read(api_for, marketer, upload, settings):
+    item = CollateralFactory(url="")
+    settings.COLLATERAL_MAX_UPLOAD_BYTES = 1024
+    big = upload("big.pdf", PDF + b"0" * (200 * 1024))
+
+    response = api_for(marketer).post(f"{BASE}{item.pk}/versions/", {"file": big})
+
+    assert response.status_code == 400
+    assert "the most allowed is 1,024 bytes" in response.json()["error"]["fields"]["file"][0]
+    assert not item.versions.exists()

@@ -250,3 +250,16 @@ def test_reps_download_only_the_current_version(client_for, rep, marketer, uploa
 
     assert b"".join(current.streaming_content) == PDF + b"%b"
     assert old.status_code == 404
+
+
+def test_an_oversized_upload_on_the_page_is_refused_with_the_limit(client_for, marketer, upload, settings):
+    settings.COLLATERAL_MAX_UPLOAD_BYTES = 1024
+
+    response = client_for(marketer).post(
+        url("collateral-create"),
+        {"title": "Big", "kind": "video", "file": upload("big.pdf", PDF + b"0" * (200 * 1024))},
+    )
+
+    assert response.status_code == 400
+    assert "most allowed is 1,024 bytes" in response.context["upload_error"]
+    assert not Collateral.objects.exists()
