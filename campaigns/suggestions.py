@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count
 
 from leads.api import Lead, LifecycleStage
@@ -82,10 +83,16 @@ def lead_segment_memberships(*, lead: Lead, segments: Iterable) -> set[int]:
         return set()
     from leads.api import segment_member_q  # the segment compiler lives in leads; imported where used
 
-    counts = Lead.objects.filter(pk=lead.pk).aggregate(
-        **{f"s{s.pk}": Count("pk", filter=segment_member_q(s)) for s in segments}
-    )
-    return {s.pk for s in segments if counts[f"s{s.pk}"]}
+    filters = {}
+    for segment in segments:
+        try:
+            filters[f"s{segment.pk}"] = Count("pk", filter=segment_member_q(segment))
+        except ValidationError:
+            continue  # a segment whose rules no longer compile contains no one
+    if not filters:
+        return set()
+    counts = Lead.objects.filter(pk=lead.pk).aggregate(**filters)
+    return {s.pk for s in segments if counts.get(f"s{s.pk}")}
 
 
 def collateral_suggestions(*, lead: Lead, objection_categories: Iterable[str] = (), limit: int = 5):

@@ -124,3 +124,19 @@ def test_query_count_does_not_grow_with_the_library(django_assert_num_queries):
         item(title=f"B{n}").approved_segments.set([SegmentFactory()])
     with django_assert_num_queries(3):
         collateral_suggestions(lead=lead)
+
+
+def test_engagement_conditions_and_broken_segments_in_approvals():
+    from tests.leads.factories import EngagementEventFactory
+
+    engaged, idle = LeadFactory(), LeadFactory()
+    EngagementEventFactory(lead=engaged, kind="webinar")
+    webinar_goers = SegmentFactory(
+        definition={"field": "engagement", "op": "at_least", "value": {"kind": "webinar", "count": 1, "days": 30}}
+    )
+    broken = SegmentFactory(definition={"field": "no_such_field", "op": "eq", "value": 1})
+    for_goers = item(title="For webinar goers")
+    for_goers.approved_segments.set([webinar_goers, broken])
+
+    assert [s.collateral for s in collateral_suggestions(lead=engaged)] == [for_goers]
+    assert collateral_suggestions(lead=idle) == []
