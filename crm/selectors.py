@@ -377,7 +377,7 @@ class CallListRow:
             at.timestamp() if at else 0,
             -self.lead.score,
             -handed_off,
-            -self.lead.pk,
+            -(self.assignment.pk if self.assignment else self.lead.pk),
         )
 
 
@@ -417,6 +417,16 @@ CALL_LIST_LEAD_FIELDS = (
     "stage",
 )
 CALL_LIST_ASSIGNMENT_FIELDS = ("lead", "rep", "status", "handed_off_at", "sla_due_at", "first_touch_at")
+
+
+def _bucket(assignment: Assignment, now: datetime.datetime) -> int:
+    if assignment.first_touch_at is None and assignment.sla_due_at is not None and assignment.sla_due_at < now:
+        return BUCKET_OVERDUE
+    if assignment.next_follow_up_at is not None and assignment.next_follow_up_at <= now:
+        return BUCKET_DUE
+    if assignment.first_touch_at is None:
+        return BUCKET_NEW
+    return BUCKET_LATER
 
 
 def call_list_for_rep(*, rep, now: datetime.datetime | None = None, limit: int = 50) -> list[CallListRow]:
@@ -484,7 +494,6 @@ def call_list_for_rep(*, rep, now: datetime.datetime | None = None, limit: int =
         .select_related("lead")
         .only(*CALL_LIST_ASSIGNMENT_FIELDS, *(f"lead__{name}" for name in CALL_LIST_LEAD_FIELDS))
         .annotate(
-            **ranking(),
             next_follow_up_at=Subquery(open_follow_ups.order_by("due_at").values("due_at")[:1]),
             attempts=Coalesce(
                 Subquery(
@@ -499,7 +508,6 @@ def call_list_for_rep(*, rep, now: datetime.datetime | None = None, limit: int =
             ),
             **_display_annotations(),
         )
-        .order_by(*order)
     )
 
     customers = (
@@ -536,12 +544,15 @@ def call_list_for_rep(*, rep, now: datetime.datetime | None = None, limit: int =
         .order_by("outside_hours", F("check_in_on").asc(nulls_last=True), "-score", "-id")[:limit]
     )
 
+    # The top rows come back unordered; their bucket and order are worked out again here from
+    # the same columns (CallListRow.sort_key mirrors the SQL ORDER BY).
+    outside_set = frozenset(outside)
     rows = [
         CallListRow(
             lead=a.lead,
             assignment=a,
-            bucket=a.bucket,
-            outside_hours=a.outside_hours,
+            bucket=_bucket(a, now),
+            outside_hours=a.lead.timezone in outside_set,
             next_follow_up_at=a.next_follow_up_at,
             last_touch_at=a.last_touch_at,
             attempts=a.attempts,
