@@ -16,7 +16,7 @@ from django.urls import path, reverse
 from django.views.decorators.cache import never_cache
 
 from crm.reports import REPORTS
-from crm.reports.base import form_errors
+from crm.reports.base import build_report, form_errors
 from crm.reports.export import csv_response
 
 PERMISSION = "crm.view_reports"
@@ -56,7 +56,7 @@ def report_view(request, slug: str):
     result, errors, status = None, {}, 200
     if form.is_valid():
         try:
-            result = spec.build(form.cleaned_data)
+            result = build_report(spec, form.cleaned_data)
         except ValidationError as exc:
             errors = exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
             status = 400

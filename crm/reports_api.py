@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .reports import REPORTS
-from .reports.base import form_errors
+from .reports.base import build_report, form_errors
 
 
 class CanViewReports(BasePermission):
@@ -45,7 +45,7 @@ class ReportApi(APIView):
         form = spec.form_class(request.query_params)
         if not form.is_valid():
             raise ValidationError(form_errors(form))
-        result = spec.build(form.cleaned_data)
+        result = build_report(spec, form.cleaned_data)
         data = form.cleaned_data
         filters = {
             key: (value.pk if hasattr(value, "pk") else value.isoformat() if hasattr(value, "isoformat") else value)

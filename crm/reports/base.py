@@ -14,7 +14,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Case, F, Func, IntegerField, Q, Value, When
 from django.db.models.fields import FloatField
 from django.urls import reverse
@@ -236,6 +236,19 @@ def segment_lead_ids(segment):
 
 
 # --- SQL helpers ----------------------------------------------------------------------------
+
+# Report queries sort and hash hundreds of thousands of rows; PostgreSQL's default work_mem
+# (4MB) sends those to disk. Raised for the report's own transaction only.
+REPORT_WORK_MEM = "64MB"
+
+
+def build_report(spec, data):
+    """Run one report's selector in a read-only transaction sized for analytics."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
+        return spec.build(data)
 
 
 def segment_flag_sql(lead_queryset, segments, **columns) -> tuple[str, list]:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime
 
 from django.db import connection
-from django.db.models import Case, F, IntegerField, Max, Q, Value, When
-from django.db.models.functions import Coalesce, TruncWeek
+from django.db.models import F, Q
+from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from leads.models import Lead, LeadTransition, LifecycleStage
@@ -73,24 +73,24 @@ def _cohort(data):
 
 def build(data) -> ReportResult:
     # Per lead: the furthest funnel stage any of its transitions reached (one GROUP BY over the
-    # cohort's transitions), then leads per (cohort week, furthest stage).
-    rank = Case(
-        *[When(transitions__to_stage=stage, then=Value(i)) for i, stage in enumerate(FUNNEL)],
-        output_field=IntegerField(),
+    # transitions since the period began: a cohort lead cannot have older ones), joined to the
+    # cohort; then leads per (cohort week, furthest stage).
+    transitions = LeadTransition._meta.db_table
+    rank = " ".join(f"WHEN '{stage}' THEN {i}" for i, stage in enumerate(FUNNEL))  # constants, not input
+    cohort = _cohort(data).order_by().annotate(_id=F("pk"), _week=TruncWeek("created_at")).values_list("_id", "_week")
+    cohort_sql, cohort_params = cohort.query.sql_with_params()
+    sql = (
+        f"SELECT c._week, COALESCE(f.furthest, 0), COUNT(*) FROM ({cohort_sql}) c "
+        f"LEFT JOIN (SELECT t.lead_id, MAX(CASE t.to_stage {rank} END) AS furthest FROM {transitions} t "
+        f"WHERE t.at >= %s GROUP BY t.lead_id) f ON f.lead_id = c._id GROUP BY c._week, COALESCE(f.furthest, 0)"
     )
-    per_lead = (
-        _cohort(data)
-        .order_by()
-        .values("pk")
-        .annotate(_week=TruncWeek("created_at"), _furthest=Coalesce(Max(rank), 0))
-        .values_list("_week", "_furthest")
-    )
-    sql, params = per_lead.query.sql_with_params()
     counts: dict[datetime.date, dict[int, int]] = {}
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT s._week, s._furthest, COUNT(*) FROM ({sql}) s GROUP BY s._week, s._furthest", params)
+        cursor.execute(sql, [*cohort_params, connection.ops.adapt_datetimefield_value(data["start"])])
         for week, furthest, n in cursor.fetchall():
-            counts.setdefault(as_week(week), {})[furthest] = n
+            counts.setdefault(as_week(week), {})[furthest or 0] = (
+                counts.setdefault(as_week(week), {}).get(furthest or 0, 0) + n
+            )
 
     weeks = weeks_in_range(data["start"], data["end"])
     rows, links = [], []
@@ -162,10 +162,10 @@ def _time_in_stage(data) -> Table:
     stages = ", ".join(f"'{stage}'" for stage in FUNNEL[:-1])  # constants, not input
     sql = (
         f"SELECT w._g AS _g, w._v AS _v FROM (SELECT t.from_stage AS _g, {stay} AS _v "
-        f"FROM {transitions} t JOIN ({cohort_sql}) c ON c._id = t.lead_id) w "
+        f"FROM {transitions} t JOIN ({cohort_sql}) c ON c._id = t.lead_id WHERE t.at >= %s) w "
         f"WHERE w._g IN ({stages})"
     )
-    pct = percentiles_sql(sql, cohort_params)
+    pct = percentiles_sql(sql, [*cohort_params, connection.ops.adapt_datetimefield_value(data["start"])])
     per_stage = {stage: n for stage, (_values, n) in pct.items()}
     pct = {stage: values for stage, (values, _n) in pct.items()}
     rows = []
