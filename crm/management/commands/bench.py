@@ -12,7 +12,13 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-BENCH_MODULES = ("leads.benchmarks", "campaigns.benchmarks", "crm.benchmarks", "crm.benchmarks_calllist", "crm.benchmarks_reports")
+BENCH_MODULES = (
+    "leads.benchmarks",
+    "campaigns.benchmarks",
+    "crm.benchmarks",
+    "crm.benchmarks_calllist",
+    "crm.benchmarks_reports",
+)
 
 
 def discover() -> dict:
