@@ -243,11 +243,13 @@ REPORT_WORK_MEM = "64MB"
 
 
 def build_report(spec, data):
-    """Run one report's selector in a read-only transaction sized for analytics."""
+    """Run one report's selector; on PostgreSQL in a transaction sized for analytics. (Not on
+    SQLite: its transactions here are IMMEDIATE, and a report must not take the write lock.)"""
+    if connection.vendor != "postgresql":
+        return spec.build(data)
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
         return spec.build(data)
 
 
