@@ -194,3 +194,25 @@ def test_marking_sent_moves_only_targeted_members(marketer):
     assert {m.status for m in CampaignMember.objects.filter(pk__in=[m.pk for m in targeted])} == {MemberStatus.SENT}
     responded.refresh_from_db()
     assert responded.status == MemberStatus.RESPONDED
+
+
+def test_a_segment_with_an_engagement_condition_adds_only_the_engaged(marketer):
+    from tests.leads.factories import EngagementEventFactory
+
+    engaged, idle = LeadFactory(), LeadFactory()
+    EngagementEventFactory.create_batch(2, lead=engaged, kind="webinar")
+    segment = SegmentFactory(
+        definition={
+            "all": [
+                {"field": "engagement", "op": "at_least", "value": {"kind": "webinar", "count": 1, "days": 30}},
+                {"not": {"field": "country", "op": "eq", "value": "FR"}},
+            ]
+        }
+    )
+    campaign = CampaignFactory()
+
+    added = campaign_members_add_from_segment(campaign_id=campaign.pk, segment_id=segment.pk, actor=marketer)
+
+    assert added == 1
+    assert list(campaign.members.values_list("lead_id", flat=True)) == [engaged.pk]
+    assert idle.campaign_memberships.count() == 0
