@@ -126,6 +126,10 @@ def test_a_rep_works_a_lead_from_the_call_list_to_a_won_deal(page, live_server, 
     expect(rows.first).to_contain_text("Spring webinar")
     page.set_viewport_size({"width": 1280, "height": 720})
     page.screenshot(path=str(artifacts_dir / "call-list.png"), full_page=True)
+    page.set_viewport_size({"width": 768, "height": 1024})
+    expect(page.locator("table.call-list th.optional").first).to_be_hidden()
+    page.screenshot(path=str(artifacts_dir / "call-list-tablet.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 720})
 
     # "Next call" opens the top lead.
     page.get_by_role("link", name=re.compile("^Next call")).click()
