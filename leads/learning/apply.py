@@ -88,7 +88,8 @@ def _attr_expression(spec: FeatureSpec, weights: dict[str, float]):
     lookup = f"custom_attributes__{key}"
     whens = []
     if MISSING in weights:
-        missing = Q(**{f"{lookup}__isnull": True}) | Q(**{lookup: None})
+        # As in FeatureSpec.token: absent, JSON null and "" are all missing.
+        missing = Q(**{f"{lookup}__isnull": True}) | Q(**{lookup: None}) | Q(**{lookup: ""})
         whens.append(When(missing, then=Value(weights[MISSING])))
     if spec.kind == NUMERIC:
         for index in range(len(spec.edges) + 1):
@@ -197,5 +198,3 @@ def learned_reasons(lead: Lead, *, model: LearnedModel | None = None) -> list[di
     ]
     reasons.sort(key=lambda r: -abs(r["weight"]))
     return reasons
-
-

@@ -48,15 +48,15 @@ def feature_name_validate(name: str) -> str | None:
     return f"'{name}' is not a feature; use one of {known}, attr.<name> or events.<kind>."
 
 
-def _clean_exclusions(exclusions) -> list[str]:
+def _clean_exclusions(exclusions, *, field: str = "excluded_features") -> list[str]:
     if exclusions is None:
         return []
     if not isinstance(exclusions, (list, tuple)) or not all(isinstance(x, str) for x in exclusions):
-        raise ValidationError({"excluded_features": "A list of feature names is required."})
+        raise ValidationError({field: "A list of feature names is required."})
     names = sorted({x.strip() for x in exclusions if x.strip()})
     problems = [p for p in (feature_name_validate(n) for n in names) if p]
     if problems:
-        raise ValidationError({"excluded_features": problems})
+        raise ValidationError({field: problems})
     return names
 
 
@@ -221,7 +221,7 @@ def learning_policy_update(*, actor, **changes) -> LearningPolicy:
         if name in changes and (not isinstance(changes[name], int) or changes[name] < 1):
             raise ValidationError({name: "A whole number of at least 1 is required."})
     if "default_exclusions" in changes:
-        changes["default_exclusions"] = _clean_exclusions(changes["default_exclusions"])
+        changes["default_exclusions"] = _clean_exclusions(changes["default_exclusions"], field="default_exclusions")
     with transaction.atomic():
         policy = LearningPolicy.current()
         for name, value in changes.items():

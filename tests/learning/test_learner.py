@@ -1,0 +1,102 @@
+"""The learner itself: no database."""
+
+import numpy as np
+import pytest
+
+from leads.learning.learner import (
+    MISSING,
+    NaiveBayes,
+    infer_specs,
+    quantile_edges,
+    roc_auc,
+    stratified_split,
+    time_split,
+    train_logistic,
+)
+
+
+def synthetic(n, *, seed, signal):
+    rng = np.random.default_rng(seed)
+    rows, y = [], []
+    for _ in range(n):
+        industry = rng.choice(["software", "retail", "finance", "energy"])
+        size = float(rng.lognormal(4, 1.5))
+        colour = rng.choice(["red", "green", "blue"])  # never related to the outcome
+        logit = -1.0
+        if signal:
+            logit += {"software": 1.5, "retail": -1.5, "finance": 0.3, "energy": 0.0}[industry] + 0.5 * (size > 200)
+        rows.append({"industry": industry, "size": size if rng.random() > 0.1 else "", "colour": colour})
+        y.append(int(rng.random() < 1 / (1 + np.exp(-logit))))
+    return rows, np.array(y)
+
+
+def holdout_auc(rows, y, fields):
+    train, test = stratified_split(y, seed=42)
+    model = train_logistic([rows[i] for i in train], y[train], fields)
+    return model, roc_auc(y[test], model.predict([rows[i] for i in test]))
+
+
+def test_a_known_signal_is_recovered_with_weights_pointing_the_right_way():
+    rows, y = synthetic(1500, seed=1, signal=True)
+    model, auc = holdout_auc(rows, y, ["industry", "size", "colour"])
+    assert auc > 0.72
+    assert model.weights[("industry", "software")] > 0.8 > 0 > -0.8 > model.weights[("industry", "retail")]
+    assert max(abs(model.weights[("colour", c)]) for c in ("red", "green", "blue")) < 0.2
+
+
+def test_pure_noise_is_not_claimed_as_signal():
+    rows, y = synthetic(1500, seed=2, signal=False)
+    model, auc = holdout_auc(rows, y, ["industry", "size", "colour"])
+    assert 0.4 < auc < 0.6
+    assert max(abs(w) for w in model.weights.values()) < 0.3
+
+
+def test_a_lead_logit_is_the_intercept_plus_its_value_weights():
+    rows, y = synthetic(500, seed=3, signal=True)
+    model = train_logistic(rows, y, ["industry", "size"])
+    row = rows[0]
+    expected = model.intercept + sum(w for _, _, w in model.contributions(row))
+    assert model.logit(row) == pytest.approx(expected)
+    assert {f for f, _, _ in model.contributions(row)} == {"industry", "size"}
+
+
+def test_missing_values_are_a_value_of_their_own():
+    rows, y = synthetic(800, seed=4, signal=True)
+    model = train_logistic(rows, y, ["size"])
+    assert ("size", MISSING) in model.weights
+    assert model.contributions({"size": ""})[0][1] == MISSING
+
+
+def test_numeric_bins_come_from_training_quantiles_and_mass_points_get_their_own_bin():
+    numbers = [999.0] * 90 + list(range(10))
+    edges = quantile_edges(numbers, 5)
+    assert 999.0 in edges
+    assert any(edge < 999 for edge in edges)
+    spec = infer_specs([{"x": v} for v in numbers], ["x"], bins=5)[0]
+    assert spec.kind == "numeric" and spec.token(999) == ">= 999"
+
+
+def test_roc_auc_is_rank_based_and_handles_ties():
+    assert roc_auc([0, 0, 1, 1], [0.1, 0.2, 0.3, 0.4]) == 1.0
+    assert roc_auc([0, 1], [0.5, 0.5]) == 0.5
+    assert roc_auc([0, 1, 0, 1], [0.1, 0.1, 0.2, 0.9]) == pytest.approx(0.625)  # pairs: 0.5 + 0 + 1 + 1 of 4
+    assert roc_auc([1, 1], [0.1, 0.2]) is None
+
+
+def test_splits_are_stratified_and_seeded_or_time_ordered():
+    y = np.array([1] * 100 + [0] * 900)
+    train, test = stratified_split(y, seed=42)
+    assert len(test) == 300 and y[test].sum() == 30
+    assert list(stratified_split(y, seed=42)[1]) == list(test)
+    train, test = time_split(10)
+    assert list(train) == list(range(7)) and list(test) == [7, 8, 9]
+
+
+def test_naive_bayes_baseline_skips_unset_values_and_ranks_a_clear_signal():
+    rows = [{"a": "x"}] * 50 + [{"a": "y"}] * 50 + [{"a": ""}] * 10
+    y = [1] * 40 + [0] * 10 + [1] * 10 + [0] * 40 + [1] * 5 + [0] * 5
+    nb = NaiveBayes(["a"]).fit(rows, y)
+    assert "" not in nb.counts["a"]
+    p = nb.predict([{"a": "x"}, {"a": "y"}, {"a": ""}])
+    assert p[0] > p[2] > p[1]
+    assert p[2] == pytest.approx(55 / 110)

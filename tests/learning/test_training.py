@@ -1,0 +1,216 @@
+"""Training from lifecycle outcomes, the guard, exclusions, versions and activation."""
+
+import datetime
+import random
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from leads.learning.apply import learned_reasons, learned_scores_apply, model_logistic, python_probability
+from leads.learning.features import event_counts_for, outcomes_in_window
+from leads.learning.models import LearnedModel, LearnedModelStatus, LearningPolicy
+from leads.learning.services import (
+    learned_model_activate,
+    learned_model_deactivate,
+    learned_model_train,
+    learning_policy_update,
+)
+from leads.models import EngagementEvent, EngagementKind, Lead, LeadTransition, LifecycleStage
+from tests.leads.factories import LeadFactory
+
+from .factories import LearnedModelFactory, outcome_history
+
+pytestmark = pytest.mark.django_db
+S = LifecycleStage
+
+
+@pytest.fixture
+def trained(db):
+    outcome_history(400, seed=11, signal=True)
+    return learned_model_train(actor=None)
+
+
+def test_training_on_a_known_signal_recovers_it(trained):
+    assert trained.status == LearnedModelStatus.READY
+    assert trained.metrics["auc_time"] > 0.7
+    weights = {(w.feature, w.value): w.weight for w in trained.weights.all()}
+    assert weights[("industry", "software")] > 0.5 > -0.5 > weights[("industry", "retail")]
+    assert weights[("events.webinar", ">= 1")] > 0.3
+    assert len(trained.metrics["lift"]) == 10 and len(trained.metrics["calibration"]) == 10
+    assert trained.positives + trained.negatives == 400
+
+
+def test_training_on_pure_noise_does_not_claim_a_signal(db):
+    outcome_history(400, seed=12, signal=False)
+    model = learned_model_train(actor=None)
+    assert model.status == LearnedModelStatus.READY
+    assert 0.35 < model.metrics["auc_time"] < 0.65
+    assert max(abs(w.weight) for w in model.weights.all()) < 0.5
+
+
+def test_too_few_outcomes_keeps_rules_only_and_says_why(db):
+    outcome_history(40, seed=13, signal=True)
+    model = learned_model_train(actor=None)
+    assert model.status == LearnedModelStatus.INSUFFICIENT_DATA
+    assert "at least 30 of each" in model.note
+    assert not model.weights.exists()
+    with pytest.raises(ValidationError) as error:
+        learned_model_activate(model_id=model.pk, actor=None)
+    assert "model" in error.value.message_dict
+
+
+def test_the_minimum_is_a_policy_setting(db):
+    outcome_history(40, seed=13, signal=True)
+    learning_policy_update(actor=None, min_outcomes_per_class=5)
+    assert learned_model_train(actor=None).status == LearnedModelStatus.READY
+
+
+def test_excluded_features_are_not_learned_and_are_kept_with_the_version(db):
+    outcome_history(400, seed=11, signal=True)
+    model = learned_model_train(actor=None, excluded_features=["industry", "events.webinar"])
+    assert model.excluded_features == ["events.webinar", "industry"]
+    features = {w.feature for w in model.weights.all()}
+    assert "industry" not in features and "events.webinar" not in features
+    assert "country" in features and "attr.plan" in features
+
+
+def test_an_unknown_exclusion_is_refused_naming_the_field(db):
+    with pytest.raises(ValidationError) as error:
+        learned_model_train(actor=None, excluded_features=["shoe_size"])
+    assert "excluded_features" in error.value.message_dict
+
+
+def test_outcomes_come_from_history_and_the_policy_says_which_reasons_count(db):
+    now = timezone.now()
+    won, lost, rejected, no_contact, other, open_lead = LeadFactory.create_batch(6)
+    LeadTransition.objects.bulk_create(
+        [
+            LeadTransition(lead=won, from_stage=S.OPPORTUNITY, to_stage=S.CUSTOMER, reason="won", at=now),
+            LeadTransition(lead=lost, from_stage=S.OPPORTUNITY, to_stage=S.RECYCLED, reason="lost:price", at=now),
+            LeadTransition(lead=rejected, from_stage=S.HANDED_OFF, to_stage=S.RECYCLED, reason="rejected:x", at=now),
+            LeadTransition(lead=no_contact, from_stage=S.SAL, to_stage=S.RECYCLED, reason="no_contact", at=now),
+            LeadTransition(lead=other, from_stage=S.SAL, to_stage=S.RECYCLED, reason="duplicate", at=now),
+            LeadTransition(lead=open_lead, from_stage=S.NEW, to_stage=S.ENGAGED, at=now),
+        ]
+    )
+    window = {"start": now - datetime.timedelta(days=1), "end": now + datetime.timedelta(days=1)}
+    outcomes = outcomes_in_window(negative_reasons=["lost:", "rejected:", "no_contact"], **window)
+    assert {(o.lead_id, o.positive) for o in outcomes} == {
+        (won.pk, True),
+        (lost.pk, False),
+        (rejected.pk, False),
+        (no_contact.pk, False),
+    }
+    only_lost = outcomes_in_window(negative_reasons=["lost:"], **window)
+    assert {o.lead_id for o in only_lost} == {won.pk, lost.pk}
+
+
+def test_engagement_after_the_outcome_does_not_train_the_model(db):
+    lead = LeadFactory()
+    at = timezone.now()
+    EngagementEvent.objects.create(lead=lead, kind=EngagementKind.WEBINAR, occurred_at=at - datetime.timedelta(days=1))
+    EngagementEvent.objects.create(lead=lead, kind=EngagementKind.WEBINAR, occurred_at=at + datetime.timedelta(days=1))
+    assert event_counts_for([lead.pk], until={lead.pk: at})[lead.pk] == {"webinar": 1}
+    assert event_counts_for([lead.pk])[lead.pk] == {"webinar": 2}
+
+
+def test_versions_number_up_and_only_one_is_active(trained, django_capture_on_commit_callbacks, monkeypatch):
+    applied = []
+    monkeypatch.setattr("leads.learning.tasks.learned_apply_task.delay", lambda model_id: applied.append(model_id))
+    second = learned_model_train(actor=None)
+    assert second.version == trained.version + 1
+    with django_capture_on_commit_callbacks(execute=True):
+        learned_model_activate(model_id=trained.pk, actor=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        learned_model_activate(model_id=second.pk, actor=None)
+    assert list(LearnedModel.objects.active()) == [second]
+    assert applied == [trained.pk, second.pk]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LearnedModel.objects.filter(pk=trained.pk).update(is_active=True)
+
+
+def test_activation_records_who_and_when(trained, marketer, monkeypatch):
+    monkeypatch.setattr("leads.learning.tasks.learned_apply_task.delay", lambda model_id: None)
+    model = learned_model_activate(model_id=trained.pk, actor=marketer)
+    model.refresh_from_db()
+    assert model.is_active and model.activated_by == marketer and model.activated_at is not None
+
+
+def test_sql_application_equals_python_application_on_random_leads(trained):
+    rng = random.Random(5)
+    leads = []
+    for i in range(60):
+        attributes = rng.choice(
+            [
+                {},
+                {"plan": rng.choice(["free", "pro", "", "enterprise"])},
+                {"plan": None, "age": rng.choice([18, 35.5, 69, 90, None])},
+                {"plan": "pro", "age": "not a number"},
+                {"age": True, "plan": 3},
+            ]
+        )
+        leads.append(
+            LeadFactory(
+                email=f"random{i}@example.com",
+                industry=rng.choice(["software", "retail", "", "unknown-industry"]),
+                country=rng.choice(["DE", "PT", "US", ""]),
+                employees=rng.choice([None, 1, 5, 49, 50, 51, 5000, 10**6]),
+                source=rng.choice(["web_form", "event", "other"]),
+                email_opt_in=rng.random() < 0.5,
+                custom_attributes=attributes,
+            )
+        )
+        for _ in range(rng.choice([0, 0, 1, 3])):
+            EngagementEvent.objects.create(lead=leads[-1], kind=EngagementKind.WEBINAR, occurred_at=timezone.now())
+    LearnedModel.objects.filter(pk=trained.pk).update(is_active=True)
+    learned_scores_apply()
+    logistic = model_logistic(trained)
+    counts = event_counts_for([lead.pk for lead in leads])
+    for lead in leads:
+        lead.refresh_from_db()
+        expected = python_probability(logistic, lead, counts.get(lead.pk, {}))
+        assert lead.learned_score == pytest.approx(expected, abs=1e-9), lead.custom_attributes
+
+
+def test_without_an_active_model_learned_scores_are_cleared(trained):
+    LearnedModel.objects.filter(pk=trained.pk).update(is_active=True)
+    learned_scores_apply()
+    assert Lead.objects.filter(learned_score__isnull=False).exists()
+    learned_model_deactivate(actor=None)
+    learned_scores_apply()
+    assert not Lead.objects.filter(learned_score__isnull=False).exists()
+
+
+def test_reasons_name_each_feature_value_and_its_weight(trained):
+    LearnedModel.objects.filter(pk=trained.pk).update(is_active=True)
+    lead = LeadFactory(industry="software")
+    reasons = learned_reasons(lead)
+    software = next(r for r in reasons if r["feature"] == "industry")
+    assert software["value"] == "software"
+    assert software["text"].startswith("industry = software: +")
+    assert reasons == sorted(reasons, key=lambda r: -abs(r["weight"]))
+
+
+def test_reasons_are_empty_without_an_active_model(db):
+    assert learned_reasons(LeadFactory()) == []
+
+
+def test_learning_policy_rejects_bad_values_naming_the_field(db):
+    for changes, field in (
+        ({"negative_reasons": []}, "negative_reasons"),
+        ({"min_outcomes_per_class": 0}, "min_outcomes_per_class"),
+        ({"window_days": "a"}, "window_days"),
+        ({"default_exclusions": ["nope"]}, "default_exclusions"),
+    ):
+        with pytest.raises(ValidationError) as error:
+            learning_policy_update(actor=None, **changes)
+        assert field in error.value.message_dict
+    assert LearningPolicy.current().min_outcomes_per_class == 30
+
+
+def test_a_factory_model_can_be_activated(monkeypatch):
+    monkeypatch.setattr("leads.learning.tasks.learned_apply_task.delay", lambda model_id: None)
+    model = LearnedModelFactory()
+    assert learned_model_activate(model_id=model.pk, actor=None).is_active
