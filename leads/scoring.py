@@ -261,7 +261,15 @@ def leads_rescore_all(*, now: datetime.datetime | None = None, qualify: bool = T
     (each through the lifecycle service, so each move is recorded and announced).
     """
     with transaction.atomic():
-        count = _rescore(None, now=now)
+        # Learned scoring (leads/learning): unless the policy is rules only, refresh
+        # learned_score from the active model first (one UPDATE), because blend mode adds
+        # learned_weight * learned_score below.
+        rules = rule_set_current()
+        if rules.policy.learned_mode != LearnedScoreMode.OFF:
+            from .learning.apply import learned_scores_refresh
+
+            learned_scores_refresh()
+        count = _rescore(None, now=now, rules=rules)
     if qualify:
         from .tasks import leads_qualify_ready_task
 
@@ -329,6 +337,11 @@ def lead_score(*, lead_id: int, now: datetime.datetime | None = None) -> Lead:
     """
     with transaction.atomic():
         rules = rule_set_current()
+        # Learned scoring (leads/learning): this lead's learned_score first, as above.
+        if rules.policy.learned_mode != LearnedScoreMode.OFF:
+            from .learning.apply import learned_scores_refresh
+
+            learned_scores_refresh(scope=Q(pk=lead_id))
         if not _rescore([lead_id], now=now, rules=rules):
             raise Lead.DoesNotExist(f"Lead {lead_id} does not exist.")
         if not lead_qualify(lead_id=lead_id, policy=rules.policy):

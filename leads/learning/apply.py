@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 
-from django.db import transaction
 from django.db.models import Case, Count, FloatField, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Exp, Greatest, Least
 
@@ -164,11 +163,20 @@ def learned_scores_apply(*, scope: Q | None = None) -> int:
     Does not touch ``score``: the rule scorer adds ``learned_weight * learned_score`` in blend
     mode when it re-scores (see ``leads.scoring``)."""
     leads = Lead.objects.filter(scope) if scope is not None else Lead.objects.all()
-    with transaction.atomic():
-        model = LearnedModel.objects.active().first()
-        if model is None:
-            return leads.filter(learned_score__isnull=False).update(learned_score=None)
-        return leads.update(learned_score=probability_expression(model))
+    model = LearnedModel.objects.active().first()
+    if model is None:
+        return leads.filter(learned_score__isnull=False).update(learned_score=None)
+    return leads.update(learned_score=probability_expression(model))
+
+
+def learned_scores_refresh(*, scope: Q | None = None) -> int:
+    """The rule scorer's hook: re-apply the active model to ``scope``; without an active model
+    leave ``learned_score`` alone (deactivation clears it, see ``learned_scores_apply``)."""
+    model = LearnedModel.objects.active().first()
+    if model is None:
+        return 0
+    leads = Lead.objects.filter(scope) if scope is not None else Lead.objects.all()
+    return leads.update(learned_score=probability_expression(model))
 
 
 # --- Python ----------------------------------------------------------------------------------

@@ -23,8 +23,14 @@ def learned_apply_task(model_id: int | None = None) -> int:
     """Re-score every lead with the model active *now* (not necessarily ``model_id``, which a
     newer activation may have replaced): learned scores, then the rule scores that blend them
     and qualification. Idempotent."""
+    from leads.models import LearnedScoreMode, ScoringPolicy
     from leads.scoring import leads_rescore_all
 
-    # leads_rescore_all applies the active learned model first (blend mode reads
+    from .apply import learned_scores_apply
+
+    if ScoringPolicy.current().learned_mode == LearnedScoreMode.OFF:
+        # Rules only: the learned score is kept for the marketer's page, the score is unchanged.
+        return learned_scores_apply()
+    # Otherwise leads_rescore_all applies the active learned model first (blend mode reads
     # learned_score), then the rules, then enqueues qualification.
     return leads_rescore_all()

@@ -214,3 +214,41 @@ def test_a_factory_model_can_be_activated(monkeypatch):
     monkeypatch.setattr("leads.learning.tasks.learned_apply_task.delay", lambda model_id: None)
     model = LearnedModelFactory()
     assert learned_model_activate(model_id=model.pk, actor=None).is_active
+
+
+def test_activation_rescores_and_blend_mode_adds_the_weighted_probability(trained, django_capture_on_commit_callbacks):
+    from leads.learning.tasks import learned_apply_task
+    from leads.models import ScoringPolicy
+
+    ScoringPolicy.objects.update_or_create(pk=1, defaults={"learned_mode": "blend", "learned_weight": 20})
+    lead = LeadFactory(industry="software")
+    learned_model_activate(model_id=trained.pk, actor=None)
+    learned_apply_task(trained.pk)  # what the on-commit enqueue runs on the worker
+    lead.refresh_from_db()
+    assert lead.learned_score is not None
+    assert lead.score == pytest.approx(lead.fit_score + lead.engagement_score + 20 * lead.learned_score)
+    learned = [e for e in lead.score_breakdown if e["kind"] == "learned"]
+    assert learned[0]["points"] == pytest.approx(20 * lead.learned_score)
+
+
+def test_rules_only_policy_still_keeps_the_learned_probability_for_the_page(trained):
+    from leads.learning.tasks import learned_apply_task
+
+    lead = LeadFactory(industry="software")
+    LearnedModel.objects.filter(pk=trained.pk).update(is_active=True)
+    learned_apply_task(trained.pk)
+    lead.refresh_from_db()
+    assert 0 < lead.learned_score < 1
+    assert not any(e.get("kind") == "learned" for e in lead.score_breakdown)
+
+
+def test_training_task_is_routed_to_the_marketing_queue():
+    from django.conf import settings
+
+    from config.celery import app
+    from leads.learning.tasks import learned_apply_task, learned_train_task
+
+    router = app.amqp.router
+    for task in (learned_train_task, learned_apply_task):
+        assert router.route({}, task.name)["queue"].name == "marketing"
+    assert settings.CELERY_BEAT_SCHEDULE["learning-train-weekly"]["task"] == learned_train_task.name
