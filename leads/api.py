@@ -24,6 +24,16 @@ from .services import (
 )
 from .signals import lead_qualified
 
+
+def learned_reasons_for_lead(lead: Lead) -> list[dict]:
+    """Why the active learned model scores this lead as it does, strongest first: dicts with
+    ``feature``, ``value``, ``weight`` (logit points) and ``text`` ("industry = software:
+    +0.42"). Empty when no learned model is active. The caller checks the lead is visible."""
+    from .learning.apply import learned_reasons
+
+    return learned_reasons(lead)
+
+
 __all__ = [
     "REASON_LOST_PREFIX",
     "REASON_NO_CONTACT",
