@@ -57,6 +57,7 @@ __all__ = [
     "lead_score",
     "lead_transition",
     "lead_won",
+    "learned_reasons_for_lead",
     "leads_rescore_all",
     "segment_contains",
     "segment_member_q",
