@@ -15,7 +15,11 @@ from django.db.models import (
     Case,
     Count,
     DateTimeField,
+    Exists,
     ExpressionWrapper,
+    F,
+    Func,
+    IntegerField,
     Max,
     OuterRef,
     Prefetch,
@@ -189,3 +193,45 @@ def campaign_outcome_influence(*, campaign: Campaign, model: str) -> dict:
         "lost_credit": mine_lost.weight if mine_lost else 0.0,
         "untouched": len(won.untouched_deal_ids) + len(lost.untouched_deal_ids),
     }
+
+
+def _outcome_count(reason_q: Q):
+    """Per collateral row: outcomes (``reason_q``) of leads who were sent the item before it."""
+    shared_before = CollateralShare.objects.filter(
+        collateral_id=OuterRef(OuterRef("pk")), lead_id=OuterRef("lead_id"), shared_at__lt=OuterRef("at")
+    )
+    outcomes = (
+        LeadTransition.objects.filter(reason_q)
+        .filter(lead_id__in=CollateralShare.objects.filter(collateral_id=OuterRef(OuterRef("pk"))).values("lead_id"))
+        .filter(Exists(shared_before))
+        .order_by()
+        .annotate(n=Func(F("pk"), function="COUNT"))
+        .values("n")
+    )
+    return Coalesce(Subquery(outcomes, output_field=IntegerField()), 0)
+
+
+WON_Q = Q(reason=REASON_WON)
+LOST_Q = Q(reason__startswith=REASON_LOST_PREFIX)
+
+
+def collateral_with_outcome_usage(qs: QuerySet[Collateral]) -> QuerySet[Collateral]:
+    """Annotate ``won_with`` and ``lost_with``: won and lost outcomes (as sales reported them
+    to marketing) of leads who were sent the item before the outcome. Still one query."""
+    return qs.annotate(won_with=_outcome_count(WON_Q), lost_with=_outcome_count(LOST_Q))
+
+
+def outcome_totals() -> tuple[int, int]:
+    """(closed, won) outcomes overall, for the 'win rate when not used' comparison."""
+    totals = LeadTransition.objects.aggregate(won=Count("pk", filter=WON_Q), lost=Count("pk", filter=LOST_Q))
+    return totals["won"] + totals["lost"], totals["won"]
+
+
+def attach_win_rates(items, *, totals: tuple[int, int]) -> None:
+    """Set ``deals_influenced``, ``win_rate_used`` and ``win_rate_not_used`` on annotated rows."""
+    closed, won = totals
+    for item in items:
+        item.deals_influenced = item.won_with + item.lost_with
+        item.win_rate_used = item.won_with / item.deals_influenced if item.deals_influenced else None
+        others = closed - item.deals_influenced
+        item.win_rate_not_used = (won - item.won_with) / others if others > 0 else None

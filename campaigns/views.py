@@ -29,7 +29,6 @@ from .forms import (
     VersionUploadForm,
     add_service_errors,
 )
-from .influence import collateral_deal_usage
 from .models import Campaign, CampaignMember, Collateral
 from .services import campaigns as campaign_services
 from .services import collateral as collateral_services
@@ -261,13 +260,11 @@ def library(request):
         items = items.filter(is_stale=True)
     elif show == "archived":
         items = items.filter(is_archived=True)
-    page = _page(request, items.order_by("title", "pk"))
-    usage = {}
     if selectors.reads_all(user):
-        ids = [item.pk for item in page]
-        usage = collateral_deal_usage(deals=selectors.lead_outcome_deals(), collateral_ids=ids) if ids else {}
-    for item in page:
-        item.deal_usage = usage.get(item.pk)
+        items = selectors.collateral_with_outcome_usage(items)
+    page = _page(request, items.order_by("title", "pk"))
+    if selectors.reads_all(user) and page.object_list:
+        selectors.attach_win_rates(page.object_list, totals=selectors.outcome_totals())
     return render(
         request,
         "campaigns/library.html",

@@ -263,3 +263,30 @@ def test_an_oversized_upload_on_the_page_is_refused_with_the_limit(client_for, m
     assert response.status_code == 400
     assert "most allowed is 1,024 bytes" in response.context["upload_error"]
     assert not Collateral.objects.exists()
+
+
+def test_library_usage_counts_outcomes_after_a_share_and_compares_win_rates(client_for, marketer):
+    import datetime
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    item = CollateralFactory(title="Story")
+    won_after, lost_after, won_before, won_without = LeadFactory.create_batch(4)
+    for lead in (won_after, lost_after):
+        CollateralShareFactory(collateral=item, lead=lead, shared_at=now - datetime.timedelta(days=5))
+    CollateralShareFactory(collateral=item, lead=won_before, shared_at=now)
+    for lead, reason in ((won_after, "won"), (lost_after, "lost:price"), (won_before, "won"), (won_without, "won")):
+        LeadTransitionFactory(
+            lead=lead,
+            from_stage=LifecycleStage.OPPORTUNITY,
+            to_stage=LifecycleStage.CUSTOMER if reason == "won" else LifecycleStage.RECYCLED,
+            reason=reason,
+            at=now - datetime.timedelta(days=1),
+        )
+
+    row = client_for(marketer).get(url("library")).context["page"].object_list[0]
+
+    assert (row.deals_influenced, row.won_with, row.lost_with) == (2, 1, 1)
+    assert row.win_rate_used == 0.5
+    assert row.win_rate_not_used == 1.0
