@@ -6,6 +6,7 @@ from config import views
 
 api_patterns = [
     path("", include("leads.urls_api")),
+    path("", include("leads.learning.urls_api")),
     path("", include("campaigns.urls_api")),
     path("", include("crm.urls_api")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -20,6 +21,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
     path("", include("leads.urls")),
+    path("", include("leads.learning.urls")),
     path("", include("campaigns.urls")),
     path("", include("crm.urls")),
 ]

@@ -60,6 +60,12 @@ def _clean_exclusions(exclusions, *, field: str = "excluded_features") -> list[s
     return names
 
 
+def exclusions_validate(exclusions) -> list[str]:
+    """The cleaned list of feature names to exclude; ValidationError naming
+    ``excluded_features`` otherwise."""
+    return _clean_exclusions(exclusions)
+
+
 def _next_version() -> int:
     return (LearnedModel.objects.aggregate(v=Max("version"))["v"] or 0) + 1
 

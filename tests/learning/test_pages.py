@@ -1,0 +1,131 @@
+"""/marketing/scoring/learned/: the marketer's page; reps and managers read it."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from leads.api import learned_reasons_for_lead
+from leads.learning.models import LearnedModel, LearnedModelStatus, LearnedWeight
+from tests.leads.factories import LeadFactory
+
+from .factories import LearnedModelFactory
+
+pytestmark = pytest.mark.django_db
+URL = "/marketing/scoring/learned/"
+
+
+@pytest.fixture
+def no_enqueue(monkeypatch):
+    calls = []
+    monkeypatch.setattr("leads.learning.tasks.learned_apply_task.delay", lambda *a: calls.append(("apply", a)))
+    monkeypatch.setattr("leads.learning.tasks.learned_train_task.delay", lambda *a: calls.append(("train", a)))
+    return calls
+
+
+def ready_model(**kwargs):
+    model = LearnedModelFactory(
+        metrics={
+            "auc_time": 0.74,
+            "baseline_nb_auc_time": 0.66,
+            "holdout_rows": 100,
+            "bins": 10,
+            "lambda": 3.0,
+            "lift": [
+                {"decile": 1, "count": 10, "positive_rate": 0.8, "lift": 2.5, "cumulative_capture": 0.3},
+            ],
+            "calibration": [{"decile": 1, "count": 10, "predicted": 0.1, "observed": 0.12}],
+        },
+        **kwargs,
+    )
+    LearnedWeight.objects.create(model=model, feature="industry", kind="categorical", value="software", weight=0.42)
+    LearnedWeight.objects.create(model=model, feature="industry", kind="categorical", value="retail", weight=-0.31)
+    return model
+
+
+def test_the_marketer_sees_versions_metrics_lift_and_the_strongest_weights(client_for, marketer):
+    ready_model(is_active=True)
+    page = client_for(marketer).get(URL)
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert reverse("learning:learned-train") in html
+    assert "0.74" in html and "0.66" in html
+    assert "industry = software" in html and "+0.42" in html and "-0.31" in html
+    assert "2.5×" in html
+
+
+def test_a_new_version_is_compared_with_the_active_one(client_for, marketer):
+    active = ready_model(is_active=True)
+    new = ready_model()
+    LearnedWeight.objects.filter(model=new, value="software").update(weight=0.9)
+    html = client_for(marketer).get(URL, {"version": new.version}).content.decode()
+    assert f"Compared with the active version {active.version}" in html
+    assert "0.90" in html
+    assert reverse("learning:learned-activate", args=[new.pk]) in html
+
+
+def test_without_enough_outcomes_the_page_says_scores_are_rules_only_and_why(client_for, marketer):
+    LearnedModelFactory(status=LearnedModelStatus.INSUFFICIENT_DATA, note="Not enough outcomes to learn from: 3 won")
+    html = client_for(marketer).get(URL).content.decode()
+    assert "Scores are rules only." in html and "3 won" in html
+
+
+@pytest.mark.parametrize("role", ["manager", "rep"])
+def test_sales_roles_read_the_page_without_train_or_activate(role, request, client_for):
+    ready_model()
+    page = client_for(request.getfixturevalue(role)).get(URL)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Train a new version" not in html and "Activate v" not in html
+
+
+@pytest.mark.parametrize("role", ["manager", "rep"])
+def test_sales_roles_cannot_post_train_or_activate(role, request, client_for, no_enqueue):
+    model = ready_model()
+    client = client_for(request.getfixturevalue(role))
+    assert client.post(reverse("learning:learned-train")).status_code == 403
+    assert client.post(reverse("learning:learned-activate", args=[model.pk])).status_code == 403
+    assert no_enqueue == []
+
+
+def test_train_form_queues_training_and_bad_exclusions_are_shown_on_the_field(
+    client_for, marketer, no_enqueue, django_capture_on_commit_callbacks
+):
+    client = client_for(marketer)
+    bad = client.post(reverse("learning:learned-train"), {"excluded_features": "shoe_size"})
+    assert bad.status_code == 400 and "shoe_size" in bad.content.decode() and no_enqueue == []
+    with django_capture_on_commit_callbacks(execute=True):
+        ok = client.post(reverse("learning:learned-train"), {"excluded_features": "industry, events.webinar"})
+    assert ok.status_code == 302
+    assert no_enqueue == [("train", (marketer.pk, ["events.webinar", "industry"]))]
+
+
+def test_activate_button_activates_and_rescores(client_for, marketer, no_enqueue, django_capture_on_commit_callbacks):
+    model = ready_model()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(marketer).post(reverse("learning:learned-activate", args=[model.pk]))
+    assert response.status_code == 302
+    assert LearnedModel.objects.get(pk=model.pk).is_active
+    assert no_enqueue == [("apply", (model.pk,))]
+
+
+def test_the_page_takes_the_same_queries_whatever_the_number_of_versions(
+    client_for, marketer, django_assert_num_queries
+):
+    client = client_for(marketer)
+    ready_model(is_active=True, trained_by=marketer, activated_by=marketer)
+    client.get(URL)
+    with CaptureQueriesContext(connection) as few:
+        client.get(URL)
+    for _ in range(15):
+        ready_model(trained_by=marketer)
+    with django_assert_num_queries(len(few)):
+        client.get(URL)
+
+
+def test_reps_get_the_learned_reasons_of_a_lead_through_leads_api(db):
+    model = ready_model(is_active=True)
+    model.features = [{"name": "industry", "kind": "categorical", "values": ["retail", "software"], "exact": True}]
+    model.save()
+    reasons = learned_reasons_for_lead(LeadFactory(industry="software"))
+    assert [r["text"] for r in reasons] == ["industry = software: +0.42"]
