@@ -105,7 +105,16 @@ def segment_builder(request):
         segment = get_object_or_404(Segment, pk=int(request.POST["segment_id"]))
     tree = tree_from_post(request.POST)
     action = request.POST.get("action", "")
-    meta = SegmentMetaForm(request.POST)
+    if action == "save":
+        meta = SegmentMetaForm(request.POST)
+    else:  # live updates keep what was typed without complaining about a name not given yet
+        meta = SegmentMetaForm(
+            initial={
+                "name": request.POST.get("name", ""),
+                "description": request.POST.get("description", ""),
+                "is_icp": bool(request.POST.get("is_icp")),
+            }
+        )
     errors = None
     if action == "save":
         if meta.is_valid():
