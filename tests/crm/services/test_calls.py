@@ -189,3 +189,30 @@ def test_a_call_on_an_accepted_lead_keeps_it_with_sales(rep):
     call_log(rep=rep, lead_id=assignment.lead_id, outcome=CallOutcome.MEETING_BOOKED, duration_seconds=600)
     assignment.lead.refresh_from_db()
     assert assignment.lead.stage == LifecycleStage.SAL
+
+
+def test_a_check_in_call_on_a_customer_lead_moves_the_accounts_next_check_in(rep):
+    customer = LeadFactory(stage=LifecycleStage.CUSTOMER, owner=rep)
+    account = AccountFactory(owner=rep, is_customer=True, next_check_in_on=timezone.localdate())
+    ContactFactory(account=account, lead=customer)
+    next_step = timezone.now() + datetime.timedelta(days=90)
+
+    call = call_log(
+        rep=rep, lead_id=customer.pk, outcome=CallOutcome.CONNECTED, duration_seconds=300, next_step_at=next_step
+    )
+
+    account.refresh_from_db()
+    assert call.contact.account == account
+    assert account.next_check_in_on == timezone.localdate(next_step)
+    assert FollowUp.objects.get(call=call).kind == FollowUpKind.CHECK_IN
+
+
+def test_a_check_in_call_without_a_next_step_clears_the_due_check_in(rep):
+    customer = LeadFactory(stage=LifecycleStage.CUSTOMER, owner=rep)
+    account = AccountFactory(owner=rep, is_customer=True, next_check_in_on=timezone.localdate())
+    ContactFactory(account=account, lead=customer)
+
+    call_log(rep=rep, lead_id=customer.pk, outcome=CallOutcome.CONNECTED, duration_seconds=60)
+
+    account.refresh_from_db()
+    assert account.next_check_in_on is None
