@@ -31,6 +31,8 @@ from .access import contact_for_actor, ensure_sales_actor, lead_for_actor
 # A form posted "now" reaches the server a little later, and clocks drift.
 CLOCK_TOLERANCE = datetime.timedelta(minutes=2)
 MAX_DURATION_SECONDS = 24 * 60 * 60
+# A customer call with no next step puts the next check-in this far out.
+CHECK_IN_INTERVAL = datetime.timedelta(days=90)
 CALLABLE_STAGES = (
     LifecycleStage.HANDED_OFF,
     LifecycleStage.SAL,
@@ -63,7 +65,7 @@ def call_log(
     Side effects: the first call on an assignment stamps its ``first_touch_at``; open
     follow-ups of the lead that are due are marked done; ``next_step_at`` creates a follow-up
     (a callback when the outcome was "callback requested", a check-in for a customer); a call
-    on a customer moves the account's next check-in; after the queue's ``max_attempts``
+    on a customer moves the account's next check-in (to the next step, else 90 days on); after the queue's ``max_attempts``
     unanswered calls with no connected one, the lead goes back to marketing as RECYCLED
     (reason "no contact") and the assignment is closed.
     """
@@ -187,7 +189,7 @@ def call_log(
                 kind = FollowUpKind.FOLLOW_UP
             FollowUp.objects.create(rep=rep, lead=lead, contact=contact, call=call, kind=kind, due_at=next_step_at)
         if is_customer and contact is not None:
-            next_check_in = timezone.localdate(next_step_at) if next_step_at else None
+            next_check_in = timezone.localdate(next_step_at or now + CHECK_IN_INTERVAL)
             Account.objects.filter(pk=contact.account_id).update(next_check_in_on=next_check_in)
 
         if (

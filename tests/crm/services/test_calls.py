@@ -207,7 +207,7 @@ def test_a_check_in_call_on_a_customer_lead_moves_the_accounts_next_check_in(rep
     assert FollowUp.objects.get(call=call).kind == FollowUpKind.CHECK_IN
 
 
-def test_a_check_in_call_without_a_next_step_clears_the_due_check_in(rep):
+def test_a_check_in_call_without_a_next_step_schedules_the_next_one_in_90_days(rep):
     customer = LeadFactory(stage=LifecycleStage.CUSTOMER, owner=rep)
     account = AccountFactory(owner=rep, is_customer=True, next_check_in_on=timezone.localdate())
     ContactFactory(account=account, lead=customer)
@@ -215,4 +215,4 @@ def test_a_check_in_call_without_a_next_step_clears_the_due_check_in(rep):
     call_log(rep=rep, lead_id=customer.pk, outcome=CallOutcome.CONNECTED, duration_seconds=60)
 
     account.refresh_from_db()
-    assert account.next_check_in_on is None
+    assert account.next_check_in_on == timezone.localdate(timezone.now() + datetime.timedelta(days=90))
