@@ -65,9 +65,9 @@ def call_log(
     Side effects: the first call on an assignment stamps its ``first_touch_at``; open
     follow-ups of the lead that are due are marked done; ``next_step_at`` creates a follow-up
     (a callback when the outcome was "callback requested", a check-in for a customer); a call
-    on a customer moves the account's next check-in (to the next step, else 90 days on); after the queue's ``max_attempts``
-    unanswered calls with no connected one, the lead goes back to marketing as RECYCLED
-    (reason "no contact") and the assignment is closed.
+    on a customer moves the account's next check-in (to the next step, else 90 days on);
+    after the queue's ``max_attempts`` unanswered calls with no connected one, the lead goes
+    back to marketing as RECYCLED (reason "no contact") and the assignment is closed.
     """
     ensure_sales_actor(rep, action="log calls")
     now = timezone.now()
