@@ -213,21 +213,36 @@ def _enqueue_apply(model_id: int | None) -> None:
     learned_apply_task.delay(model_id)
 
 
-def learning_policy_update(*, actor, **changes) -> LearningPolicy:
-    """Change the learning policy; validates every field named."""
-    allowed = {"negative_reasons", "min_outcomes_per_class", "window_days", "default_exclusions"}
-    unknown = set(changes) - allowed
+POLICY_FIELDS = ("negative_reasons", "min_outcomes_per_class", "window_days", "default_exclusions")
+
+
+def learning_policy_validate(changes: dict) -> dict:
+    """The cleaned changes; ValidationError naming each bad field otherwise."""
+    changes = dict(changes)
+    unknown = set(changes) - set(POLICY_FIELDS)
     if unknown:
         raise ValidationError(dict.fromkeys(unknown, "Not a learning policy setting."))
+    errors: dict[str, str] = {}
     if "negative_reasons" in changes:
         reasons = changes["negative_reasons"]
         if not isinstance(reasons, list) or not reasons or not all(isinstance(r, str) and r.strip() for r in reasons):
-            raise ValidationError({"negative_reasons": "A non-empty list of reason codes is required."})
+            errors["negative_reasons"] = 'A non-empty list of reason codes is required, e.g. ["lost:", "no_contact"].'
     for name in ("min_outcomes_per_class", "window_days"):
         if name in changes and (not isinstance(changes[name], int) or changes[name] < 1):
-            raise ValidationError({name: "A whole number of at least 1 is required."})
+            errors[name] = "A whole number of at least 1 is required."
     if "default_exclusions" in changes:
-        changes["default_exclusions"] = _clean_exclusions(changes["default_exclusions"], field="default_exclusions")
+        try:
+            changes["default_exclusions"] = _clean_exclusions(changes["default_exclusions"], field="default_exclusions")
+        except ValidationError as exc:
+            errors.update({k: "; ".join(v) for k, v in exc.message_dict.items()})
+    if errors:
+        raise ValidationError(errors)
+    return changes
+
+
+def learning_policy_update(*, actor, **changes) -> LearningPolicy:
+    """Change the learning policy; validates every field named."""
+    changes = learning_policy_validate(changes)
     with transaction.atomic():
         policy = LearningPolicy.current()
         for name, value in changes.items():

@@ -129,3 +129,27 @@ def test_reps_get_the_learned_reasons_of_a_lead_through_leads_api(db):
     model.save()
     reasons = learned_reasons_for_lead(LeadFactory(industry="software"))
     assert [r["text"] for r in reasons] == ["industry = software: +0.42"]
+
+
+def test_the_learning_policy_admin_refuses_bad_values_on_the_field(client_for, make_user):
+    admin_user = make_user(None, username="root", is_staff=True, is_superuser=True)
+    client = client_for(admin_user)
+    url = reverse("admin:learning_learningpolicy_add")
+    response = client.post(
+        url,
+        {
+            "negative_reasons": "[]",
+            "min_outcomes_per_class": "30",
+            "window_days": "730",
+            "default_exclusions": '["shoe_size"]',
+        },
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert "negative_reasons" in errors and "default_exclusions" in errors
+
+
+def test_the_learned_model_admin_lists_versions(client_for, make_user):
+    admin_user = make_user(None, username="root", is_staff=True, is_superuser=True)
+    ready_model()
+    assert client_for(admin_user).get(reverse("admin:learning_learnedmodel_changelist")).status_code == 200
