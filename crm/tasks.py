@@ -27,7 +27,7 @@ def handoff_lead_task(lead_id: int) -> int | None:
     assignment = lead_handoff(lead_id=lead_id)
     if assignment is not None and getattr(assignment, "created_now", False):
         # Our lead is committed; now help with any burst queued behind it.
-        handoff_backlog(batch_size=settings.HANDOFF_BACKLOG_BATCH_SIZE)
+        handoff_backlog(batch_size=settings.HANDOFF_BACKLOG_BATCH_SIZE, max_leads=settings.HANDOFF_SWEEP_MAX_LEADS)
     return assignment.pk if assignment else None
 
 

@@ -155,6 +155,10 @@ def handoff_locked_leads(*, leads: list, queues: list[SalesQueue] | None = None)
     Assignment.objects.bulk_create(created)
     for picker in pickers:
         picker.flush()
+        if picker.skipped and any(a.queue_id == picker.queue.pk and a.rep_id is None for a in created):
+            # Left waiting while reps locked by a concurrent hand-off may still have room:
+            # look again as soon as both have committed.
+            _enqueue_queue_fill(picker.queue.pk)
     assigned = [a for a in created if a.status == AssignmentStatus.ASSIGNED]
     for assignment in assigned:
         lead_handed_off(lead_id=assignment.lead_id, owner=assignment.rep, at=now)
@@ -294,26 +298,34 @@ def handoff_sweep(*, batch_size: int = 50, max_leads: int = 10_000) -> int:
     return handed
 
 
-def handoff_backlog(*, batch_size: int = 100, window_minutes: int = 15) -> int:
-    """Hand off one batch of recently qualified MQLs still waiting, if there are any.
+def handoff_backlog(*, batch_size: int = 100, max_leads: int = 10_000, window_minutes: int = 15) -> int:
+    """Hand off recently qualified MQLs still waiting, batch after batch, until none are left
+    (or ``max_leads`` were looked at). Returns how many were handed off.
 
-    Run by the event task after its own lead is committed: when thousands of leads qualify at
-    once (a bulk re-score), the first tasks route them in batches and the tasks queued behind
-    find their lead already assigned (a one-query no-op). With no backlog it costs one query.
-    Only recent qualifications count, so a lead no queue takes is not retried by every task;
-    the periodic sweep keeps retrying those.
+    Run by an event task after its own lead is committed: when thousands of leads qualify at
+    once (a bulk re-score), the first tasks route them in batches (with ``SKIP LOCKED``, so
+    two draining workers share the work) and the tasks queued behind find their lead already
+    assigned, a one-query no-op. With no backlog it costs one query. Only recent
+    qualifications count, so a lead no queue takes is not retried by every task; the
+    periodic sweep keeps retrying those.
     """
-    since = timezone.now() - datetime.timedelta(minutes=window_minutes)
-    with transaction.atomic():
-        batch = list(
-            sweep_candidates()
-            .filter(qualified_at__gte=since)
-            .order_by("pk")
-            .select_for_update(skip_locked=True)[:batch_size]
-        )
-        if not batch:
-            return 0
-        return _handoff_batch(batch, queues=routing.queues_by_priority())
+    handed = seen = last_pk = 0
+    queues = routing.queues_by_priority()
+    while seen < max_leads:
+        since = timezone.now() - datetime.timedelta(minutes=window_minutes)
+        with transaction.atomic():
+            batch = list(
+                sweep_candidates()
+                .filter(qualified_at__gte=since, pk__gt=last_pk)
+                .order_by("pk")
+                .select_for_update(skip_locked=True)[:batch_size]
+            )
+            if not batch:
+                break
+            handed += _handoff_batch(batch, queues=queues)
+        last_pk = batch[-1].pk
+        seen += len(batch)
+    return handed
 
 
 def _handoff_batch(leads: list, *, queues) -> int:
