@@ -259,7 +259,8 @@ def _sql_update(now) -> tuple[str, list]:
     eng = " + ".join(f"COALESCE(s.e{i}, 0.0)" for i in range(len(eng_rules)))
     sql = f"""
         UPDATE leads_lead t SET fit_score = {fit}, engagement_score = {eng}, score = {fit} + {eng},
-               score_breakdown = jsonb_build_array({", ".join(entries)}), scored_at = %(now)s
+               score_breakdown = jsonb_path_query_array(jsonb_build_array({", ".join(entries)}), '$[*] ? (@.points != 0)'),
+               scored_at = %(now)s
         FROM (
             SELECT l.id, {", ".join(fit_cols)}, {", ".join(f"ev.e{i}" for i in range(len(eng_rules)))}
             FROM leads_lead l
