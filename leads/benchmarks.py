@@ -382,6 +382,7 @@ def segments_run(options, stdout) -> dict:
     from leads.segment_services import segment_preview
 
     ensure_leads(options["leads"], fresh=options["fresh"], stdout=stdout)
+    _vacuum()  # as autovacuum leaves it after a re-score: visibility map set, statistics fresh
     total = Lead.objects.count()
     baton_ms: list[float] = []
     raw_ms: list[float] = []
