@@ -55,40 +55,44 @@ def build(data) -> ReportResult:
         params_filter = list(sub_params)
     else:
         params_filter = []
-    # Driven from the hand-off transitions of the period (an index range): per lead, one indexed
-    # probe for its score and one for its outcomes since the period began (a bit mask: 1
-    # accepted, 2 rejected, 4 won, 8 lost), then deciles. Correlated probes on purpose: the
-    # population is a small slice of the leads, and a join would scan them all.
-    outcome_mask = (
-        f"(SELECT MAX(CASE WHEN t.to_stage = %s THEN 1 ELSE 0 END) + 2 * MAX(CASE WHEN t.reason LIKE %s THEN 1 ELSE 0 END)"
-        f" + 4 * MAX(CASE WHEN t.reason = %s THEN 1 ELSE 0 END) + 8 * MAX(CASE WHEN t.reason LIKE %s THEN 1 ELSE 0 END)"
-        f" FROM {transitions} t WHERE t.lead_id = p.lead_id AND t.at >= %s)"
-    )
+    # Driven from the period's hand-off transitions (an index range on (to_stage, at)); the
+    # outcomes come from the few outcome transitions since the period began (the same index),
+    # aggregated per lead; the score from the lead. Then deciles.
     sql = f"""
-        SELECT d.decile, COUNT(*), MIN(d.score), MAX(d.score),
-               SUM(CASE WHEN (d.mask & 1) = 1 THEN 1 ELSE 0 END), SUM(CASE WHEN (d.mask & 2) = 2 THEN 1 ELSE 0 END),
-               SUM(CASE WHEN (d.mask & 4) = 4 THEN 1 ELSE 0 END), SUM(CASE WHEN (d.mask & 8) = 8 THEN 1 ELSE 0 END)
+        SELECT d.decile, COUNT(*), MIN(d.score), MAX(d.score), SUM(d.acc), SUM(d.rej), SUM(d.won), SUM(d.lost)
         FROM (
-            SELECT s.score, s.mask, NTILE(10) OVER (ORDER BY s.score DESC, s.lead_id) AS decile
+            SELECT l.score AS score, COALESCE(o.acc, 0) AS acc, COALESCE(o.rej, 0) AS rej,
+                   COALESCE(o.won, 0) AS won, COALESCE(o.lost, 0) AS lost,
+                   NTILE(10) OVER (ORDER BY l.score DESC, l.id) AS decile
             FROM (
-                SELECT p.lead_id, (SELECT l.score FROM {leads} l WHERE l.id = p.lead_id) AS score,
-                       COALESCE({outcome_mask}, 0) AS mask
-                FROM (
-                    SELECT DISTINCT h.lead_id FROM {transitions} h
-                    WHERE h.to_stage = %s AND h.at >= %s AND h.at < %s
-                ) p
-                WHERE 1 = 1{lead_filter.replace("l.id", "p.lead_id")}
-            ) s
+                SELECT DISTINCT h.lead_id FROM {transitions} h
+                WHERE h.to_stage = %s AND h.at >= %s AND h.at < %s
+            ) p
+            JOIN {leads} l ON l.id = p.lead_id
+            LEFT JOIN (
+                SELECT t.lead_id,
+                       MAX(CASE WHEN t.to_stage = %s THEN 1 ELSE 0 END) AS acc,
+                       MAX(CASE WHEN t.reason LIKE %s THEN 1 ELSE 0 END) AS rej,
+                       MAX(CASE WHEN t.reason = %s THEN 1 ELSE 0 END) AS won,
+                       MAX(CASE WHEN t.reason LIKE %s THEN 1 ELSE 0 END) AS lost
+                FROM {transitions} t
+                WHERE t.to_stage IN (%s, %s, %s) AND t.at >= %s
+                GROUP BY t.lead_id
+            ) o ON o.lead_id = p.lead_id
+            WHERE 1 = 1{lead_filter}
         ) d
         GROUP BY d.decile ORDER BY d.decile
     """
     params = [
+        *params,
         LifecycleStage.SAL,
         f"{REASON_REJECTED_PREFIX}%",
         REASON_WON,
         f"{REASON_LOST_PREFIX}%",
+        LifecycleStage.SAL,
+        LifecycleStage.RECYCLED,
+        LifecycleStage.CUSTOMER,
         adapt(start),
-        *params,
         *params_filter,
     ]
     with connection.cursor() as cursor:

@@ -72,21 +72,31 @@ def _cohort(data):
 
 
 def build(data) -> ReportResult:
-    # Per lead: the furthest funnel stage any of its transitions reached (one GROUP BY over the
-    # transitions since the period began: a cohort lead cannot have older ones), joined to the
-    # cohort; then leads per (cohort week, furthest stage).
+    # Per lead, the furthest funnel stage it reached. Stages only move forward except through
+    # RECYCLED / DISQUALIFIED, so for every lead never sent back its current stage is the
+    # furthest; only leads with such a move (found through the (to_stage, at) index) have
+    # their transitions read. Then leads per (cohort week, furthest stage).
     transitions = LeadTransition._meta.db_table
     rank = " ".join(f"WHEN '{stage}' THEN {i}" for i, stage in enumerate(FUNNEL))  # constants, not input
-    cohort = _cohort(data).order_by().annotate(_id=F("pk"), _week=TruncWeek("created_at")).values_list("_id", "_week")
-    cohort_sql, cohort_params = cohort.query.sql_with_params()
-    sql = (
-        f"SELECT c._week, COALESCE(f.furthest, 0), COUNT(*) FROM ({cohort_sql}) c "
-        f"LEFT JOIN (SELECT t.lead_id, MAX(CASE t.to_stage {rank} END) AS furthest FROM {transitions} t "
-        f"WHERE t.at >= %s GROUP BY t.lead_id) f ON f.lead_id = c._id GROUP BY c._week, COALESCE(f.furthest, 0)"
+    cohort = (
+        _cohort(data)
+        .order_by()
+        .annotate(_id=F("pk"), _week=TruncWeek("created_at"), _stage=F("stage"))
+        .values_list("_id", "_week", "_stage")
     )
+    cohort_sql, cohort_params = cohort.query.sql_with_params()
+    furthest = f"COALESCE(f.furthest, CASE c._stage {rank} ELSE 0 END, 0)"
+    sql = (
+        f"SELECT c._week, {furthest}, COUNT(*) FROM ({cohort_sql}) c "
+        f"LEFT JOIN (SELECT t.lead_id, MAX(CASE t.to_stage {rank} END) AS furthest FROM {transitions} t "
+        f"WHERE t.at >= %s AND t.lead_id IN (SELECT b.lead_id FROM {transitions} b "
+        f"WHERE b.to_stage IN ('{S.RECYCLED}', '{S.DISQUALIFIED}') AND b.at >= %s) "
+        f"GROUP BY t.lead_id) f ON f.lead_id = c._id GROUP BY c._week, {furthest}"
+    )
+    start = connection.ops.adapt_datetimefield_value(data["start"])
     counts: dict[datetime.date, dict[int, int]] = {}
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*cohort_params, connection.ops.adapt_datetimefield_value(data["start"])])
+        cursor.execute(sql, [*cohort_params, start, start])
         for week, furthest, n in cursor.fetchall():
             counts.setdefault(as_week(week), {})[furthest or 0] = (
                 counts.setdefault(as_week(week), {}).get(furthest or 0, 0) + n
