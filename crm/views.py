@@ -66,7 +66,9 @@ def _lead_or_404(request, lead_id):
 @sales_required
 def call_list(request):
     rows = call_list_for_rep(rep=request.user)
-    return render(request, "crm/call_list.html", {"rows": rows, "next_row": rows[0] if rows else None})
+    url_pattern = reverse("crm:lead-detail", kwargs={"lead_id": 999999999}).replace("999999999", "{}")
+    display = [row.display(url_pattern=url_pattern) for row in rows]
+    return render(request, "crm/call_list.html", {"rows": display, "next_row": display[0] if display else None})
 
 
 @require_GET
