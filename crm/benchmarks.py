@@ -227,6 +227,8 @@ def run(options, stdout) -> dict:
         f"hand-off benchmark: {n_steady} leads one by one at {options['rate']:g}/s, then {n_burst} at once; "
         f"{options['workers']} worker processes; database {db}, broker {broker}"
     )
+    load_start = os.getloadavg()[0]
+    out(f"machine: {os.cpu_count()} CPUs, load average {load_start:.2f} at the start")
     if db != "postgresql" or broker != "redis":
         out("WARNING: not PostgreSQL + Redis; these figures say little about production")
 
@@ -338,6 +340,8 @@ def run(options, stdout) -> dict:
         "steady": len(latencies),
         "over_capacity": over_capacity,
         "workers": options["workers"],
+        "load_avg_start": round(load_start, 2),
+        "load_avg_end": round(os.getloadavg()[0], 2),
         "database": db,
         "broker": broker,
     }
