@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 BENCH_MODULES = (
     "leads.benchmarks",
+    "leads.learning.benchmarks",
     "campaigns.benchmarks",
     "crm.benchmarks",
     "crm.benchmarks_calllist",
