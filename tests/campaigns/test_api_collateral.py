@@ -190,3 +190,17 @@ def test_an_oversized_request_is_refused_before_the_upload_is_read(api_for, mark
     assert response.status_code == 400
     assert "the most allowed is 1,024 bytes" in response.json()["error"]["fields"]["file"][0]
     assert not item.versions.exists()
+
+
+def test_the_versions_list_query_count_is_constant(api_for, marketer, django_assert_num_queries):
+    api = api_for(marketer)
+    item = CollateralFactory(url="")
+    CollateralVersionFactory(collateral=item, uploaded_by=marketer)
+    api.get(f"{BASE}{item.pk}/versions/")
+    with django_assert_num_queries(4) as few:  # item, its approved segments, count, page (uploader joined)
+        api.get(f"{BASE}{item.pk}/versions/")
+    CollateralVersionFactory.create_batch(5, collateral=item, uploaded_by=marketer)
+    with django_assert_num_queries(len(few.captured_queries)):
+        response = api.get(f"{BASE}{item.pk}/versions/")
+
+    assert response.json()["count"] == 6

@@ -293,3 +293,22 @@ def test_library_usage_counts_outcomes_after_a_share_and_compares_win_rates(clie
     assert (row.deals_influenced, row.won_with, row.lost_with) == (2, 1, 1)
     assert row.win_rate_used == 0.5
     assert row.win_rate_not_used == 1.0
+
+
+def test_collateral_detail_query_count_is_constant_in_versions_and_shares(
+    client_for, marketer, django_assert_num_queries
+):
+    client = client_for(marketer)
+    item = CollateralFactory(url="")
+    item.current_version = CollateralVersionFactory(collateral=item, uploaded_by=marketer)
+    item.save()
+    CollateralShareFactory(collateral=item)
+    client.get(url("collateral-detail", item.pk))
+    with django_assert_num_queries(7) as few:
+        client.get(url("collateral-detail", item.pk))
+    CollateralVersionFactory.create_batch(4, collateral=item, uploaded_by=marketer)
+    CollateralShareFactory.create_batch(4, collateral=item)
+    with django_assert_num_queries(len(few.captured_queries)):
+        response = client.get(url("collateral-detail", item.pk))
+
+    assert len(response.context["shares"]) == 5
