@@ -603,7 +603,7 @@ def lift_table(y: Sequence[int], p: Sequence[float]) -> list[dict]:
     total_pos = y.sum()
     if len(p) == 0 or total_pos == 0:
         return []
-    base = total_pos / len(y)
+    base = float(total_pos) / len(y)
     order = np.argsort(-p, kind="mergesort")
     out, captured = [], 0.0
     for decile, chunk in enumerate(np.array_split(order, 10), start=1):
@@ -617,7 +617,7 @@ def lift_table(y: Sequence[int], p: Sequence[float]) -> list[dict]:
                 "count": int(len(chunk)),
                 "positive_rate": round(rate, 4),
                 "lift": round(rate / base, 2),
-                "cumulative_capture": round(captured / total_pos, 4),
+                "cumulative_capture": round(captured / float(total_pos), 4),
             }
         )
     return out
