@@ -69,3 +69,14 @@ def test_time_in_stage_measures_each_stay(history, period):
 def test_the_source_filter_narrows_the_cohort(history, period, monday):
     week = rows_by(run("funnel", **period, source=LeadSource.EVENT).table("cohorts"), "week")[monday.date()]
     assert (week[S.NEW], week[S.HANDED_OFF], week[S.SAL]) == (1, 1, 0)
+
+
+@pytest.mark.django_db
+def test_time_in_stage_samples_a_very_large_cohort_by_lead_id(history, period, monkeypatch):
+    from crm.reports import funnel
+
+    monkeypatch.setattr(funnel, "TIME_IN_STAGE_SAMPLE", 2)
+    table = run("funnel", **period).table("time_in_stage")
+    assert "from 1 in 3 of the cohort's leads" in table.note
+    measured = rows_by(table, "stage")["New"]["left"]
+    assert 0 < measured < 5
