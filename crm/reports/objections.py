@@ -83,13 +83,17 @@ def _next_outcome():
 def build(data) -> ReportResult:
     labels = dict(ObjectionCategory.choices)
     aggregated: dict[str, dict] = {}
-    for r in (
-        _notes(data)
-        .annotate(next_outcome=_next_outcome())
-        .order_by()
-        .values("category", "next_outcome")
-        .annotate(total=Count("id"), overcome=Count("id", filter=Q(overcome=True)))
-    ):
+    by_industry = (data.get("by") or "industry") == "industry"
+    notes = _notes(data).annotate(next_outcome=_next_outcome())
+    group = ["category", "next_outcome"]
+    if by_industry:
+        # the industry breakdown comes from the same pass (one probe per note for each)
+        notes = notes.annotate(dim=Subquery(Lead.objects.filter(pk=OuterRef("lead_id")).values("industry")[:1]))
+        group.append("dim")
+    grouped = list(
+        notes.order_by().values(*group).annotate(total=Count("id"), overcome=Count("id", filter=Q(overcome=True)))
+    )
+    for r in grouped:
         agg = aggregated.setdefault(r["category"], {"total": 0, "overcome": 0, "won": 0, "lost": 0, "recycled": 0})
         agg["total"] += r["total"]
         agg["overcome"] += r["overcome"]
@@ -149,7 +153,13 @@ def build(data) -> ReportResult:
         rows,
         links,
     )
-    cross = _cross_table(data, labels)
+    industry_pairs = None
+    if by_industry:
+        merged: dict[tuple, int] = {}
+        for r in grouped:
+            merged[(r["category"], r["dim"])] = merged.get((r["category"], r["dim"]), 0) + r["total"]
+        industry_pairs = [{"category": c, "dim": d, "n": n} for (c, d), n in merged.items()]
+    cross = _cross_table(data, labels, industry_pairs)
     recent = _recent(data, labels)
     charts = []
     if rows:
@@ -163,7 +173,7 @@ def build(data) -> ReportResult:
     return ReportResult([summary, cross, recent], charts, is_empty=not rows)
 
 
-def _cross_table(data, labels) -> Table:
+def _cross_table(data, labels, industry_pairs=None) -> Table:
     by = data.get("by") or "industry"
     notes = _notes(data)
     if by == "segment":
@@ -184,9 +194,7 @@ def _cross_table(data, labels) -> Table:
                         cells[(category, key)] = n or 0
     else:
         if by == "industry":
-            # a probe per note for its lead's industry: the notes are few, the leads many
-            industry = Subquery(Lead.objects.filter(pk=OuterRef("lead_id")).values("industry")[:1])
-            pairs = list(notes.annotate(dim=industry).order_by().values("category", "dim").annotate(n=Count("id")))
+            pairs = industry_pairs or []
         else:
             pairs = list(
                 ObjectionNote.objects.filter(pk__in=notes.values("pk"))
