@@ -359,6 +359,17 @@ def lead_score(*, lead_id: int, now: datetime.datetime | None = None) -> Lead:
         return Lead.objects.get(pk=lead_id)
 
 
+def leads_score_batch(*, lead_ids: list[int]) -> int:
+    """Score the given leads with one UPDATE and qualify those that now qualify (imports)."""
+    with transaction.atomic():
+        rules = rule_set_current()
+        scored = _rescore(list(lead_ids), rules=rules)
+    ready = Lead.objects.filter(pk__in=lead_ids).filter(qualification_q(rules.policy)).order_by("pk")
+    for lead_id in ready.values_list("pk", flat=True):
+        lead_qualify(lead_id=lead_id, policy=rules.policy)
+    return scored
+
+
 def rescore_all_on_commit() -> None:
     """After a rule or policy change: re-score every lead once the change is committed."""
     from .tasks import leads_rescore_all_task

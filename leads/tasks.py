@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from .scoring import lead_score, leads_qualify_ready, leads_rescore_all
+from .scoring import lead_score, leads_qualify_ready, leads_rescore_all, leads_score_batch
 
 
 @shared_task(name="leads.tasks.score_lead_task")
@@ -44,3 +44,9 @@ def lead_import_run_task(import_id: int) -> int:
     from .imports import lead_import_run
 
     return lead_import_run(import_id=import_id).pk
+
+
+@shared_task(name="leads.tasks.leads_score_batch_task")
+def leads_score_batch_task(lead_ids: list[int]) -> int:
+    """Score and qualify a batch of leads (an import batch) in one set-based UPDATE."""
+    return leads_score_batch(lead_ids=lead_ids)

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _no_broker():
-    with mock.patch("leads.tasks.leads_qualify_ready_task.delay"), mock.patch("leads.tasks.lead_import_run_task.delay"):
+    with mock.patch("leads.tasks.leads_score_batch_task.delay"), mock.patch("leads.tasks.lead_import_run_task.delay"):
         yield
 
 
@@ -121,12 +121,20 @@ def test_semicolons_a_bom_aliases_mapping_and_attributes_are_understood():
     assert (lead.first_name, lead.company, lead.custom_attributes) == ("Ana", "Acme", {"age": 41})
 
 
-def test_new_leads_are_scored_as_they_are_imported():
+def test_new_leads_are_scored_by_a_task_enqueued_after_each_batch_commits(django_capture_on_commit_callbacks):
+    from leads.tasks import leads_score_batch_task
     from tests.leads.factories import ScoringRuleFactory
 
     ScoringRuleFactory(field="industry", operator="eq", value="software", points=9)
-    run("email,industry\nana@x.example,software\n")
-    assert Lead.objects.get().fit_score == 9
+    with (
+        mock.patch("leads.tasks.leads_score_batch_task.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        run("email,industry\nana@x.example,software\nbo@x.example,retail\n")
+    lead_ids = sorted(Lead.objects.values_list("pk", flat=True))
+    delay.assert_called_once_with(lead_ids)
+    assert leads_score_batch_task(lead_ids) == 2
+    assert Lead.objects.get(email="ana@x.example").fit_score == 9
 
 
 def test_large_files_are_processed_in_batches_with_progress():
