@@ -281,9 +281,10 @@ def run(options, stdout) -> dict:
         for lead_id in burst_ids:
             lead_qualified.send(sender=Lead, lead_id=lead_id)
         t_published = time.perf_counter()
-        # Every bench lead is routed to the bench queue; counting its active assignments (an
-        # index range) every 20 ms keeps the observer light.
-        active = Assignment.objects.filter(queue__name=QUEUE_NAME, status__in=ACTIVE_ASSIGNMENT_STATUSES)
+        # Every bench lead is routed to the bench queue, which has room for all: done when each
+        # has been given to a rep. Counting the queue's assignments (an index range) every
+        # 20 ms keeps the observer light.
+        active = Assignment.objects.filter(queue__name=QUEUE_NAME, status__in=OPEN_FOR_REP_STATUSES, rep__isnull=False)
         expected = len(burst_ids) + len(steady_ids)
         deadline = t_commit + 900
         while active.count() < expected:
@@ -292,7 +293,7 @@ def run(options, stdout) -> dict:
             time.sleep(0.02)
         burst_s = time.perf_counter() - t_commit
         out(
-            f"burst: {len(burst_ids)} MQLs handed off {burst_s:.2f} s after their qualifying commit "
+            f"burst: {len(burst_ids)} MQLs assigned to reps {burst_s:.2f} s after their qualifying commit "
             f"({len(burst_ids) / burst_s:.0f} leads/s; publishing the {len(burst_ids)} signals took "
             f"{t_published - t_commit:.2f} s of it)"
         )

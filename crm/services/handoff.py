@@ -145,6 +145,12 @@ def handoff_locked_leads(*, leads: list, queues: list[SalesQueue] | None = None)
                     picker = routing.RepPicker(queue)
                     pickers.append(picker)
                 membership = picker.take(now)
+                if membership is None and picker.skipped:
+                    # Not full, busy: reps with room are locked by a concurrent hand-off.
+                    # The lead stays an MQL without an assignment for the next pass (its own
+                    # event task, the drain's next round or the sweep), instead of waiting
+                    # QUEUED for a fill.
+                    continue
                 rep = membership.rep if membership is not None else None
             if rep is not None:
                 _fill_assignment(assignment, rep=rep, now=now)
@@ -155,10 +161,6 @@ def handoff_locked_leads(*, leads: list, queues: list[SalesQueue] | None = None)
     Assignment.objects.bulk_create(created)
     for picker in pickers:
         picker.flush()
-        if picker.skipped and any(a.queue_id == picker.queue.pk and a.rep_id is None for a in created):
-            # Left waiting while reps locked by a concurrent hand-off may still have room:
-            # look again as soon as both have committed.
-            _enqueue_queue_fill(picker.queue.pk)
     assigned = [a for a in created if a.status == AssignmentStatus.ASSIGNED]
     for assignment in assigned:
         lead_handed_off(lead_id=assignment.lead_id, owner=assignment.rep, at=now)
@@ -282,6 +284,7 @@ def handoff_sweep(*, batch_size: int = 50, max_leads: int = 10_000) -> int:
     seen = 0
     last_pk = 0
     queues = routing.queues_by_priority()
+    restarted = False
     while seen < max_leads:
         with transaction.atomic():
             batch = list(
@@ -291,7 +294,11 @@ def handoff_sweep(*, batch_size: int = 50, max_leads: int = 10_000) -> int:
                 .select_for_update(skip_locked=True)[:batch_size]
             )
             if not batch:
-                break
+                if restarted or last_pk == 0:
+                    break
+                # One more pass from the start for leads deferred while their reps were busy.
+                restarted, last_pk = True, 0
+                continue
             handed += _handoff_batch(batch, queues=queues)
         last_pk = batch[-1].pk
         seen += len(batch)
@@ -311,6 +318,7 @@ def handoff_backlog(*, batch_size: int = 100, max_leads: int = 10_000, window_mi
     """
     handed = seen = last_pk = 0
     queues = routing.queues_by_priority()
+    restarted = False
     while seen < max_leads:
         since = timezone.now() - datetime.timedelta(minutes=window_minutes)
         with transaction.atomic():
@@ -321,7 +329,11 @@ def handoff_backlog(*, batch_size: int = 100, max_leads: int = 10_000, window_mi
                 .select_for_update(skip_locked=True)[:batch_size]
             )
             if not batch:
-                break
+                if restarted or last_pk == 0:
+                    break
+                # One more pass from the start for leads deferred while their reps were busy.
+                restarted, last_pk = True, 0
+                continue
             handed += _handoff_batch(batch, queues=queues)
         last_pk = batch[-1].pk
         seen += len(batch)
