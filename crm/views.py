@@ -26,7 +26,7 @@ from .forms import (
     add_service_errors,
     objection_rows,
 )
-from .models import AssignmentStatus, DealStage
+from .models import Assignment, AssignmentStatus, DealStage
 from .selectors import (
     call_list_for_rep,
     deal_board_for_user,
@@ -173,16 +173,20 @@ def _service_errors_to_forms(error, form, formset) -> None:
         form.add_error(target if target in form.fields else None, messages_)
 
 
+def _open_assignment(lead):
+    return Assignment.objects.active().filter(lead=lead).first()
+
+
 @require_POST
 @sales_required
 def lead_accept(request, lead_id):
     lead = _lead_or_404(request, lead_id)
-    data = lead_page_data(lead=lead, user=request.user)
-    if data["assignment"] is None:
+    assignment = _open_assignment(lead)
+    if assignment is None:
         messages.error(request, "This lead has no open assignment to accept.")
     else:
         try:
-            assignment_accept(assignment_id=data["assignment"].pk, actor=request.user)
+            assignment_accept(assignment_id=assignment.pk, actor=request.user)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
@@ -195,7 +199,7 @@ def lead_accept(request, lead_id):
 def lead_reject(request, lead_id):
     lead = _lead_or_404(request, lead_id)
     form = RejectForm(request.POST)
-    assignment = lead_page_data(lead=lead, user=request.user)["assignment"]
+    assignment = _open_assignment(lead)
     if form.is_valid() and assignment is not None:
         try:
             assignment_reject(
