@@ -189,6 +189,7 @@ SPECTACULAR_SETTINGS = {
         "CallOutcomeEnum": "crm.models.CallOutcome",
         "FollowUpKindEnum": "crm.models.FollowUpKind",
         "DealStageEnum": "crm.models.DealStage",
+        "LearnedModelStatusEnum": "leads.learning.models.LearnedModelStatus",
     },
 }
 
