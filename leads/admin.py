@@ -2,7 +2,17 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from .models import EngagementEvent, Lead, LeadTransition, ScoringPolicy, ScoringRule, Segment, SegmentVersion
+from .models import (
+    CaptureForm,
+    EngagementEvent,
+    Lead,
+    LeadImport,
+    LeadTransition,
+    ScoringPolicy,
+    ScoringRule,
+    Segment,
+    SegmentVersion,
+)
 from .scoring import scoring_rule_validate
 
 
@@ -175,3 +185,30 @@ class ScoringPolicyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(CaptureForm)
+class CaptureFormAdmin(admin.ModelAdmin):
+    list_display = ["name", "key", "is_active", "redirect_url", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "key"]
+
+
+@admin.register(LeadImport)
+class LeadImportAdmin(admin.ModelAdmin):
+    list_display = [
+        "original_name",
+        "dry_run",
+        "status",
+        "created_count",
+        "updated_count",
+        "rejected_count",
+        "created_by",
+        "created_at",
+    ]
+    list_filter = ["status", "dry_run"]
+    list_select_related = ["created_by"]
+    readonly_fields = [f.name for f in LeadImport._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # uploads go through /marketing/imports/, which runs them on a worker

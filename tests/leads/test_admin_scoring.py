@@ -52,3 +52,11 @@ def test_reps_cannot_change_scoring(client_for, rep, manager):
     response = client_for(manager).post("/admin/leads/scoringrule/add/", RULE)
     assert response.status_code == 403
     assert not ScoringRule.objects.exists()
+
+
+def test_a_marketer_manages_capture_forms_and_reads_imports_in_the_admin(client_for, marketer):
+    client = client_for(marketer)
+    response = client.post("/admin/leads/captureform/add/", {"key": "demo", "name": "Demo", "is_active": "on"})
+    assert response.status_code == 302
+    assert client.get("/admin/leads/leadimport/").status_code == 200
+    assert client.get("/admin/leads/leadimport/add/").status_code == 403
