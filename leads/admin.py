@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db import models
 
 from .models import (
     CaptureForm,
@@ -189,6 +190,7 @@ class ScoringPolicyAdmin(admin.ModelAdmin):
 
 @admin.register(CaptureForm)
 class CaptureFormAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "key", "is_active", "redirect_url", "created_at"]
     list_filter = ["is_active"]
     search_fields = ["name", "key"]
