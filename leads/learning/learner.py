@@ -273,27 +273,50 @@ def sigmoid(z):
     return 1.0 / (1.0 + np.exp(-np.clip(z, -35, 35)))
 
 
+HESSIAN_CHUNK_ROWS = 20_000
+
+
+def _logits(codes: np.ndarray, beta: np.ndarray, width: int) -> np.ndarray:
+    # One-hot rows make x @ beta a sum of looked-up weights; code -1 (no column) reads the
+    # appended 0.
+    return beta[width] + np.append(beta[:width], 0.0)[codes].sum(axis=1)
+
+
 def fit_logistic(codes: np.ndarray, y: np.ndarray, width: int, lam: float, *, iterations: int = 50) -> np.ndarray:
-    """Newton's method on the L2-penalised log-likelihood; the intercept (last) is unpenalised."""
-    x = _dense(codes, width)
+    """Newton's method on the L2-penalised log-likelihood; the intercept (last) is unpenalised.
+
+    Works on the column indexes, never on a full dense design: logits and gradients are
+    lookups and ``bincount``s, and the Hessian is summed over dense blocks of
+    ``HESSIAN_CHUNK_ROWS`` rows, so memory stays bounded for a million outcomes."""
     beta = np.zeros(width + 1)
     prior = y.mean() if len(y) else 0.5
     prior = min(max(prior, 1e-6), 1 - 1e-6)
     beta[width] = math.log(prior / (1 - prior))
     penalty = np.full(width + 1, lam)
     penalty[width] = 1e-8
+    flat = codes.ravel()
+    valid = flat >= 0
+    flat_valid = flat[valid]
 
     def objective(b):
-        z = x @ b
+        z = _logits(codes, b, width)
         # log(1 + e^z) - y z, computed without overflow
         return float(np.sum(np.logaddexp(0, z) - y * z) + 0.5 * np.sum(penalty * b * b))
 
     current = objective(beta)
     for _ in range(iterations):
-        p = sigmoid(x @ beta)
-        gradient = x.T @ (p - y) + penalty * beta
+        p = sigmoid(_logits(codes, beta, width))
+        residual = p - y
+        gradient = np.empty(width + 1)
+        per_cell = np.repeat(residual, codes.shape[1])[valid]
+        gradient[:width] = np.bincount(flat_valid, weights=per_cell, minlength=width)
+        gradient[width] = residual.sum()
+        gradient += penalty * beta
         w = p * (1 - p)
-        hessian = (x * w[:, None]).T @ x + np.diag(penalty)
+        hessian = np.diag(penalty)
+        for start in range(0, len(y), HESSIAN_CHUNK_ROWS):
+            x = _dense(codes[start : start + HESSIAN_CHUNK_ROWS], width)
+            hessian += (x * w[start : start + HESSIAN_CHUNK_ROWS, None]).T @ x
         step = np.linalg.lstsq(hessian, gradient, rcond=None)[0]
         # Damped Newton: halve the step until the penalised loss goes down.
         scale = 1.0
