@@ -76,4 +76,5 @@ def test_the_csv_link_downloads_the_table(page, live_server, login, manager, dem
         page.locator("#table-reps").get_by_role("link", name="Download CSV").click()
     download = download_info.value
     assert download.suggested_filename.startswith("rep-activity-reps-")
-    assert open(download.path()).readline().startswith("Rep,Calls,")
+    with open(download.path()) as downloaded:
+        assert downloaded.readline().startswith("Rep,Calls,")
