@@ -25,9 +25,10 @@ def handoff_lead_task(lead_id: int) -> int | None:
     were bypassed. The hand-off time is stamped when the task runs. Returns the assignment id.
     """
     assignment = lead_handoff(lead_id=lead_id)
-    if assignment is not None and getattr(assignment, "created_now", False):
-        # Our lead is committed; now help with any burst queued behind it.
-        handoff_backlog(batch_size=settings.HANDOFF_BACKLOG_BATCH_SIZE, max_leads=settings.HANDOFF_SWEEP_MAX_LEADS)
+    # Our lead is committed; now hand off any recent MQL still waiting (a burst queued behind
+    # us, or a lead that qualified while this queue was full of duplicates). One query when
+    # there is none.
+    handoff_backlog(batch_size=settings.HANDOFF_BACKLOG_BATCH_SIZE, max_leads=settings.HANDOFF_SWEEP_MAX_LEADS)
     return assignment.pk if assignment else None
 
 

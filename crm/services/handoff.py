@@ -317,7 +317,7 @@ def handoff_backlog(*, batch_size: int = 100, max_leads: int = 10_000, window_mi
     periodic sweep keeps retrying those.
     """
     handed = seen = last_pk = 0
-    queues = routing.queues_by_priority()
+    queues = None
     restarted = False
     while seen < max_leads:
         since = timezone.now() - datetime.timedelta(minutes=window_minutes)
@@ -334,6 +334,7 @@ def handoff_backlog(*, batch_size: int = 100, max_leads: int = 10_000, window_mi
                 # One more pass from the start for leads deferred while their reps were busy.
                 restarted, last_pk = True, 0
                 continue
+            queues = queues if queues is not None else routing.queues_by_priority()
             handed += _handoff_batch(batch, queues=queues)
         last_pk = batch[-1].pk
         seen += len(batch)
