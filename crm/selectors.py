@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import datetime
 import zoneinfo
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import (
     BooleanField,
     Case,
@@ -453,6 +455,24 @@ CALL_LIST_LEAD_FIELDS = (
 CALL_LIST_ASSIGNMENT_FIELDS = ("lead", "rep", "status", "handed_off_at", "sla_due_at", "first_touch_at")
 
 
+@contextmanager
+def _without_parallel_workers():
+    """On PostgreSQL, run the enclosed reads in a transaction planned without parallel workers.
+
+    The call list reads a few thousand rows by index; starting parallel workers for the hash
+    join costs more than it saves (measured: p50 about 10 ms slower with them on a busy
+    machine). SET LOCAL scopes it to this transaction, so reports keep their workers.
+    Elsewhere (SQLite, whose transactions here take the write lock up front) nothing changes.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        yield
+
+
 def _bucket(assignment: Assignment, now: datetime.datetime) -> int:
     if assignment.first_touch_at is None and assignment.sla_due_at is not None and assignment.sla_due_at < now:
         return BUCKET_OVERDUE
@@ -464,7 +484,8 @@ def _bucket(assignment: Assignment, now: datetime.datetime) -> int:
 
 
 def call_list_for_rep(*, rep, now: datetime.datetime | None = None, limit: int = 50) -> list[CallListRow]:
-    """The rep's next calls, best first. Two queries whatever the size of the book.
+    """The rep's next calls, best first. Two queries whatever the size of the book (three on
+    PostgreSQL, which first turns parallel workers off for the transaction).
 
     Order: SLA overdue, then callbacks / follow-ups due, then new assignments by score (newest
     first among equals), then customer check-ins due, then work in progress; leads whose local
@@ -577,6 +598,10 @@ def call_list_for_rep(*, rep, now: datetime.datetime | None = None, limit: int =
         )
         .order_by("outside_hours", F("check_in_on").asc(nulls_last=True), "-score", "-id")[:limit]
     )
+
+    with _without_parallel_workers():
+        assignments = list(assignments)
+        customers = list(customers)
 
     # The top rows come back unordered; their bucket and order are worked out again here from
     # the same columns (CallListRow.sort_key mirrors the SQL ORDER BY).

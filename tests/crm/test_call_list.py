@@ -2,6 +2,7 @@ import datetime
 import zoneinfo
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -201,7 +202,8 @@ def test_the_call_list_page_runs_a_constant_number_of_queries(client_for, rep, d
     _fill(rep, rows)
     client = client_for(rep)
     # session, user, the user's groups (roles), the ranked assignments, the customer check-ins
-    with django_assert_num_queries(5):
+    # (+ on PostgreSQL: SAVEPOINT, SET LOCAL, RELEASE, to plan it without parallel workers)
+    with django_assert_num_queries(5 + (3 if connection.vendor == "postgresql" else 0)):
         response = client.get(reverse("crm:call-list"))
     assert response.status_code == 200
     assert response.content.decode().count('class="lead-link"') == rows + max(1, rows // 3)
