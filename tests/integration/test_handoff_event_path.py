@@ -13,27 +13,29 @@ from tests.integration.handoff_helpers import make_queue, qualify
 from tests.leads.factories import LeadFactory
 
 
-def test_a_lead_qualified_in_a_web_request_is_assigned_by_the_worker_without_a_sweep(
-    celery_worker_factory, settings, monkeypatch
-):
-    """The qualifying request commits and returns; the worker alone makes the assignment."""
+def test_a_lead_qualified_in_a_web_request_is_assigned_by_the_worker_without_a_sweep(celery_worker_factory, settings):
+    """Marketing's own qualification (``leads.api.lead_score``) runs inside a request; the
+    request commits and returns, and the worker alone makes the assignment."""
     from django.http import HttpResponse
     from django.urls import path
 
+    from leads.api import lead_score
+    from leads.models import ScoringPolicy
+
     queue = make_queue(reps=1)
-    lead = LeadFactory(stage=LifecycleStage.ENGAGED)
+    ScoringPolicy.objects.create(pk=1, threshold=0, fit_minimum=0)  # every contactable lead qualifies
+    lead = LeadFactory(stage=LifecycleStage.NEW)
 
-    def qualify_view(request, lead_id):
-        qualify(lead_id)
-        return HttpResponse("qualified")
+    def score_view(request, lead_id):
+        lead_score(lead_id=lead_id)
+        return HttpResponse("scored")
 
-    # A stand-in for marketing's qualifying endpoint: the same lifecycle move and on-commit
-    # signal, inside a real request cycle.
-    urlconf = type("urls", (), {"urlpatterns": [path("qualify/<int:lead_id>/", qualify_view)]})
+    # A minimal endpoint around marketing's scoring service, in a real request cycle.
+    urlconf = type("urls", (), {"urlpatterns": [path("score/<int:lead_id>/", score_view)]})
     settings.ROOT_URLCONF = urlconf
     worker = celery_worker_factory(queues="handoff,sales", concurrency=1)
 
-    response = Client().post(f"/qualify/{lead.pk}/")
+    response = Client().post(f"/score/{lead.pk}/")
 
     assert response.status_code == 200
     assignment = wait_until(
