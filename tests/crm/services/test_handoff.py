@@ -492,3 +492,19 @@ def test_segment_routing_uses_the_segment_definition_for_one_lead_and_for_a_swee
 
     assert Assignment.objects.get(lead=big).queue == special
     assert Assignment.objects.get(lead=small).queue == catch_all
+
+
+def test_a_batch_leaves_a_lead_untouched_when_reps_with_room_are_busy_not_full(queue, rep_in_queue, monkeypatch):
+    """Busy (locked by a concurrent hand-off) is not full: no QUEUED assignment; the lead stays
+    an MQL for the next pass."""
+    lead = mql()
+
+    def busy(self, now):
+        self.skipped = list(self.candidates)
+        return None
+
+    monkeypatch.setattr(routing.RepPicker, "take", busy)
+
+    assert lead_handoff(lead_id=lead.pk) is None
+    assert not Assignment.objects.filter(lead=lead).exists()
+    assert handoff_module.sweep_candidates().filter(pk=lead.pk).exists()
