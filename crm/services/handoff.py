@@ -48,6 +48,7 @@ from leads.api import (
     lead_handed_off,
     lead_recycled_no_contact,
     lead_rejected_by_sales,
+    lead_score,
 )
 
 logger = logging.getLogger(__name__)
@@ -420,6 +421,9 @@ def assignment_reject(*, assignment_id: int, reason: str, note: str = "", actor)
             lead_recycled_no_contact(lead_id=assignment.lead_id, actor=actor, note=note, at=now)
         else:
             lead_rejected_by_sales(lead_id=assignment.lead_id, reason=reason, note=note, actor=actor, at=now)
+        # Marketing's score takes the rejection into account now (the policy's rejection
+        # penalty), not at the next nightly re-score.
+        lead_score(lead_id=assignment.lead_id)
         assignment.status = AssignmentStatus.REJECTED
         assignment.rejected_at = now
         assignment.rejected_reason = reason

@@ -508,3 +508,16 @@ def test_a_batch_leaves_a_lead_untouched_when_reps_with_room_are_busy_not_full(q
     assert lead_handoff(lead_id=lead.pk) is None
     assert not Assignment.objects.filter(lead=lead).exists()
     assert handoff_module.sweep_candidates().filter(pk=lead.pk).exists()
+
+
+def test_a_rejection_is_scored_at_once_with_the_policys_penalty(assigned, rep):
+    from leads.models import ScoringPolicy
+
+    ScoringPolicy.objects.update_or_create(pk=1, defaults={"rejection_penalty": 15})
+
+    assignment_reject(assignment_id=assigned.pk, reason="no_budget", actor=rep)
+
+    lead = Lead.objects.get(pk=assigned.lead_id)
+    penalties = [entry for entry in lead.score_breakdown if entry.get("kind") == "penalty"]
+    assert [entry["points"] for entry in penalties] == [-15]
+    assert lead.scored_at is not None
