@@ -91,12 +91,15 @@ def lead_handoff(*, lead_id: int) -> Assignment | None:
         return existing
 
 
-def handoff_locked_leads(*, leads: list, queues: list[SalesQueue] | None = None) -> dict[int, Assignment | None]:
+def handoff_locked_leads(
+    *, leads: list, queues: list[SalesQueue] | None = None, deferred: list | None = None
+) -> dict[int, Assignment | None]:
     """Hand off leads whose rows the caller has locked in the current transaction.
 
     Works on the whole list at once (one query per step, not per lead) except for the
     lifecycle move, which leads makes one lead at a time. Returns lead id -> active
-    assignment or None, as ``lead_handoff`` describes.
+    assignment or None, as ``lead_handoff`` describes; leads left for another pass because
+    their reps were busy are appended to ``deferred``.
     """
     now = timezone.now()
     ids = [lead.pk for lead in leads]
@@ -151,6 +154,8 @@ def handoff_locked_leads(*, leads: list, queues: list[SalesQueue] | None = None)
                     # The lead stays an MQL without an assignment for the next pass (its own
                     # event task, the drain's next round or the sweep), instead of waiting
                     # QUEUED for a fill.
+                    if deferred is not None:
+                        deferred.append(lead.pk)
                     continue
                 rep = membership.rep if membership is not None else None
             if rep is not None:
@@ -286,6 +291,7 @@ def handoff_sweep(*, batch_size: int = 50, max_leads: int = 10_000) -> int:
     last_pk = 0
     queues = routing.queues_by_priority()
     restarted = False
+    deferred: list[int] = []
     while seen < max_leads:
         with transaction.atomic():
             batch = list(
@@ -295,12 +301,12 @@ def handoff_sweep(*, batch_size: int = 50, max_leads: int = 10_000) -> int:
                 .select_for_update(skip_locked=True)[:batch_size]
             )
             if not batch:
-                if restarted or last_pk == 0:
+                if restarted or not deferred:
                     break
                 # One more pass from the start for leads deferred while their reps were busy.
                 restarted, last_pk = True, 0
                 continue
-            handed += _handoff_batch(batch, queues=queues)
+            handed += _handoff_batch(batch, queues=queues, deferred=deferred)
         last_pk = batch[-1].pk
         seen += len(batch)
     return handed
@@ -320,6 +326,7 @@ def handoff_backlog(*, batch_size: int = 100, max_leads: int = 10_000, window_mi
     handed = seen = last_pk = 0
     queues = None
     restarted = False
+    deferred: list[int] = []
     while seen < max_leads:
         since = timezone.now() - datetime.timedelta(minutes=window_minutes)
         with transaction.atomic():
@@ -330,24 +337,24 @@ def handoff_backlog(*, batch_size: int = 100, max_leads: int = 10_000, window_mi
                 .select_for_update(skip_locked=True)[:batch_size]
             )
             if not batch:
-                if restarted or last_pk == 0:
+                if restarted or not deferred:
                     break
                 # One more pass from the start for leads deferred while their reps were busy.
                 restarted, last_pk = True, 0
                 continue
             queues = queues if queues is not None else routing.queues_by_priority()
-            handed += _handoff_batch(batch, queues=queues)
+            handed += _handoff_batch(batch, queues=queues, deferred=deferred)
         last_pk = batch[-1].pk
         seen += len(batch)
     return handed
 
 
-def _handoff_batch(leads: list, *, queues) -> int:
+def _handoff_batch(leads: list, *, queues, deferred: list | None = None) -> int:
     """One sweep batch; if the batch as a whole fails, each lead is tried on its own so one
     bad lead cannot hold the others back."""
     try:
         with transaction.atomic():
-            results = handoff_locked_leads(leads=leads, queues=queues)
+            results = handoff_locked_leads(leads=leads, queues=queues, deferred=deferred)
         return sum(1 for a in results.values() if getattr(a, "created_now", False))
     except (ValidationError, DatabaseError):
         logger.warning("sweep: a batch of %s leads failed; retrying them one by one", len(leads), exc_info=True)
@@ -355,7 +362,8 @@ def _handoff_batch(leads: list, *, queues) -> int:
     for lead in leads:
         try:
             with transaction.atomic():
-                if getattr(handoff_locked_leads(leads=[lead], queues=queues).get(lead.pk), "created_now", False):
+                one = handoff_locked_leads(leads=[lead], queues=queues, deferred=deferred)
+                if getattr(one.get(lead.pk), "created_now", False):
                     handed += 1
         except (ValidationError, DatabaseError):
             logger.exception("sweep: lead %s could not be handed off; the next sweep retries", lead.pk)
