@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from campaigns import api as campaigns_api
+from leads import api as leads_api
 from config.roles import is_manager, is_rep
 
 from .forms import (
@@ -116,6 +117,8 @@ def _lead_page(
         and lead.stage in ("handed_off", "sal"),
         "can_convert": lead.stage == "sal",
         "contact": getattr(lead, "contact", None),
+        # Only a lead the active model has scored has learned reasons; skip the lookups otherwise.
+        "learned_reasons": leads_api.learned_reasons_for_lead(lead)[:6] if lead.learned_score is not None else [],
     }
     return render(request, "crm/lead_detail.html", context, status=status)
 

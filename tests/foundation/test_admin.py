@@ -35,7 +35,7 @@ from tests.leads.factories import (
 
 pytestmark = pytest.mark.django_db
 
-OUR_APPS = {"leads", "campaigns", "crm"}
+OUR_APPS = {"leads", "campaigns", "crm", "learning"}
 
 
 def our_models():
