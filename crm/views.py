@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from campaigns import api as campaigns_api
-from leads import api as leads_api
 from config.roles import is_manager, is_rep
+from leads import api as leads_api
 
 from .forms import (
     CallForm,

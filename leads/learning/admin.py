@@ -57,3 +57,23 @@ class LearningPolicyAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         obj.updated_by = request.user
         super().save_model(request, obj, form, change)
+
+
+@admin.register(LearnedWeight)
+class LearnedWeightAdmin(admin.ModelAdmin):
+    """Read-only: weights are written by training, never by hand."""
+
+    list_display = ["model", "feature", "value", "weight"]
+    list_filter = ["model"]
+    search_fields = ["feature", "value"]
+    list_select_related = ["model"]
+    ordering = ["model", "-weight"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
