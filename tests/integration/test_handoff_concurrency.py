@@ -76,9 +76,7 @@ def test_a_worker_killed_mid_sweep_leaves_every_mql_assigned_exactly_once_after_
     first = celery_worker_factory(queues="handoff,sales", concurrency=1)
 
     handoff_sweep_task.delay()
-    wait_until(
-        lambda: Assignment.objects.count() >= 40, timeout=30, message="the sweep to be under way", interval=0.01
-    )
+    wait_until(lambda: Assignment.objects.count() >= 40, timeout=30, message="the sweep to be under way", interval=0.01)
     first.kill()  # SIGKILL to the whole process group, mid-batch
 
     done_before = Assignment.objects.count()
