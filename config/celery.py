@@ -4,13 +4,17 @@ assignment), `sales` (notifications, SLA). Routing by module lives in settings."
 import os
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
+QUEUE_NAMES = ("marketing", "handoff", "sales")
+
 app = Celery("baton")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = (Queue("marketing"), Queue("handoff"), Queue("sales"))
+# Each queue has its own direct exchange and routing key, so a message reaches exactly one
+# queue on any broker.
+app.conf.task_queues = tuple(Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUE_NAMES)
 app.autodiscover_tasks()
 
 

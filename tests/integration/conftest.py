@@ -109,12 +109,15 @@ class WorkerProcess:
         from config.celery import ping
 
         marker = f"ready-{uuid.uuid4().hex}"
-        ping.delay(marker)
+        # Ping on a queue this worker consumes, whichever it is.
+        ping.apply_async(args=[marker], queue=self.queues.split(",")[0])
         path = Path(settings.VAR_DIR) / "pings" / marker
         try:
             wait_until(path.exists, timeout=timeout, message="the worker to answer a ping")
         except AssertionError:
-            raise AssertionError(f"worker did not start; log:\n{self.log()}") from None
+            log = self.log()
+            self.kill()  # never leave a half-started worker behind to eat later tests' tasks
+            raise AssertionError(f"worker did not start; log:\n{log}") from None
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:] if self.log_path.exists() else ""
@@ -140,9 +143,9 @@ def celery_worker_factory(transactional_db, tmp_path):
     workers: list[WorkerProcess] = []
 
     def start(queues: str = "marketing,handoff,sales", concurrency: int = 1, pool: str = "prefork"):
-        worker = WorkerProcess(queues, concurrency, pool, tmp_path / f"worker-{len(workers)}.log").start()
-        workers.append(worker)
-        return worker
+        worker = WorkerProcess(queues, concurrency, pool, tmp_path / f"worker-{len(workers)}.log")
+        workers.append(worker)  # before starting, so teardown stops it even if it never gets ready
+        return worker.start()
 
     yield start
     for worker in workers:
