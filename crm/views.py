@@ -6,6 +6,7 @@ from __future__ import annotations
 from functools import wraps
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -14,7 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from campaigns import api as campaigns_api
-from config.roles import is_manager, is_rep
+from config.roles import SALES_REP, is_manager, is_rep
 from leads import api as leads_api
 
 from .forms import (
@@ -66,10 +67,17 @@ def _lead_or_404(request, lead_id):
 @require_GET
 @sales_required
 def call_list(request):
-    rows = call_list_for_rep(rep=request.user)
+    """A rep's own list. A manager (who has no list of their own) picks a rep to look over."""
+    rep, reps = request.user, None
+    if is_manager(request.user) and not is_rep(request.user):
+        reps = list(get_user_model().objects.filter(groups__name=SALES_REP, is_active=True).order_by("username"))
+        chosen = request.GET.get("rep", "")
+        rep = next((r for r in reps if str(r.pk) == chosen), None)
+    rows = call_list_for_rep(rep=rep) if rep is not None else []
     url_pattern = reverse("crm:lead-detail", kwargs={"lead_id": 999999999}).replace("999999999", "{}")
     display = [row.display(url_pattern=url_pattern) for row in rows]
-    return render(request, "crm/call_list.html", {"rows": display, "next_row": display[0] if display else None})
+    context = {"rows": display, "next_row": display[0] if display and reps is None else None, "reps": reps, "rep": rep}
+    return render(request, "crm/call_list.html", context)
 
 
 @require_GET
