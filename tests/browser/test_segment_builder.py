@@ -11,6 +11,14 @@ from tests.leads.factories import LeadFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+HTMX_BUSY = ".htmx-request, .htmx-swapping, .htmx-settling"
+
+
+def htmx_idle(page):
+    """Wait until htmx has no request in flight and has finished swapping and settling, as a
+    person would before touching the re-rendered builder."""
+    page.wait_for_function(f"() => !document.querySelector({HTMX_BUSY!r})")
+
 
 def test_a_marketer_builds_a_segment_with_a_live_count_and_saves_it(make_user, login, live_server, artifacts_dir):
     make_user("Marketing", username="maya", password="pw", is_staff=True)
@@ -26,19 +34,24 @@ def test_a_marketer_builds_a_segment_with_a_live_count_and_saves_it(make_user, l
 
     page.get_by_role("button", name="+ Condition").click()
     expect(page.locator("select[name='n-r.1-field']")).to_be_visible()
+    htmx_idle(page)
     page.locator("select[name='n-r.1-field']").select_option("employees")
     # The builder re-renders with the operators of a number field.
     expect(page.locator("select[name='n-r.1-op'] option[value='gte']")).to_have_count(1)
+    htmx_idle(page)
     page.locator("select[name='n-r.1-op']").select_option("gte")
+    htmx_idle(page)
     page.locator("input[name='n-r.1-value']").fill("100")
     page.locator("input[name='n-r.1-value']").press("Tab")
     expect(page.locator("#live-count")).to_have_text("3")
 
     page.get_by_role("button", name="+ Group").click()
     expect(page.locator("select[name='n-r.2-type']")).to_be_visible()
+    htmx_idle(page)
     page.get_by_role("button", name="Remove group r.2").click()
     expect(page.locator("select[name='n-r.2-type']")).to_have_count(0)
 
+    htmx_idle(page)
     page.get_by_label("Name").fill("Big software")
     page.screenshot(path=str(artifacts_dir / "segment-builder.png"), full_page=True)
     page.get_by_role("button", name="Save").click()
