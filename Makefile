@@ -24,11 +24,13 @@ run: venv
 	@echo "Baton is starting at http://$(HOST):$(PORT)/  (Ctrl-C stops web, worker and beat)"
 	@echo "Demo logins (password: demo): rep1 ... rep5 (sales reps), marketer, manager"
 	@echo ""
-	@bash -c 'trap "trap - INT TERM EXIT; kill 0" INT TERM EXIT; \
-		$(BIN)/celery -A config worker -Q marketing,handoff,sales -l warning --concurrency 2 & \
-		$(BIN)/celery -A config beat -l warning -s var/celerybeat-schedule & \
-		$(BIN)/python manage.py runserver $(HOST):$(PORT) & \
-		wait -n; exit 1'
+	@bash -c 'pids=(); \
+		stop() { trap - INT TERM EXIT; kill $${pids[@]} 2>/dev/null; wait; echo "Baton stopped."; }; \
+		trap stop INT TERM EXIT; \
+		$(BIN)/celery -A config worker -Q marketing,handoff,sales -l warning --concurrency 2 & pids+=($$!); \
+		$(BIN)/celery -A config beat -l warning -s var/celerybeat-schedule & pids+=($$!); \
+		$(BIN)/python manage.py runserver $(HOST):$(PORT) & pids+=($$!); \
+		wait -n'
 
 test: venv
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)
