@@ -286,30 +286,7 @@ def handoff_sweep(*, batch_size: int = 50, max_leads: int = 10_000) -> int:
     ):
         handoff_queue_fill(queue_id=queue_id)
 
-    handed = 0
-    seen = 0
-    last_pk = 0
-    queues = routing.queues_by_priority()
-    restarted = False
-    deferred: list[int] = []
-    while seen < max_leads:
-        with transaction.atomic():
-            batch = list(
-                sweep_candidates()
-                .filter(pk__gt=last_pk)
-                .order_by("pk")
-                .select_for_update(skip_locked=True)[:batch_size]
-            )
-            if not batch:
-                if restarted or not deferred:
-                    break
-                # One more pass from the start for leads deferred while their reps were busy.
-                restarted, last_pk = True, 0
-                continue
-            handed += _handoff_batch(batch, queues=queues, deferred=deferred)
-        last_pk = batch[-1].pk
-        seen += len(batch)
-    return handed
+    return _handoff_drain(sweep_candidates, batch_size=batch_size, max_leads=max_leads)
 
 
 def handoff_backlog(*, batch_size: int = 100, max_leads: int = 10_000, window_minutes: int = 15) -> int:
@@ -323,18 +300,27 @@ def handoff_backlog(*, batch_size: int = 100, max_leads: int = 10_000, window_mi
     qualifications count, so a lead no queue takes is not retried by every task; the
     periodic sweep keeps retrying those.
     """
+
+    def recent_candidates():
+        since = timezone.now() - datetime.timedelta(minutes=window_minutes)
+        return sweep_candidates().filter(qualified_at__gte=since)
+
+    return _handoff_drain(recent_candidates, batch_size=batch_size, max_leads=max_leads)
+
+
+def _handoff_drain(candidates, *, batch_size: int, max_leads: int) -> int:
+    """Hand off ``candidates()`` in primary-key order, one transaction per batch of rows taken
+    with ``SKIP LOCKED``, until none are left or ``max_leads`` were looked at. Leads deferred
+    because their reps were busy get one more pass from the start. Queues are read only once
+    there is a batch, so an empty drain costs one query."""
     handed = seen = last_pk = 0
     queues = None
     restarted = False
     deferred: list[int] = []
     while seen < max_leads:
-        since = timezone.now() - datetime.timedelta(minutes=window_minutes)
         with transaction.atomic():
             batch = list(
-                sweep_candidates()
-                .filter(qualified_at__gte=since, pk__gt=last_pk)
-                .order_by("pk")
-                .select_for_update(skip_locked=True)[:batch_size]
+                candidates().filter(pk__gt=last_pk).order_by("pk").select_for_update(skip_locked=True)[:batch_size]
             )
             if not batch:
                 if restarted or not deferred:
