@@ -22,34 +22,27 @@ def ensure_sales_actor(actor, *, action: str) -> None:
 
 
 def lead_for_actor(*, actor, lead_id, field: str = "lead_id", lock: bool = False) -> Lead:
-    qs = Lead.objects.filter(lead_visible_q(actor))
-    if lock:
-        qs = qs.select_for_update()
-    lead = qs.filter(pk=lead_id).first() if _is_id(lead_id) else None
-    if lead is None:
-        raise ValidationError({field: f"Lead {lead_id} not found."}, code="not_found")
-    return lead
+    return _visible_row(Lead.objects.filter(lead_visible_q(actor)), pk=lead_id, field=field, label="Lead", lock=lock)
 
 
 def contact_for_actor(*, actor, contact_id, field: str = "contact_id") -> Contact:
-    contact = (
-        Contact.objects.filter(contact_visible_q(actor)).select_related("account").filter(pk=contact_id).first()
-        if _is_id(contact_id)
-        else None
-    )
-    if contact is None:
-        raise ValidationError({field: f"Contact {contact_id} not found."}, code="not_found")
-    return contact
+    qs = Contact.objects.filter(contact_visible_q(actor)).select_related("account")
+    return _visible_row(qs, pk=contact_id, field=field, label="Contact")
 
 
 def deal_for_actor(*, actor, deal_id, field: str = "deal_id", lock: bool = False) -> Deal:
-    qs = Deal.objects.filter(deal_visible_q(actor))
+    return _visible_row(Deal.objects.filter(deal_visible_q(actor)), pk=deal_id, field=field, label="Deal", lock=lock)
+
+
+def _visible_row(qs, *, pk, field: str, label: str, lock: bool = False):
+    """The row with ``pk`` among those the actor may see, or a "not found" error on ``field``
+    (the same for a row that is not theirs as for one that does not exist)."""
     if lock:
         qs = qs.select_for_update()
-    deal = qs.filter(pk=deal_id).first() if _is_id(deal_id) else None
-    if deal is None:
-        raise ValidationError({field: f"Deal {deal_id} not found."}, code="not_found")
-    return deal
+    row = qs.filter(pk=pk).first() if _is_id(pk) else None
+    if row is None:
+        raise ValidationError({field: f"{label} {pk} not found."}, code="not_found")
+    return row
 
 
 def _is_id(value) -> bool:
