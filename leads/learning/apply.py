@@ -69,11 +69,7 @@ def _lead_field_expression(spec: FeatureSpec, weights: dict[str, float]):
             missing |= Q(**{name: ""})
         whens.append(When(missing, then=Value(weights[MISSING])))
     if spec.kind == NUMERIC:
-        for index in range(len(spec.edges) + 1):
-            label = spec.bin_label(index)
-            if label in weights:
-                lower, upper = spec.bin_bounds(index)
-                whens.append(When(_bin_q(name, lower, upper, json_value=False), then=Value(weights[label])))
+        whens += _bin_whens(spec, weights, name, json_value=False)
     else:
         boolean = field.get_internal_type() == "BooleanField"
         for value in spec.values:
@@ -81,6 +77,17 @@ def _lead_field_expression(spec: FeatureSpec, weights: dict[str, float]):
                 match = (value == "true") if boolean else value
                 whens.append(When(Q(**{name: match}), then=Value(weights[value])))
     return Case(*whens, default=Value(0.0), output_field=FloatField()) if whens else Value(0.0)
+
+
+def _bin_whens(spec: FeatureSpec, weights: dict[str, float], lookup: str, *, json_value: bool) -> list[When]:
+    """One ``When`` per weighted quantile bin of a numeric feature."""
+    whens = []
+    for index in range(len(spec.edges) + 1):
+        label = spec.bin_label(index)
+        if label in weights:
+            lower, upper = spec.bin_bounds(index)
+            whens.append(When(_bin_q(lookup, lower, upper, json_value=json_value), then=Value(weights[label])))
+    return whens
 
 
 def _attr_expression(spec: FeatureSpec, weights: dict[str, float]):
@@ -92,11 +99,7 @@ def _attr_expression(spec: FeatureSpec, weights: dict[str, float]):
         missing = Q(**{f"{lookup}__isnull": True}) | Q(**{lookup: None}) | Q(**{lookup: ""})
         whens.append(When(missing, then=Value(weights[MISSING])))
     if spec.kind == NUMERIC:
-        for index in range(len(spec.edges) + 1):
-            label = spec.bin_label(index)
-            if label in weights:
-                lower, upper = spec.bin_bounds(index)
-                whens.append(When(_bin_q(lookup, lower, upper, json_value=True), then=Value(weights[label])))
+        whens += _bin_whens(spec, weights, lookup, json_value=True)
     else:
         for value in spec.values:
             if value not in weights:
@@ -124,12 +127,7 @@ def _events_expression(features: list[tuple[FeatureSpec, dict[str, float]]]):
     }
     total = Value(0.0)
     for i, (spec, weights) in enumerate(features):
-        whens = []
-        for index in range(len(spec.edges) + 1):
-            label = spec.bin_label(index)
-            if label in weights:
-                lower, upper = spec.bin_bounds(index)
-                whens.append(When(_bin_q(f"c{i}", lower, upper, json_value=False), then=Value(weights[label])))
+        whens = _bin_whens(spec, weights, f"c{i}", json_value=False)
         if whens:
             total = total + Case(*whens, default=Value(0.0), output_field=FloatField())
     per_lead = (
