@@ -232,23 +232,18 @@ def generate_leads(n: int, *, seed: int = 42, start: int = 0, email_prefix: str 
         table = Lead._meta.db_table
         columns = ", ".join(COPY_COLUMNS)
         with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            # Columns a generated lead does not set start as a new, unscored lead.
+            unset = {
+                "stage": LifecycleStage.NEW,
+                "fit_score": 0,
+                "engagement_score": 0.0,
+                "score": 0.0,
+                "score_breakdown": "[]",
+                "updated_at": now,
+            }
             for values in _rows(indexes, seed=seed, now=now, email_prefix=email_prefix):
-                copy.write_row(
-                    [
-                        *(values[c] for c in COPY_COLUMNS[:12]),
-                        json.dumps(values["custom_attributes"]),
-                        values["email_opt_in"],
-                        values["do_not_call"],
-                        values["do_not_contact"],
-                        LifecycleStage.NEW,
-                        0,
-                        0.0,
-                        0.0,
-                        "[]",
-                        values["created_at"],
-                        now,
-                    ]
-                )
+                values["custom_attributes"] = json.dumps(values["custom_attributes"])
+                copy.write_row([values[c] if c in values else unset[c] for c in COPY_COLUMNS])
         return n
     buffer: list[Lead] = []
     for values in _rows(indexes, seed=seed, now=now, email_prefix=email_prefix):
