@@ -148,6 +148,15 @@ class Lead(models.Model):
             models.Index(fields=["industry", "employees"], name="lead_industry_employees_idx"),
             models.Index(fields=["country", "industry"], name="lead_country_industry_idx"),
             models.Index(fields=["employees", "industry"], name="lead_employees_industry_idx"),
+            # The rep's call list hash-joins the rep's callable leads with their open
+            # assignments: with the id, time zone and score in the index that side is read
+            # index-only, however the rep's leads are spread over the table.
+            models.Index(
+                fields=["owner"],
+                include=["id", "timezone", "score"],
+                condition=Q(owner__isnull=False, do_not_call=False, do_not_contact=False),
+                name="lead_owner_callable_idx",
+            ),
         ]
 
     def __str__(self) -> str:
