@@ -3,12 +3,23 @@ import zoneinfo
 
 import pytest
 from django.db import connection
+from django.db.models import IntegerField
 from django.urls import reverse
 from django.utils import timezone
 
 from crm.models import FollowUpKind
-from crm.selectors import BUCKET_CHECK_IN, BUCKET_DUE, BUCKET_LATER, BUCKET_NEW, BUCKET_OVERDUE, call_list_for_rep
-from leads.models import LifecycleStage
+from crm.selectors import (
+    BUCKET_CHECK_IN,
+    BUCKET_DUE,
+    BUCKET_LATER,
+    BUCKET_NEW,
+    BUCKET_OVERDUE,
+    CompiledQuery,
+    Param,
+    call_list_for_rep,
+    compiled_query,
+)
+from leads.models import Lead, LifecycleStage
 from tests.campaigns.factories import CampaignFactory, CampaignMemberFactory
 from tests.crm.factories import AccountFactory, CallFactory, ContactFactory, FollowUpFactory
 from tests.crm.sales_fixtures import assigned_lead
@@ -207,3 +218,46 @@ def test_the_call_list_page_runs_a_constant_number_of_queries(client_for, rep, d
         response = client.get(reverse("crm:call-list"))
     assert response.status_code == 200
     assert response.content.decode().count('class="lead-link"') == rows + max(1, rows // 3)
+
+
+def test_the_compiled_call_list_gives_each_rep_only_their_own_leads(rep, other_rep):
+    mine = assigned_lead(rep, timezone=INSIDE)
+    theirs = assigned_lead(other_rep, timezone=INSIDE)
+
+    first = [row.lead.pk for row in call_list_for_rep(rep=rep)]
+    # The second rep's list runs the statement compiled for the first one.
+    second = [row.lead.pk for row in call_list_for_rep(rep=other_rep)]
+
+    assert first == [mine.lead_id]
+    assert second == [theirs.lead_id]
+
+
+def test_the_compiled_call_list_is_ranked_at_the_time_it_is_asked_for(rep):
+    sla_due = timezone.now() + datetime.timedelta(minutes=30)
+    assigned_lead(rep, timezone=INSIDE, assignment={"sla_due_at": sla_due})
+
+    (before,) = call_list_for_rep(rep=rep, now=sla_due - datetime.timedelta(minutes=1))
+    (after,) = call_list_for_rep(rep=rep, now=sla_due + datetime.timedelta(minutes=1))
+
+    assert before.bucket == BUCKET_NEW
+    assert after.bucket == BUCKET_OVERDUE
+
+
+def test_the_call_list_statements_are_compiled_once_per_limit(rep):
+    assigned_lead(rep, timezone=INSIDE)
+    call_list_for_rep(rep=rep, limit=7)
+    compiled = compiled_query(("call_list_assignments", 7), lambda: pytest.fail("compiled again"))
+
+    (row,) = call_list_for_rep(rep=rep, limit=7)
+
+    assert compiled is compiled_query(("call_list_assignments", 7), lambda: pytest.fail("compiled again"))
+    assert row.assignment is not None
+
+
+def test_a_param_left_unbound_is_an_error_not_a_silent_value(rep):
+    compiled = CompiledQuery(
+        Lead.objects.filter(owner_id=Param("rep", IntegerField())).values("id"), connection=connection
+    )
+    with pytest.raises(KeyError):
+        compiled.rows()
+    assert compiled.rows(rep=rep.pk) == []
