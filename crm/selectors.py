@@ -711,7 +711,9 @@ def _call_list_lead(row: dict, pk: int, prefix: str = "") -> CallListLead:
     )
 
 
-def call_list_for_rep(*, rep, now: datetime.datetime | None = None, limit: int = 50) -> list[CallListRow]:
+def call_list_for_rep(
+    *, rep, now: datetime.datetime | None = None, limit: int = 50, offset: int = 0
+) -> list[CallListRow]:
     """The rep's next calls, best first. Two queries whatever the size of the book (three on
     PostgreSQL, which first turns parallel workers off for the transaction).
 
@@ -723,16 +725,23 @@ def call_list_for_rep(*, rep, now: datetime.datetime | None = None, limit: int =
     Open assignments (:func:`_ranked_assignments`) and check-ins due (:func:`_check_ins_due`)
     are two ranked lists merged here. Both statements are compiled once per thread and
     ``limit`` and run with this rep, time and set of time zones outside calling hours.
+
+    ``offset`` skips that many rows of the merged list (the page's "more"): each list's top
+    ``offset + limit`` rows are read and merged, so a later page costs a little more than
+    the first.
     """
+    if limit < 1 or offset < 0:
+        raise ValueError("limit must be positive and offset not negative")
     now = now or timezone.now()
+    top = offset + limit
     values = {
         "rep": rep.pk,
         "now": now,
         "today": timezone.localdate(now),
         "outside": timezones_outside_calling_hours(now),
     }
-    assignments = compiled_query(("call_list_assignments", limit), lambda: _ranked_assignments(limit))
-    customers = compiled_query(("call_list_check_ins", limit), lambda: _check_ins_due(limit))
+    assignments = compiled_query(("call_list_assignments", top), lambda: _ranked_assignments(top))
+    customers = compiled_query(("call_list_check_ins", top), lambda: _check_ins_due(top))
     with _without_parallel_workers():
         assignment_rows = assignments.rows(**values)
         customer_rows = customers.rows(**values)
@@ -774,7 +783,7 @@ def call_list_for_rep(*, rep, now: datetime.datetime | None = None, limit: int =
         for row in customer_rows
     ]
     rows.sort(key=lambda row: row.sort_key)
-    return rows[:limit]
+    return rows[offset:top]
 
 
 # --- The lead page -------------------------------------------------------------------------------

@@ -81,6 +81,6 @@ def call_list_row(rank: int, row: dict) -> str:
 
 
 @register.simple_tag
-def call_list_rows(rows) -> SafeString:
-    """``{% call_list_rows rows %}``: the table body's rows, numbered from 1."""
-    return mark_safe("".join(call_list_row(rank, row) for rank, row in enumerate(rows, start=1)))  # noqa: S308
+def call_list_rows(rows, start: int = 1) -> SafeString:
+    """``{% call_list_rows rows start=51 %}``: the table body's rows, numbered from ``start``."""
+    return mark_safe("".join(call_list_row(rank, row) for rank, row in enumerate(rows, start=start)))  # noqa: S308
