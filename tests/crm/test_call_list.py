@@ -321,9 +321,9 @@ def test_a_page_past_the_end_says_so(client_for, rep, book, page_of_three):
     assert "no more leads" in response.content.decode()
 
 
-@pytest.mark.parametrize("page", ["0", "-1", "two", "101", ""])
-def test_a_bad_page_number_is_a_clear_error(client_for, rep, page):
-    response = client_for(rep).get(reverse("crm:call-list"), {"page": page})
+@pytest.mark.parametrize("number", ["0", "-1", "two", "101", ""])
+def test_a_bad_page_number_is_a_clear_error(client_for, rep, number):
+    response = client_for(rep).get(reverse("crm:call-list"), {"page": number})
 
     assert response.status_code == 400
     assert response.content.decode().startswith("page: ")
