@@ -7,6 +7,7 @@ import datetime
 import json
 import threading
 import zoneinfo
+from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -312,17 +313,23 @@ class CompiledQuery:
 
 
 _compiled = threading.local()
+COMPILED_QUERIES_PER_THREAD = 64  # a key per statement and page size; the API takes 1-200
 
 
 def compiled_query(key: tuple, build: Callable[[], QuerySet]) -> CompiledQuery:
-    """The query ``build()`` returns, compiled once per thread and database connection."""
+    """The query ``build()`` returns, compiled once per thread and database connection
+    (the least recently used of more than ``COMPILED_QUERIES_PER_THREAD`` are dropped)."""
     db = connections[DEFAULT_DB_ALIAS]
     cache = getattr(_compiled, "queries", None)
     if cache is None:
-        cache = _compiled.queries = {}
+        cache = _compiled.queries = OrderedDict()
     compiled = cache.get(key)
     if compiled is None or compiled.compiler.connection is not db:
         compiled = cache[key] = CompiledQuery(build(), db)
+        while len(cache) > COMPILED_QUERIES_PER_THREAD:
+            cache.popitem(last=False)
+    else:
+        cache.move_to_end(key)
     return compiled
 
 

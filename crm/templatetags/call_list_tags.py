@@ -10,6 +10,7 @@ the page always had; the rest of the page stays in ``crm/call_list.html``.
 from html import escape
 
 from django import template
+from django.conf import settings
 from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
@@ -29,8 +30,8 @@ ROW = (
 )
 PHONE = ' · <a href="tel:{0}" tabindex="-1">{0}</a>'
 OUTSIDE_BADGE = (
-    ' <span class="badge off-hours" title="Calling hours are 09:00–20:00 local time">'
-    "Outside calling hours · {} local</span>"
+    ' <span class="badge off-hours" title="Calling hours are {start:02d}:00–{end:02d}:00 local time">'
+    "Outside calling hours · {local_time} local</span>"
 )
 REASON = '<span class="reason">{} <b>{}</b></span>'
 NO_REASONS = '<span class="muted">Score {}</span>'
@@ -71,7 +72,11 @@ def call_list_row(rank: int, row: dict) -> str:
         phone=PHONE.format(_e(row["phone"])) if row["phone"] else "",
         badge=_e(row["badge"]),
         bucket_label=_e(row["bucket_label"]),
-        outside_badge=OUTSIDE_BADGE.format(_e(row["local_time"])) if row["outside_hours"] else "",
+        outside_badge=OUTSIDE_BADGE.format(
+            start=settings.CALLING_HOURS_START, end=settings.CALLING_HOURS_END, local_time=_e(row["local_time"])
+        )
+        if row["outside_hours"]
+        else "",
         reasons=reasons,
         campaign=_e(row["campaign"]),
         due=due,

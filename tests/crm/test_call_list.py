@@ -346,3 +346,12 @@ def test_a_later_page_runs_a_constant_number_of_queries(
     with django_assert_num_queries(5 + (3 if connection.vendor == "postgresql" else 0)):
         response = client.get(reverse("crm:call-list"), {"page": 2}, headers={"HX-Request": "true"})
     assert response.content.decode().count('class="lead-link"') == 3
+
+
+def test_the_compiled_statements_kept_per_thread_are_bounded(rep, monkeypatch):
+    monkeypatch.setattr("crm.selectors.COMPILED_QUERIES_PER_THREAD", 2)
+    first = compiled_query(("bounded", 1), lambda: Lead.objects.values("id"))
+    compiled_query(("bounded", 2), lambda: Lead.objects.values("id"))
+    compiled_query(("bounded", 3), lambda: Lead.objects.values("id"))
+
+    assert compiled_query(("bounded", 1), lambda: Lead.objects.values("id")) is not first

@@ -85,3 +85,11 @@ def test_a_lead_outside_calling_hours_is_marked_with_its_local_time():
     assert 'class="bucket-2 outside-hours"' in html
     assert "Outside calling hours · 22:15 local" in html
     assert '<a href="tel:+49 30 1234" tabindex="-1">+49 30 1234</a>' in html
+
+
+def test_the_outside_hours_badge_names_the_configured_calling_hours(settings):
+    settings.CALLING_HOURS_START, settings.CALLING_HOURS_END = 8, 18
+
+    html = call_list_rows([_row(outside_hours=True, local_time="19:05")])
+
+    assert 'title="Calling hours are 08:00–18:00 local time"' in html
