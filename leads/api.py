@@ -18,9 +18,11 @@ from .services import (
     lead_converted_to_opportunity,
     lead_handed_off,
     lead_lost,
+    lead_owner_set,
     lead_recycled_no_contact,
     lead_rejected_by_sales,
     lead_won,
+    leads_handed_off,
 )
 from .signals import lead_qualified
 
@@ -51,6 +53,7 @@ __all__ = [
     "lead_converted_to_opportunity",
     "lead_handed_off",
     "lead_lost",
+    "lead_owner_set",
     "lead_qualified",
     "lead_recycled_no_contact",
     "lead_rejected_by_sales",
@@ -58,6 +61,7 @@ __all__ = [
     "lead_transition",
     "lead_won",
     "learned_reasons_for_lead",
+    "leads_handed_off",
     "leads_rescore_all",
     "segment_contains",
     "segment_member_q",

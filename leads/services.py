@@ -6,7 +6,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .lifecycle import lead_transition
+from .lifecycle import lead_transition, leads_transition
 from .models import EngagementEvent, EngagementKind, Lead, LifecycleStage
 
 S = LifecycleStage
@@ -65,6 +65,26 @@ def lead_handed_off(*, lead_id: int, actor=None, owner=None, at=None) -> Lead:
         Lead.objects.filter(pk=lead_id).update(owner=owner)
         lead.owner = owner
     return lead
+
+
+def lead_owner_set(*, lead_id: int, owner) -> None:
+    """Sales moved a lead that is already with sales to another rep (a reassignment): the
+    owner changes, the stage does not (it is not a lifecycle move)."""
+    Lead.objects.filter(pk=lead_id).update(owner=owner, updated_at=timezone.now())
+
+
+def leads_handed_off(*, owners: dict[int, int], actor=None, at=None) -> list[int]:
+    """``lead_handed_off`` for a batch: lead id -> owner (user id). Leads still MQL move to
+    HANDED_OFF with their owner in one UPDATE and one transition insert; the rest are left
+    alone. Returns the ids moved."""
+    return leads_transition(
+        moves={lead_id: {"owner_id": owner_id} for lead_id, owner_id in owners.items()},
+        from_stage=S.MQL,
+        to_stage=S.HANDED_OFF,
+        actor=actor,
+        reason="handed_off",
+        at=at,
+    )
 
 
 def lead_accepted_by_sales(*, lead_id: int, actor=None, at=None) -> Lead:

@@ -46,9 +46,11 @@ from leads.api import (
     LifecycleStage,
     lead_accepted_by_sales,
     lead_handed_off,
+    lead_owner_set,
     lead_recycled_no_contact,
     lead_rejected_by_sales,
     lead_score,
+    leads_handed_off,
 )
 
 logger = logging.getLogger(__name__)
@@ -96,10 +98,10 @@ def handoff_locked_leads(
 ) -> dict[int, Assignment | None]:
     """Hand off leads whose rows the caller has locked in the current transaction.
 
-    Works on the whole list at once (one query per step, not per lead) except for the
-    lifecycle move, which leads makes one lead at a time. Returns lead id -> active
-    assignment or None, as ``lead_handoff`` describes; leads left for another pass because
-    their reps were busy are appended to ``deferred``.
+    Works on the whole list at once: one query per step, not per lead, the lifecycle move
+    included (``leads_handed_off``). Returns lead id -> active assignment or None, as
+    ``lead_handoff`` describes; leads left for another pass because their reps were busy are
+    appended to ``deferred``.
     """
     now = timezone.now()
     ids = [lead.pk for lead in leads]
@@ -168,8 +170,8 @@ def handoff_locked_leads(
     for picker in pickers:
         picker.flush()
     assigned = [a for a in created if a.status == AssignmentStatus.ASSIGNED]
-    for assignment in assigned:
-        lead_handed_off(lead_id=assignment.lead_id, owner=assignment.rep, at=now)
+    # The leads are locked and MQL (checked above), so every one of them moves.
+    leads_handed_off(owners={a.lead_id: a.rep_id for a in assigned}, at=now)
     _notify_assigned(assigned)
     for assignment in created:
         result[assignment.lead_id] = assignment
@@ -205,18 +207,12 @@ def _after_assigned(assignment: Assignment, *, lead_stage: str, membership: Queu
     if lead_stage == LifecycleStage.MQL:
         lead_handed_off(lead_id=assignment.lead_id, owner=assignment.rep, at=now)
     else:
-        _lead_owner_set(lead_id=assignment.lead_id, owner=assignment.rep)
+        lead_owner_set(lead_id=assignment.lead_id, owner=assignment.rep)
     if membership is None:
         QueueMembership.objects.filter(queue_id=assignment.queue_id, rep_id=assignment.rep_id).update(
             last_assigned_at=now
         )
     _notify_assigned([assignment])
-
-
-def _lead_owner_set(*, lead_id: int, owner) -> None:
-    # leads.api has no owner-only change (a reassignment is not a lifecycle move); the owner
-    # field is the one marketing column sales maintains, so it is written here directly.
-    Lead.objects.filter(pk=lead_id).update(owner=owner, updated_at=timezone.now())
 
 
 def _enqueue_queue_fill(queue_id: int) -> None:
