@@ -148,6 +148,9 @@ class Lead(models.Model):
             models.Index(fields=["industry", "employees"], name="lead_industry_employees_idx"),
             models.Index(fields=["country", "industry"], name="lead_country_industry_idx"),
             models.Index(fields=["employees", "industry"], name="lead_employees_industry_idx"),
+            # The hand-off's drain and sweep walk MQLs in primary-key order, a batch at a time;
+            # MQLs are a sliver of the table, so this stays small.
+            models.Index(fields=["id"], condition=Q(stage="mql"), name="lead_mql_id_idx"),
         ]
 
     def __str__(self) -> str:

@@ -57,6 +57,19 @@ logger = logging.getLogger(__name__)
 
 CALL_LIST_URL = "/calls/"
 
+# The lead columns a hand-off reads (stage, contact flags, company for the account owner,
+# name and e-mail for the rep's notification): a batch does not drag scores and JSON along.
+HANDOFF_LEAD_FIELDS = (
+    "id",
+    "stage",
+    "do_not_call",
+    "do_not_contact",
+    "company_domain",
+    "first_name",
+    "last_name",
+    "email",
+)
+
 
 # --- the hand-off ---------------------------------------------------------------------------
 
@@ -148,7 +161,7 @@ def handoff_locked_leads(
             rep = reps.get(owners.get(lead.pk))
             if rep is None:
                 if picker is None:
-                    picker = routing.RepPicker(queue)
+                    picker = routing.RepPicker(queue, expected=len(in_queue))
                     pickers.append(picker)
                 membership = picker.take(now)
                 if membership is None and picker.skipped:
@@ -235,7 +248,7 @@ def handoff_queue_fill(*, queue_id: int, limit: int = 50) -> int:
         )
         if not waiting:
             return 0
-        picker = routing.RepPicker(waiting[0].queue)
+        picker = routing.RepPicker(waiting[0].queue, expected=len(waiting))
         for assignment in waiting:
             lead = Lead.objects.select_for_update().get(pk=assignment.lead_id)
             now = timezone.now()
@@ -316,7 +329,11 @@ def _handoff_drain(candidates, *, batch_size: int, max_leads: int) -> int:
     while seen < max_leads:
         with transaction.atomic():
             batch = list(
-                candidates().filter(pk__gt=last_pk).order_by("pk").select_for_update(skip_locked=True)[:batch_size]
+                candidates()
+                .filter(pk__gt=last_pk)
+                .only(*HANDOFF_LEAD_FIELDS)
+                .order_by("pk")
+                .select_for_update(skip_locked=True)[:batch_size]
             )
             if not batch:
                 if restarted or not deferred:
