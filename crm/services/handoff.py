@@ -228,7 +228,9 @@ def _after_assigned(assignment: Assignment, *, lead_stage: str, membership: Queu
     _notify_assigned([assignment])
 
 
-def _enqueue_queue_fill(queue_id: int) -> None:
+def queue_fill_on_commit(queue_id: int) -> None:
+    """A place in the queue came free (a rejection, a reassignment, a closed deal, an
+    exhausted cadence): give it to the queue's next waiting lead once this commits."""
     from crm.tasks import handoff_queue_fill_task
 
     transaction.on_commit(lambda: handoff_queue_fill_task.delay(queue_id))
@@ -437,7 +439,7 @@ def assignment_reject(*, assignment_id: int, reason: str, note: str = "", actor)
         assignment.rejected_note = note
         assignment.closed_at = now
         assignment.save(update_fields=["status", "rejected_at", "rejected_reason", "rejected_note", "closed_at"])
-        _enqueue_queue_fill(assignment.queue_id)
+        queue_fill_on_commit(assignment.queue_id)
     return assignment
 
 
@@ -511,7 +513,7 @@ def _move_to_rep(assignment: Assignment, *, rep, now, actor=None, membership=Non
             url=CALL_LIST_URL,
             email=False,
         )
-    _enqueue_queue_fill(assignment.queue_id)
+    queue_fill_on_commit(assignment.queue_id)
     return new
 
 
