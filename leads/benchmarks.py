@@ -73,6 +73,11 @@ RAW_SEGMENT_SQL = {
     "Big non-retail": (
         "SELECT count(*) FROM leads_lead WHERE employees >= 1000 AND industry NOT IN ('retail','education')"
     ),
+    "Recent webinar attendees": "SELECT count(*) FROM leads_lead WHERE last_webinar_at >= now() - interval '14 days'",
+}
+# The engagement segment written by hand over the events themselves, without the leads'
+# latest-event columns: the query Baton compiled before it had them (~250 ms at 1M leads).
+RAW_EVENTS_SQL = {
     "Recent webinar attendees": (
         "SELECT count(*) FROM leads_lead l WHERE EXISTS (SELECT 1 FROM leads_engagementevent e "
         "WHERE e.lead_id = l.id AND e.kind = 'webinar' AND e.occurred_at >= now() - interval '14 days')"
@@ -146,11 +151,13 @@ def ensure_leads(n: int, *, fresh: bool, stdout, events_share: float = 0.35) -> 
 
 
 def _insert_events(share: float) -> None:
-    """Events for about ``share`` of the bench leads: 1-6 each over the last 90 days, set-based."""
+    """Events for about ``share`` of the bench leads: 1-6 each over the last 90 days, set-based,
+    then the leads' latest-event columns recomputed as after any bulk write of events."""
     from django.db import connection
     from django.utils import timezone
 
     from leads.models import EngagementEvent, Lead
+    from leads.services import lead_engagement_refresh
 
     now = timezone.now()
     if connection.vendor == "postgresql":
@@ -167,10 +174,7 @@ def _insert_events(share: float) -> None:
                 """,
                 [now, now, BENCH_PREFIX + "%", int(share * 1000)],
             )
-            cursor.execute(
-                "UPDATE leads_lead l SET last_engaged_at = e.m FROM (SELECT lead_id, max(occurred_at) m "
-                "FROM leads_engagementevent GROUP BY lead_id) e WHERE e.lead_id = l.id"
-            )
+        lead_engagement_refresh()
         return
     import datetime
 
@@ -183,6 +187,7 @@ def _insert_events(share: float) -> None:
             at = now - datetime.timedelta(seconds=rng.randrange(7_776_000))
             batch.append(EngagementEvent(lead_id=lead_id, kind=rng.choice(EVENT_KINDS), occurred_at=at))
     EngagementEvent.objects.bulk_create(batch, batch_size=5000)
+    lead_engagement_refresh()
 
 
 def install_demo_rules() -> None:
@@ -386,26 +391,41 @@ def segments_run(options, stdout) -> dict:
     total = Lead.objects.count()
     baton_ms: list[float] = []
     raw_ms: list[float] = []
+    events_ms: list[float] = []  # raw SQL, the engagement segment counted from the events
+
+    def raw(sql: str, expected: int, out: list[float]) -> None:
+        with _timer() as r, connection.cursor() as cursor:
+            cursor.execute(sql)
+            raw_count = cursor.fetchone()[0]
+        out.append(r["s"] * 1000)
+        if raw_count != expected:
+            raise AssertionError(f"{name}: Baton counted {expected}, raw SQL {raw_count} ({sql})")
+
     for name, definition in DEMO_SEGMENTS.items():
-        per, raw_per = [], []
+        per, raw_per, events_per = [], [], []
         for _ in range(options["repeat"]):
             with _timer() as t:
                 count = segment_preview(definition=definition, sample=0)["count"]
             per.append(t["s"] * 1000)
             if connection.vendor == "postgresql":
-                with _timer() as r, connection.cursor() as cursor:
-                    cursor.execute(RAW_SEGMENT_SQL[name])
-                    raw_count = cursor.fetchone()[0]
-                raw_per.append(r["s"] * 1000)
-                if raw_count != count:
-                    raise AssertionError(f"{name}: Baton counted {count}, raw SQL {raw_count}")
+                raw(RAW_SEGMENT_SQL[name], count, raw_per)
+                raw(RAW_EVENTS_SQL.get(name, RAW_SEGMENT_SQL[name]), count, events_per)
         baton_ms += per
         raw_ms += raw_per
+        events_ms += events_per
         raw_text = f", raw SQL p50 {statistics.median(raw_per):.1f} ms" if raw_per else ""
+        if name in RAW_EVENTS_SQL and events_per:
+            raw_text += f", raw SQL over the events p50 {statistics.median(events_per):.1f} ms"
         _say(stdout, f"{name}: {count} members; Baton p50 {statistics.median(per):.1f} ms{raw_text}")
-    p95, raw_p95 = _pct(baton_ms, 95), (_pct(raw_ms, 95) if raw_ms else None)
+    p95 = _pct(baton_ms, 95)
+    raw_p95 = _pct(raw_ms, 95) if raw_ms else None
+    events_p95 = _pct(events_ms, 95) if events_ms else None
     ratio = round(p95 / raw_p95, 2) if raw_p95 else None
-    _say(stdout, f"All segments: Baton p50 {_pct(baton_ms, 50):.1f} ms, p95 {p95:.1f} ms; raw SQL p95 {raw_p95} ms")
+    _say(
+        stdout,
+        f"All segments: Baton p50 {_pct(baton_ms, 50):.1f} ms, p95 {p95:.1f} ms; raw SQL p95 {raw_p95 or 0:.1f} ms; "
+        f"raw SQL with engagement counted from the events p95 {events_p95 or 0:.1f} ms",
+    )
     _say(stdout, "Goal: p95 <= 50 ms and <= 3x raw SQL")
     return {
         "bench": "segments",
@@ -414,6 +434,8 @@ def segments_run(options, stdout) -> dict:
         "p95_ms": round(p95, 2),
         "raw_sql_p95_ms": round(raw_p95, 2) if raw_p95 is not None else None,
         "ratio_vs_sql": ratio,
+        "raw_events_sql_p95_ms": round(events_p95, 2) if events_p95 is not None else None,
+        "ratio_vs_events_sql": round(p95 / events_p95, 2) if events_p95 else None,
         "segments": len(DEMO_SEGMENTS),
         "database": connection.vendor,
     }
