@@ -261,6 +261,45 @@ class EngagementEvent(models.Model):
         return f"{self.kind} by lead {self.lead_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
 
 
+ANY_KIND = "any"
+LATEST_ENGAGEMENT_DEPTH = 10
+
+
+class LatestEngagement(models.Model):
+    """When a lead's n-th latest engagement event of a kind happened (kind "any": of all kinds),
+    for n = 2..LATEST_ENGAGEMENT_DEPTH; the latest (n = 1) is the lead's ``last_<kind>_at``.
+
+    "At least N events of kind K since T" holds exactly when the N-th latest is at or after T,
+    so an engagement segment condition is one indexed test whatever the window, and nothing
+    expires as time passes. Rebuilt from the events by leads.services for every lead whose
+    events change (engagement_record, lead_engagement_refresh); never edited by hand.
+    """
+
+    # No index of its own: the unique constraint starts with the lead.
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+", db_index=False)
+    kind = models.CharField(max_length=30)
+    nth = models.PositiveSmallIntegerField()
+    occurred_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "kind", "nth"], name="latest_engagement_unique"),
+            models.CheckConstraint(
+                condition=Q(kind__in=[*EngagementKind.values, ANY_KIND]), name="latest_engagement_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(nth__gte=2, nth__lte=LATEST_ENGAGEMENT_DEPTH), name="latest_engagement_nth_range"
+            ),
+        ]
+        indexes = [
+            # The segment condition reads only this index: (kind, n, since..) -> lead ids.
+            models.Index(fields=["kind", "nth", "occurred_at", "lead"], name="latest_engagement_kind_nth_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"lead {self.lead_id}: {self.kind} #{self.nth} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
 class Segment(models.Model):
     """A prospect definition: a JSON rule tree compiled to one SQL query."""
 

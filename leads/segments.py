@@ -6,7 +6,8 @@ A node is ``{"all": [nodes]}``, ``{"any": [nodes]}``, ``{"not": node}`` or a con
 last D days).
 
 "At least one event" is answered from the lead's latest-event columns (``last_<kind>_at``,
-``last_engaged_at``); higher counts count the events in an ``EXISTS``.
+``last_engaged_at``), "at least N" up to ``LATEST_ENGAGEMENT_DEPTH`` from the N-th latest event
+(``LatestEngagement``); higher counts count the events in an ``EXISTS``.
 
 Semantics are two-valued: every condition compiles to an SQL expression that is never NULL
 (nullable columns and JSON attributes carry an explicit "has a value" guard), so ``not`` is
@@ -29,7 +30,17 @@ from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, F, 
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from .models import LAST_EVENT_ANY, LAST_EVENT_AT, EngagementEvent, EngagementKind, Lead, LeadSource, LifecycleStage
+from .models import (
+    LAST_EVENT_ANY,
+    LAST_EVENT_AT,
+    LATEST_ENGAGEMENT_DEPTH,
+    EngagementEvent,
+    EngagementKind,
+    LatestEngagement,
+    Lead,
+    LeadSource,
+    LifecycleStage,
+)
 
 TEXT, CHOICE, INT, FLOAT, BOOL, DATETIME, ATTR, ENGAGEMENT = (
     "text",
@@ -418,6 +429,11 @@ def _engagement_q(value: dict, now: datetime.datetime) -> Q:
         # the events. The guard keeps it FALSE, not NULL, for a lead without such events.
         field = LAST_EVENT_ANY if kind == "any" else LAST_EVENT_AT[kind]
         return Q(**{f"{field}__isnull": False, f"{field}__gte": since})
+    if count <= LATEST_ENGAGEMENT_DEPTH:
+        # N events since then exactly when the N-th latest is since then: a plain EXISTS that
+        # PostgreSQL turns into a (anti-)semi-join over one index range.
+        ranked = LatestEngagement.objects.filter(lead=OuterRef("pk"), kind=kind, nth=count, occurred_at__gte=since)
+        return Q(Exists(ranked))
     events = EngagementEvent.objects.filter(lead=OuterRef("pk"), occurred_at__gte=since)
     if kind != "any":
         events = events.filter(kind=kind)

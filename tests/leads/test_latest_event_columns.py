@@ -1,5 +1,6 @@
-"""The leads' latest-event columns (``last_engaged_at``, ``last_<kind>_at``) that engagement
-segment conditions read stay equal to the latest of their events on every write path of events.
+"""What engagement segment conditions read (the leads' latest-event columns ``last_engaged_at``,
+``last_<kind>_at`` and their LatestEngagement ranks) stays equal to what their events say, on
+every write path of events.
 (Campaign responses and collateral views: tests/campaigns; demo data: tests/foundation.)"""
 
 import datetime
@@ -12,11 +13,19 @@ from django.db import connection
 from django.test import RequestFactory
 from django.utils import timezone
 
-from leads.models import LAST_EVENT_ANY, LAST_EVENT_AT, CaptureForm, EngagementEvent, EngagementKind, Lead
+from leads.models import (
+    LAST_EVENT_ANY,
+    LAST_EVENT_AT,
+    LATEST_ENGAGEMENT_DEPTH,
+    CaptureForm,
+    EngagementEvent,
+    EngagementKind,
+    Lead,
+)
 from leads.segments import compile_definition
 from leads.services import engagement_record, lead_engagement_refresh
 from tests.leads.factories import EngagementEventFactory, LeadFactory
-from tests.leads.latest_events import assert_columns_match_events, stored_columns
+from tests.leads.latest_events import assert_columns_match_events, stored_columns, stored_ranks
 
 pytestmark = pytest.mark.django_db
 
@@ -53,6 +62,22 @@ def test_recorded_events_move_the_columns_forward_and_a_late_older_event_does_no
     assert stored["last_page_view_at"] == NOW - datetime.timedelta(days=3)
     assert stored[LAST_EVENT_ANY] == NOW - datetime.timedelta(days=1)
     assert stored["last_email_click_at"] is None
+    assert_columns_match_events(lead.pk)
+
+
+def test_recorded_events_are_ranked_up_to_the_depth_of_each_kind_and_of_any_kind():
+    lead = LeadFactory()
+    moments = [NOW - datetime.timedelta(hours=hours) for hours in range(LATEST_ENGAGEMENT_DEPTH + 2)]
+
+    for at in reversed(moments):  # oldest first, then a late-arriving old one
+        engagement_record(lead_id=lead.pk, kind="page_view", occurred_at=at)
+    engagement_record(lead_id=lead.pk, kind="webinar", occurred_at=NOW - datetime.timedelta(days=30))
+
+    ranks = stored_ranks(lead.pk)
+    assert ("page_view", 2, moments[1]) in ranks
+    assert ("page_view", LATEST_ENGAGEMENT_DEPTH, moments[LATEST_ENGAGEMENT_DEPTH - 1]) in ranks
+    assert max(nth for _kind, nth, _at in ranks) == LATEST_ENGAGEMENT_DEPTH
+    assert not [rank for rank in ranks if rank[0] == "webinar"]  # one webinar: only its latest, on the lead
     assert_columns_match_events(lead.pk)
 
 
