@@ -6,6 +6,7 @@ from django.db import models
 from .models import (
     CaptureForm,
     EngagementEvent,
+    LatestEngagement,
     Lead,
     LeadImport,
     LeadTransition,
@@ -109,6 +110,27 @@ class EngagementEventAdmin(admin.ModelAdmin):
         lead_ids = set(queryset.values_list("lead_id", flat=True))
         super().delete_queryset(request, queryset)
         lead_engagement_refresh(lead_ids=lead_ids)
+
+
+@admin.register(LatestEngagement)
+class LatestEngagementAdmin(admin.ModelAdmin):
+    """Read-only: the ranks are rebuilt from the events (leads.services), never edited."""
+
+    list_display = ["lead", "kind", "nth", "occurred_at"]
+    list_filter = ["kind", "nth"]
+    search_fields = ["lead__email"]
+    list_select_related = ["lead"]
+    raw_id_fields = ["lead"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class SegmentVersionInline(admin.TabularInline):

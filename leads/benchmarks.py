@@ -156,7 +156,7 @@ def ensure_leads(n: int, *, fresh: bool, stdout, events_share: float = 0.35) -> 
     from django.db import connection, transaction
 
     from leads.demo import generate_leads
-    from leads.models import EngagementEvent, Lead
+    from leads.models import EngagementEvent, LatestEngagement, Lead
 
     bench = Lead.objects.filter(email__startswith=BENCH_PREFIX)
     have = bench.count()
@@ -166,6 +166,7 @@ def ensure_leads(n: int, *, fresh: bool, stdout, events_share: float = 0.35) -> 
     _say(stdout, f"Generating {n} bench leads (had {have}) ...")
     with _timer() as t, transaction.atomic():
         EngagementEvent.objects.filter(lead__email__startswith=BENCH_PREFIX).delete()
+        LatestEngagement.objects.filter(lead__email__startswith=BENCH_PREFIX).delete()
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute(
