@@ -34,7 +34,7 @@ from campaigns.models import (
     ObjectionCategory,
 )
 from config.roles import MARKETING, SALES_MANAGER, SALES_REP
-from leads.api import leads_rescore_all
+from leads.api import lead_engagement_refresh, leads_rescore_all
 from leads.demo import generate_leads, lead_values
 from leads.models import (
     EngagementEvent,
@@ -629,6 +629,7 @@ def _write(h: _History, *, collateral, now) -> None:
     Lead.objects.bulk_update(h.lead_updates, ["stage", "stage_changed_at", "qualified_at", "owner"], batch_size=2000)
     LeadTransition.objects.bulk_create(h.transitions, batch_size=5000)
     EngagementEvent.objects.bulk_create(h.events, batch_size=5000)
+    lead_engagement_refresh(lead_ids={event.lead_id for event in h.events})
     CampaignMember.objects.bulk_create(h.members, batch_size=5000, ignore_conflicts=True)
     Assignment.objects.bulk_create(h.assignments, batch_size=5000)
     SlaBreach.objects.bulk_create(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 import logging
 
-from django.db.models import Count, F, Q
+from django.db.models import Case, Count, DateTimeField, F, Q, Value, When
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -138,21 +138,27 @@ class RepPicker:
     the lock (a fresh snapshot under READ COMMITTED) sees every committed assignment and no
     concurrent one can slip in before our commit.
 
-    Locks are taken lazily, best candidate first, with ``SKIP LOCKED``: concurrent hand-offs
-    spread over reps instead of queueing behind one. Only a transaction holding no membership
+    Locks are taken lazily, best candidates first, with ``SKIP LOCKED``, as many at a time as
+    leads are still expected: concurrent hand-offs spread over reps instead of queueing
+    behind one. Only a transaction holding no membership
     of this queue waits (in primary-key order) when every candidate is busy; one that holds
     some and runs out leaves the rest of its leads QUEUED, to be filled when room appears.
     Callers visit queues in priority order, so waits only ever point forward: no deadlock.
     """
 
-    def __init__(self, queue, *, exclude_rep_ids=()):
+    def __init__(self, queue, *, exclude_rep_ids=(), expected: int = 1):
         self.queue = queue
+        # How many leads the caller expects to place: locks are taken for up to that many of
+        # the best candidates in one statement (a batch of 100 leads over 20 reps locks and
+        # counts all 20 in two queries instead of forty).
+        self.expected = max(1, expected)
         self.candidates = rep_candidates(queue=queue, exclude_rep_ids=exclude_rep_ids)
         self.held: dict[int, QueueMembership] = {}
         self.load: dict[int, int] = {}
         self.skipped: list[QueueMembership] = []
         self.full: set[int] = set()
         self.used: dict[int, datetime.datetime] = {}
+        self.placed = 0
         self.waited = False
 
     def _order(self, membership):
@@ -170,22 +176,46 @@ class RepPicker:
         ).first()
         if locked is None:
             return False
-        self.held[locked.pk] = locked
-        self.load[locked.pk] = _open_counts(queue=self.queue, rep_ids=[locked.rep_id]).get(locked.rep_id, 0)
+        self._hold([locked])
         return True
+
+    def _lock_next(self, ordered: list[QueueMembership]) -> None:
+        """Lock, without waiting, the next best candidates not yet tried: as many as leads
+        are still expected. Those another transaction holds are marked skipped."""
+        want = max(1, self.expected - self.placed)
+        tried = set(self.held) | self.full | {m.pk for m in self.skipped}
+        chunk = [m for m in ordered if m.pk not in tried][:want]
+        locked = list(
+            QueueMembership.objects.select_related("rep")
+            .filter(pk__in=[m.pk for m in chunk], is_active=True)
+            .order_by("pk")
+            .select_for_update(skip_locked=True, of=("self",))
+        )
+        self._hold(locked)
+        self.skipped.extend(m for m in chunk if m.pk not in self.held)
+
+    def _hold(self, locked: list[QueueMembership]) -> None:
+        """Count the open assignments of freshly locked memberships (a snapshot taken after
+        the lock, so it sees every committed assignment)."""
+        counts = _open_counts(queue=self.queue, rep_ids=[m.rep_id for m in locked]) if locked else {}
+        for membership in locked:
+            self.held[membership.pk] = membership
+            self.load[membership.pk] = counts.get(membership.rep_id, 0)
 
     def _room(self, pk) -> bool:
         return self.load[pk] < self.held[pk].capacity
 
     def take(self, now) -> QueueMembership | None:
         """The membership whose rep gets the next lead, its load counted; None if nobody has room."""
-        for membership in sorted(self.candidates, key=self._order):
+        ordered = sorted(self.candidates, key=self._order)
+        for membership in ordered:
             pk = membership.pk
             if pk in self.full or any(m.pk == pk for m in self.skipped):
                 continue
-            if pk not in self.held and not self._lock(membership, wait=False):
-                self.skipped.append(membership)
-                continue
+            if pk not in self.held:
+                self._lock_next(ordered)
+                if pk not in self.held:
+                    continue
             if not self._room(pk):
                 self.full.add(pk)
                 continue
@@ -200,13 +230,19 @@ class RepPicker:
 
     def _use(self, pk, now) -> QueueMembership:
         self.load[pk] += 1
+        self.placed += 1
         self.used[pk] = now + datetime.timedelta(microseconds=len(self.used) + 1)
         return self.held[pk]
 
     def flush(self) -> None:
-        """Store the round-robin cursor of every rep given a lead."""
-        for pk, at in self.used.items():
-            QueueMembership.objects.filter(pk=pk).update(last_assigned_at=at)
+        """Store the round-robin cursor of every rep given a lead (one statement)."""
+        if not self.used:
+            return
+        QueueMembership.objects.filter(pk__in=list(self.used)).update(
+            last_assigned_at=Case(
+                *(When(pk=pk, then=Value(at)) for pk, at in self.used.items()), output_field=DateTimeField()
+            )
+        )
 
 
 def rep_lock_with_room(*, queue, exclude_rep_ids=(), now=None) -> QueueMembership | None:

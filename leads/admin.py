@@ -6,6 +6,7 @@ from django.db import models
 from .models import (
     CaptureForm,
     EngagementEvent,
+    LatestEngagement,
     Lead,
     LeadImport,
     LeadTransition,
@@ -15,6 +16,7 @@ from .models import (
     SegmentVersion,
 )
 from .scoring import scoring_rule_validate
+from .services import lead_engagement_refresh
 
 
 class LeadTransitionInline(admin.TabularInline):
@@ -57,6 +59,7 @@ class LeadAdmin(admin.ModelAdmin):
         "score_breakdown",
         "scored_at",
         "qualified_at",
+        "last_engaged_at",
         "created_at",
         "updated_at",
     ]
@@ -90,6 +93,44 @@ class EngagementEventAdmin(admin.ModelAdmin):
     raw_id_fields = ["lead"]
     date_hierarchy = "occurred_at"
     show_full_result_count = False
+
+    # Events written here bypass engagement_record: recompute the leads' latest-event columns
+    # (segments read them) for the lead an event belongs to now and belonged to before.
+    def save_model(self, request, obj, form, change):
+        before = EngagementEvent.objects.filter(pk=obj.pk).values_list("lead_id", flat=True).first()
+        super().save_model(request, obj, form, change)
+        lead_engagement_refresh(lead_ids={obj.lead_id, before} - {None})
+
+    def delete_model(self, request, obj):
+        lead_id = obj.lead_id
+        super().delete_model(request, obj)
+        lead_engagement_refresh(lead_ids=[lead_id])
+
+    def delete_queryset(self, request, queryset):
+        lead_ids = set(queryset.values_list("lead_id", flat=True))
+        super().delete_queryset(request, queryset)
+        lead_engagement_refresh(lead_ids=lead_ids)
+
+
+@admin.register(LatestEngagement)
+class LatestEngagementAdmin(admin.ModelAdmin):
+    """Read-only: the ranks are rebuilt from the events (leads.services), never edited."""
+
+    list_display = ["lead", "kind", "nth", "occurred_at"]
+    list_filter = ["kind", "nth"]
+    search_fields = ["lead__email"]
+    list_select_related = ["lead"]
+    raw_id_fields = ["lead"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class SegmentVersionInline(admin.TabularInline):

@@ -16,11 +16,14 @@ from .services import (
     engagement_record,
     lead_accepted_by_sales,
     lead_converted_to_opportunity,
+    lead_engagement_refresh,
     lead_handed_off,
     lead_lost,
+    lead_owner_set,
     lead_recycled_no_contact,
     lead_rejected_by_sales,
     lead_won,
+    leads_handed_off,
 )
 from .signals import lead_qualified
 
@@ -49,8 +52,10 @@ __all__ = [
     "engagement_record",
     "lead_accepted_by_sales",
     "lead_converted_to_opportunity",
+    "lead_engagement_refresh",
     "lead_handed_off",
     "lead_lost",
+    "lead_owner_set",
     "lead_qualified",
     "lead_recycled_no_contact",
     "lead_rejected_by_sales",
@@ -58,6 +63,7 @@ __all__ = [
     "lead_transition",
     "lead_won",
     "learned_reasons_for_lead",
+    "leads_handed_off",
     "leads_rescore_all",
     "segment_contains",
     "segment_member_q",

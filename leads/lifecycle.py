@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from .models import Lead, LeadTransition, LifecycleStage
@@ -94,3 +95,66 @@ def lead_transition(
             lead=lead, from_stage=from_stage, to_stage=to_stage, actor=actor, reason=reason, note=note, at=at
         )
     return lead
+
+
+def leads_transition(
+    *,
+    moves: dict[int, dict],
+    from_stage: str,
+    to_stage: str,
+    actor=None,
+    reason: str = "",
+    at=None,
+) -> list[int]:
+    """Move many leads from ``from_stage`` to ``to_stage`` at once: the set-based form of
+    ``lead_transition`` for batch work (the hand-off routes a hundred leads per transaction).
+
+    ``moves`` maps lead id -> extra column values written with the move (e.g. ``{"owner_id":
+    7}``; an empty dict for none). Locks the rows still in ``from_stage`` (one SELECT ... FOR
+    UPDATE), updates them in one statement and writes one ``LeadTransition`` each (one
+    insert). Leads no longer in ``from_stage`` are left untouched: the move is per lead what
+    ``lead_transition(expected_from=from_stage)`` does, without raising. Returns the ids
+    moved, in ascending order.
+    """
+    if not can_transition(from_stage, to_stage):
+        raise IllegalTransition(
+            f"Cannot move leads from {S(from_stage).label} to {S(to_stage).label}.", code="illegal_transition"
+        )
+    if to_stage in REASON_REQUIRED and not reason:
+        raise ValidationError({"reason": f"A reason is required to move a lead to {S(to_stage).label}."})
+    if not moves:
+        return []
+    at = at or timezone.now()
+    with transaction.atomic():
+        moved = list(
+            Lead.objects.select_for_update()
+            .filter(pk__in=list(moves), stage=from_stage)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        if not moved:
+            return []
+        values = {"stage": to_stage, "stage_changed_at": at, "updated_at": at}
+        if to_stage == S.MQL:
+            values["qualified_at"] = at
+        for column in sorted({column for lead_id in moved for column in moves[lead_id]}):
+            field = Lead._meta.get_field(column)
+            values[field.name] = Case(
+                *(
+                    When(pk=lead_id, then=Value(moves[lead_id][column]))
+                    for lead_id in moved
+                    if column in moves[lead_id]
+                ),
+                default=F(field.attname),
+                output_field=field.target_field if field.is_relation else field,
+            )
+        Lead.objects.filter(pk__in=moved).update(**values)
+        LeadTransition.objects.bulk_create(
+            [
+                LeadTransition(
+                    lead_id=lead_id, from_stage=from_stage, to_stage=to_stage, actor=actor, reason=reason, at=at
+                )
+                for lead_id in moved
+            ]
+        )
+    return moved

@@ -65,6 +65,22 @@ class LeadQuerySet(models.QuerySet):
         return self.filter(stage=LifecycleStage.CUSTOMER)
 
 
+class EngagementKind(models.TextChoices):
+    PAGE_VIEW = "page_view", "Page view"
+    EMAIL_OPEN = "email_open", "Email opened"
+    EMAIL_CLICK = "email_click", "Email clicked"
+    FORM_SUBMIT = "form_submit", "Form submitted"
+    WEBINAR = "webinar", "Webinar attended"
+    COLLATERAL_VIEW = "collateral_view", "Collateral viewed"
+    EVENT_ATTENDED = "event_attended", "Event attended"
+    CAMPAIGN_RESPONSE = "campaign_response", "Campaign response"
+
+
+# The Lead column holding the latest event of each kind (``last_engaged_at`` for any kind).
+LAST_EVENT_AT = {kind: f"last_{kind}_at" for kind in EngagementKind.values}
+LAST_EVENT_ANY = "last_engaged_at"
+
+
 class Lead(models.Model):
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
@@ -110,7 +126,20 @@ class Lead(models.Model):
     )
     scored_at = models.DateTimeField(null=True, blank=True)
     qualified_at = models.DateTimeField(null=True, blank=True, help_text="When the lead last became an MQL.")
-    last_engaged_at = models.DateTimeField(null=True, blank=True)
+    # The latest engagement event, of any kind and of each kind: max(occurred_at) of the lead's
+    # events, kept so by leads.services (engagement_record moves them forward; lead_engagement_
+    # refresh recomputes them after bulk writes, edits and deletes). A segment condition "at least
+    # one webinar in the last 14 days" is then last_webinar_at >= now - 14 days: a range scan of
+    # a small partial index instead of joining the matching events with a million leads.
+    last_engaged_at = models.DateTimeField(null=True, blank=True, help_text="The latest engagement event.")
+    last_page_view_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_email_open_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_email_click_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_form_submit_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_webinar_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_collateral_view_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_event_attended_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_campaign_response_at = models.DateTimeField(null=True, blank=True, editable=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -148,6 +177,19 @@ class Lead(models.Model):
             models.Index(fields=["industry", "employees"], name="lead_industry_employees_idx"),
             models.Index(fields=["country", "industry"], name="lead_country_industry_idx"),
             models.Index(fields=["employees", "industry"], name="lead_employees_industry_idx"),
+            # The hand-off's drain and sweep walk MQLs in primary-key order, a batch at a time;
+            # MQLs are a sliver of the table, so this stays small.
+            models.Index(fields=["id"], condition=Q(stage="mql"), name="lead_mql_id_idx"),
+            # Engagement segment conditions with count 1 (see last_engaged_at). Partial: a lead
+            # that never engaged in a kind is not in that kind's index at all.
+            *(
+                models.Index(
+                    fields=[field],
+                    name=f"lead_{field.removeprefix('last_')}_idx",
+                    condition=Q(**{f"{field}__isnull": False}),
+                )
+                for field in ("last_engaged_at", *LAST_EVENT_AT.values())
+            ),
             # The rep's call list hash-joins the rep's callable leads with their open
             # assignments: with the id, time zone and score in the index that side is read
             # index-only, however the rep's leads are spread over the table.
@@ -195,17 +237,6 @@ class LeadTransition(models.Model):
         return f"{self.lead_id}: {self.from_stage} -> {self.to_stage}"
 
 
-class EngagementKind(models.TextChoices):
-    PAGE_VIEW = "page_view", "Page view"
-    EMAIL_OPEN = "email_open", "Email opened"
-    EMAIL_CLICK = "email_click", "Email clicked"
-    FORM_SUBMIT = "form_submit", "Form submitted"
-    WEBINAR = "webinar", "Webinar attended"
-    COLLATERAL_VIEW = "collateral_view", "Collateral viewed"
-    EVENT_ATTENDED = "event_attended", "Event attended"
-    CAMPAIGN_RESPONSE = "campaign_response", "Campaign response"
-
-
 class EngagementEvent(models.Model):
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=30, choices=EngagementKind.choices)
@@ -240,6 +271,45 @@ class EngagementEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} by lead {self.lead_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+ANY_KIND = "any"
+LATEST_ENGAGEMENT_DEPTH = 10
+
+
+class LatestEngagement(models.Model):
+    """When a lead's n-th latest engagement event of a kind happened (kind "any": of all kinds),
+    for n = 2..LATEST_ENGAGEMENT_DEPTH; the latest (n = 1) is the lead's ``last_<kind>_at``.
+
+    "At least N events of kind K since T" holds exactly when the N-th latest is at or after T,
+    so an engagement segment condition is one indexed test whatever the window, and nothing
+    expires as time passes. Rebuilt from the events by leads.services for every lead whose
+    events change (engagement_record, lead_engagement_refresh); never edited by hand.
+    """
+
+    # No index of its own: the unique constraint starts with the lead.
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+", db_index=False)
+    kind = models.CharField(max_length=30)
+    nth = models.PositiveSmallIntegerField()
+    occurred_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "kind", "nth"], name="latest_engagement_unique"),
+            models.CheckConstraint(
+                condition=Q(kind__in=[*EngagementKind.values, ANY_KIND]), name="latest_engagement_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(nth__gte=2, nth__lte=LATEST_ENGAGEMENT_DEPTH), name="latest_engagement_nth_range"
+            ),
+        ]
+        indexes = [
+            # The segment condition reads only this index: (kind, n, since..) -> lead ids.
+            models.Index(fields=["kind", "nth", "occurred_at", "lead"], name="latest_engagement_kind_nth_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"lead {self.lead_id}: {self.kind} #{self.nth} at {self.occurred_at:%Y-%m-%d %H:%M}"
 
 
 class Segment(models.Model):

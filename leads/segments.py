@@ -5,6 +5,10 @@ A node is ``{"all": [nodes]}``, ``{"any": [nodes]}``, ``{"not": node}`` or a con
 ``attr.<name>``, consent flags, and ``engagement`` (``at_least`` N events of a kind in the
 last D days).
 
+"At least one event" is answered from the lead's latest-event columns (``last_<kind>_at``,
+``last_engaged_at``), "at least N" up to ``LATEST_ENGAGEMENT_DEPTH`` from the N-th latest event
+(``LatestEngagement``); higher counts count the events in an ``EXISTS``.
+
 Semantics are two-valued: every condition compiles to an SQL expression that is never NULL
 (nullable columns and JSON attributes carry an explicit "has a value" guard), so ``not`` is
 exact negation and a missing value simply does not match ``eq``/``gt``/... while it does match
@@ -26,7 +30,17 @@ from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, F, 
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from .models import EngagementEvent, EngagementKind, Lead, LeadSource, LifecycleStage
+from .models import (
+    LAST_EVENT_ANY,
+    LAST_EVENT_AT,
+    LATEST_ENGAGEMENT_DEPTH,
+    EngagementEvent,
+    EngagementKind,
+    LatestEngagement,
+    Lead,
+    LeadSource,
+    LifecycleStage,
+)
 
 TEXT, CHOICE, INT, FLOAT, BOOL, DATETIME, ATTR, ENGAGEMENT = (
     "text",
@@ -406,13 +420,23 @@ def _attr_q(name: str, op: str, value) -> Q:
 
 
 def _engagement_q(value: dict, now: datetime.datetime) -> Q:
-    events = EngagementEvent.objects.filter(
-        lead=OuterRef("pk"), occurred_at__gte=now - datetime.timedelta(days=value["days"])
-    )
+    since = now - datetime.timedelta(days=value["days"])
     kind = value.get("kind", "any")
+    count = value.get("count", 1)
+    if count == 1:
+        # One event since then exactly when the latest one is since then: a test of the lead's
+        # own latest-event column (kept by leads.services, partially indexed), no join with
+        # the events. The guard keeps it FALSE, not NULL, for a lead without such events.
+        field = LAST_EVENT_ANY if kind == "any" else LAST_EVENT_AT[kind]
+        return Q(**{f"{field}__isnull": False, f"{field}__gte": since})
+    if count <= LATEST_ENGAGEMENT_DEPTH:
+        # N events since then exactly when the N-th latest is since then: a plain EXISTS that
+        # PostgreSQL turns into a (anti-)semi-join over one index range.
+        ranked = LatestEngagement.objects.filter(lead=OuterRef("pk"), kind=kind, nth=count, occurred_at__gte=since)
+        return Q(Exists(ranked))
+    events = EngagementEvent.objects.filter(lead=OuterRef("pk"), occurred_at__gte=since)
     if kind != "any":
         events = events.filter(kind=kind)
-    count = value.get("count", 1)
     if count > 1:
         events = events.values("lead").annotate(n=Count("id")).filter(n__gte=count)
     return Q(Exists(events))

@@ -27,6 +27,7 @@ from ..models import (
     ObjectionNote,
 )
 from .access import contact_for_actor, ensure_sales_actor, lead_for_actor
+from .handoff import queue_fill_on_commit
 
 # A form posted "now" reaches the server a little later, and clocks drift.
 CLOCK_TOLERANCE = datetime.timedelta(minutes=2)
@@ -207,6 +208,7 @@ def call_log(
             assignment.status = AssignmentStatus.CLOSED
             assignment.closed_at = now
             assignment.save(update_fields=["status", "closed_at"])
+            queue_fill_on_commit(assignment.queue_id)
             FollowUp.objects.open().filter(lead=lead).update(done_at=now)
     return call
 

@@ -29,6 +29,7 @@ from ..models import (
     LostReason,
 )
 from .access import deal_for_actor, ensure_sales_actor, lead_for_actor
+from .handoff import queue_fill_on_commit
 
 # After a win the owner calls the new customer again after this long.
 FIRST_CHECK_IN_AFTER = datetime.timedelta(days=90)
@@ -226,7 +227,9 @@ def deal_close(*, deal_id: int, won: bool, actor, lost_reason: str = "", lost_no
                     leads_api.lead_won(lead_id=lead.pk, actor=actor, at=now)
                 else:
                     leads_api.lead_lost(lead_id=lead.pk, reason=lost_reason, note=lost_note, actor=actor, at=now)
-            Assignment.objects.filter(lead_id=deal.lead_id, status__in=ACTIVE_ASSIGNMENT_STATUSES).update(
-                status=AssignmentStatus.CLOSED, closed_at=now
-            )
+            active = Assignment.objects.filter(lead_id=deal.lead_id, status__in=ACTIVE_ASSIGNMENT_STATUSES)
+            freed = set(active.values_list("queue_id", flat=True))
+            active.update(status=AssignmentStatus.CLOSED, closed_at=now)
+            for queue_id in freed:
+                queue_fill_on_commit(queue_id)
     return deal

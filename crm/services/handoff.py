@@ -46,14 +46,29 @@ from leads.api import (
     LifecycleStage,
     lead_accepted_by_sales,
     lead_handed_off,
+    lead_owner_set,
     lead_recycled_no_contact,
     lead_rejected_by_sales,
     lead_score,
+    leads_handed_off,
 )
 
 logger = logging.getLogger(__name__)
 
 CALL_LIST_URL = "/calls/"
+
+# The lead columns a hand-off reads (stage, contact flags, company for the account owner,
+# name and e-mail for the rep's notification): a batch does not drag scores and JSON along.
+HANDOFF_LEAD_FIELDS = (
+    "id",
+    "stage",
+    "do_not_call",
+    "do_not_contact",
+    "company_domain",
+    "first_name",
+    "last_name",
+    "email",
+)
 
 
 # --- the hand-off ---------------------------------------------------------------------------
@@ -96,10 +111,10 @@ def handoff_locked_leads(
 ) -> dict[int, Assignment | None]:
     """Hand off leads whose rows the caller has locked in the current transaction.
 
-    Works on the whole list at once (one query per step, not per lead) except for the
-    lifecycle move, which leads makes one lead at a time. Returns lead id -> active
-    assignment or None, as ``lead_handoff`` describes; leads left for another pass because
-    their reps were busy are appended to ``deferred``.
+    Works on the whole list at once: one query per step, not per lead, the lifecycle move
+    included (``leads_handed_off``). Returns lead id -> active assignment or None, as
+    ``lead_handoff`` describes; leads left for another pass because their reps were busy are
+    appended to ``deferred``.
     """
     now = timezone.now()
     ids = [lead.pk for lead in leads]
@@ -146,7 +161,7 @@ def handoff_locked_leads(
             rep = reps.get(owners.get(lead.pk))
             if rep is None:
                 if picker is None:
-                    picker = routing.RepPicker(queue)
+                    picker = routing.RepPicker(queue, expected=len(in_queue))
                     pickers.append(picker)
                 membership = picker.take(now)
                 if membership is None and picker.skipped:
@@ -168,8 +183,8 @@ def handoff_locked_leads(
     for picker in pickers:
         picker.flush()
     assigned = [a for a in created if a.status == AssignmentStatus.ASSIGNED]
-    for assignment in assigned:
-        lead_handed_off(lead_id=assignment.lead_id, owner=assignment.rep, at=now)
+    # The leads are locked and MQL (checked above), so every one of them moves.
+    leads_handed_off(owners={a.lead_id: a.rep_id for a in assigned}, at=now)
     _notify_assigned(assigned)
     for assignment in created:
         result[assignment.lead_id] = assignment
@@ -205,7 +220,7 @@ def _after_assigned(assignment: Assignment, *, lead_stage: str, membership: Queu
     if lead_stage == LifecycleStage.MQL:
         lead_handed_off(lead_id=assignment.lead_id, owner=assignment.rep, at=now)
     else:
-        _lead_owner_set(lead_id=assignment.lead_id, owner=assignment.rep)
+        lead_owner_set(lead_id=assignment.lead_id, owner=assignment.rep)
     if membership is None:
         QueueMembership.objects.filter(queue_id=assignment.queue_id, rep_id=assignment.rep_id).update(
             last_assigned_at=now
@@ -213,13 +228,9 @@ def _after_assigned(assignment: Assignment, *, lead_stage: str, membership: Queu
     _notify_assigned([assignment])
 
 
-def _lead_owner_set(*, lead_id: int, owner) -> None:
-    # leads.api has no owner-only change (a reassignment is not a lifecycle move); the owner
-    # field is the one marketing column sales maintains, so it is written here directly.
-    Lead.objects.filter(pk=lead_id).update(owner=owner, updated_at=timezone.now())
-
-
-def _enqueue_queue_fill(queue_id: int) -> None:
+def queue_fill_on_commit(queue_id: int) -> None:
+    """A place in the queue came free (a rejection, a reassignment, a closed deal, an
+    exhausted cadence): give it to the queue's next waiting lead once this commits."""
     from crm.tasks import handoff_queue_fill_task
 
     transaction.on_commit(lambda: handoff_queue_fill_task.delay(queue_id))
@@ -239,7 +250,7 @@ def handoff_queue_fill(*, queue_id: int, limit: int = 50) -> int:
         )
         if not waiting:
             return 0
-        picker = routing.RepPicker(waiting[0].queue)
+        picker = routing.RepPicker(waiting[0].queue, expected=len(waiting))
         for assignment in waiting:
             lead = Lead.objects.select_for_update().get(pk=assignment.lead_id)
             now = timezone.now()
@@ -320,7 +331,11 @@ def _handoff_drain(candidates, *, batch_size: int, max_leads: int) -> int:
     while seen < max_leads:
         with transaction.atomic():
             batch = list(
-                candidates().filter(pk__gt=last_pk).order_by("pk").select_for_update(skip_locked=True)[:batch_size]
+                candidates()
+                .filter(pk__gt=last_pk)
+                .only(*HANDOFF_LEAD_FIELDS)
+                .order_by("pk")
+                .select_for_update(skip_locked=True)[:batch_size]
             )
             if not batch:
                 if restarted or not deferred:
@@ -424,7 +439,7 @@ def assignment_reject(*, assignment_id: int, reason: str, note: str = "", actor)
         assignment.rejected_note = note
         assignment.closed_at = now
         assignment.save(update_fields=["status", "rejected_at", "rejected_reason", "rejected_note", "closed_at"])
-        _enqueue_queue_fill(assignment.queue_id)
+        queue_fill_on_commit(assignment.queue_id)
     return assignment
 
 
@@ -498,7 +513,7 @@ def _move_to_rep(assignment: Assignment, *, rep, now, actor=None, membership=Non
             url=CALL_LIST_URL,
             email=False,
         )
-    _enqueue_queue_fill(assignment.queue_id)
+    queue_fill_on_commit(assignment.queue_id)
     return new
 
 

@@ -9,6 +9,7 @@ from leads.models import EngagementEvent, EngagementKind
 from tests.campaigns.conftest import PDF
 from tests.campaigns.factories import CollateralFactory, CollateralShareFactory
 from tests.leads.factories import LeadFactory
+from tests.leads.latest_events import assert_columns_match_events, stored_columns
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +31,16 @@ def test_a_view_of_a_url_item_redirects_and_records_a_view_and_an_engagement_eve
     event = EngagementEvent.objects.get(lead=share.lead)
     assert event.kind == EngagementKind.COLLATERAL_VIEW
     assert event.source_reference == f"share:{share.pk}:view:{view.pk}"
+
+
+def test_a_view_moves_the_leads_latest_collateral_view_column(client):
+    share = CollateralShareFactory()
+
+    client.get(link(share))
+
+    event = EngagementEvent.objects.get(lead=share.lead)
+    assert stored_columns(share.lead_id)["last_collateral_view_at"] == event.occurred_at
+    assert_columns_match_events(share.lead_id)
 
 
 def test_each_view_is_its_own_engagement_event(client):

@@ -45,7 +45,7 @@ def our_models():
 def make_rows(count: int) -> None:
     for _ in range(count):
         LeadTransitionFactory()
-        EngagementEventFactory()
+        EngagementEventFactory(lead=EngagementEventFactory().lead)  # a second event: LatestEngagement rows
         SegmentVersionFactory()
         ScoringRuleFactory()
         CampaignMemberFactory()

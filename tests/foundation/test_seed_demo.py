@@ -5,6 +5,7 @@ from django.core.management.base import CommandError
 from crm.demo import demo_counts
 from crm.models import Assignment, Deal
 from leads.models import Lead, LeadTransition, LifecycleStage
+from tests.leads.latest_events import assert_columns_match_events
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +32,13 @@ def test_seed_demo_fills_every_app_and_records_every_stage_in_history():
         assert LeadTransition.objects.filter(lead=lead).order_by("-at", "-id").first().to_stage == lead.stage
     assert Assignment.objects.active().values("lead").distinct().count() == Assignment.objects.active().count()
     assert Deal.objects.filter(lead__isnull=False).exists()
+
+
+def test_seed_demo_leads_latest_event_columns_agree_with_their_events():
+    call_command("seed_demo", leads=200, reps=2, force=True, stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+    assert Lead.objects.filter(last_engaged_at__isnull=False).exists()
+    assert_columns_match_events()
 
 
 def test_seed_demo_is_deterministic_for_a_seed():

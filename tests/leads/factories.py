@@ -15,6 +15,7 @@ from leads.models import (
     Segment,
     SegmentVersion,
 )
+from leads.services import lead_engagement_refresh
 
 
 class LeadFactory(factory.django.DjangoModelFactory):
@@ -50,6 +51,14 @@ class EngagementEventFactory(factory.django.DjangoModelFactory):
     lead = factory.SubFactory(LeadFactory)
     kind = EngagementKind.PAGE_VIEW
     occurred_at = factory.LazyFunction(lambda: timezone.now() - datetime.timedelta(hours=1))
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        # Like every write of events outside engagement_record: recompute the lead's
+        # latest-event columns, which engagement segments read.
+        event = super()._create(model_class, *args, **kwargs)
+        lead_engagement_refresh(lead_ids=[event.lead_id])
+        return event
 
 
 class SegmentFactory(factory.django.DjangoModelFactory):

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from leads.api import segment_contains, segment_member_q
 from leads.models import EngagementEvent, Lead, LeadSource, LifecycleStage
 from leads.segments import compile_definition, explain_definition, validate_definition
+from leads.services import lead_engagement_refresh
 from tests.leads.factories import EngagementEventFactory, LeadFactory, SegmentFactory
 from tests.leads.segment_oracle import evaluate
 
@@ -131,6 +132,39 @@ def test_engagement_counts_only_recent_events_of_the_kind():
     assert members(3, 60, kind="any") == 1
 
 
+@pytest.mark.parametrize("kind", ["webinar", "any"])
+@pytest.mark.parametrize("count", [1, 2, 10, 11])
+def test_engagement_window_includes_its_first_instant_and_nothing_before(kind, count):
+    """Count 1 is answered from the latest-event columns, 2-10 from the n-th latest event,
+    11 from the events themselves: all count an event at exactly now - days and not one a
+    microsecond earlier."""
+    since = NOW - datetime.timedelta(days=14)
+    tick = datetime.timedelta(microseconds=1)
+    on_edge, before_edge = LeadFactory(), LeadFactory()
+    for _ in range(count):
+        EngagementEventFactory(lead=on_edge, kind="webinar", occurred_at=since)
+        EngagementEventFactory(lead=before_edge, kind="webinar", occurred_at=since - tick)
+    EngagementEventFactory(lead=before_edge, kind="page_view", occurred_at=NOW)  # another kind, later
+    definition = {"field": "engagement", "op": "at_least", "value": {"kind": kind, "count": count, "days": 14}}
+
+    members = set(Lead.objects.filter(compile_definition(definition, now=NOW)).values_list("pk", flat=True))
+    outside = set(Lead.objects.filter(compile_definition({"not": definition}, now=NOW)).values_list("pk", flat=True))
+
+    expected_inside = {on_edge.pk} if kind == "webinar" or count > 1 else {on_edge.pk, before_edge.pk}
+    assert members == expected_inside
+    assert outside == {on_edge.pk, before_edge.pk} - expected_inside
+
+
+def test_engagement_with_a_fractional_window_uses_the_exact_instant():
+    lead = LeadFactory()
+    EngagementEventFactory(lead=lead, kind="webinar", occurred_at=NOW - datetime.timedelta(hours=12))
+    half_day = {"field": "engagement", "op": "at_least", "value": {"kind": "webinar", "count": 1, "days": 0.5}}
+    under_half = {"field": "engagement", "op": "at_least", "value": {"kind": "webinar", "count": 1, "days": 0.49}}
+
+    assert Lead.objects.filter(compile_definition(half_day, now=NOW)).count() == 1
+    assert Lead.objects.filter(compile_definition(under_half, now=NOW)).count() == 0
+
+
 def test_not_of_a_missing_value_matches():
     LeadFactory(employees=None, custom_attributes={})
     assert Lead.objects.filter(compile_definition({"not": {"field": "employees", "op": "gt", "value": 5}})).count() == 1
@@ -175,6 +209,13 @@ def test_explain_says_which_conditions_held(django_assert_num_queries):
 # --- property: the compiled SQL equals a brute-force evaluation ----------------------------
 
 TEXTS = ["", "software", "Software", "soft", "finance", "x_y%"]
+EDGE_OFFSETS = [
+    datetime.timedelta(0),
+    datetime.timedelta(microseconds=1),
+    -datetime.timedelta(microseconds=1),
+    -datetime.timedelta(minutes=30),
+    datetime.timedelta(hours=12),
+]
 attr_values = st.one_of(
     st.just("__missing__"),
     st.none(),
@@ -198,7 +239,15 @@ lead_strategy = st.fixed_dictionaries(
         "qualified_days_ago": st.one_of(st.none(), st.integers(0, 100)),
         "age": attr_values,
         "job": attr_values,
-        "events": st.lists(st.tuples(st.sampled_from(["webinar", "page_view"]), st.integers(0, 30)), max_size=4),
+        # (kind, days ago, offset): offsets on and next to a window's first instant (now - days).
+        "events": st.lists(
+            st.tuples(
+                st.sampled_from(["webinar", "page_view", "email_click"]),
+                st.integers(0, 30),
+                st.sampled_from(EDGE_OFFSETS),
+            ),
+            max_size=5,
+        ),
     }
 )
 
@@ -252,9 +301,9 @@ def conditions():
             st.just("at_least"),
             st.fixed_dictionaries(
                 {
-                    "kind": st.sampled_from(["webinar", "page_view", "any"]),
-                    "count": st.integers(1, 3),
-                    "days": st.integers(1, 30),
+                    "kind": st.sampled_from(["webinar", "page_view", "email_click", "any"]),
+                    "count": st.one_of(st.integers(1, 3), st.just(11)),
+                    "days": st.one_of(st.integers(1, 30), st.sampled_from([0.5, 1.5, 7.5])),
                 }
             ),
         ),
@@ -310,10 +359,11 @@ def test_compiled_segments_equal_a_brute_force_evaluation(leads, definition):
             for index, spec in enumerate(leads):
                 row = _lead_row(index, spec)
                 lead = Lead.objects.create(**row)
-                events = [(kind, NOW - datetime.timedelta(days=days, minutes=30)) for kind, days in spec["events"]]
+                events = [(kind, NOW - datetime.timedelta(days=days) + offset) for kind, days, offset in spec["events"]]
                 EngagementEvent.objects.bulk_create(
                     [EngagementEvent(lead=lead, kind=kind, occurred_at=at) for kind, at in events]
                 )
+                lead_engagement_refresh(lead_ids=[lead.pk])
                 if evaluate(definition, row, events, NOW):
                     expected.add(lead.pk)
             actual = set(Lead.objects.filter(compile_definition(definition, now=NOW)).values_list("pk", flat=True))

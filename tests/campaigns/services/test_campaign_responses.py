@@ -6,6 +6,7 @@ from campaigns.services.campaigns import campaign_response_record
 from leads.models import EngagementEvent, EngagementKind
 from tests.campaigns.factories import CampaignFactory, CampaignMemberFactory
 from tests.leads.factories import LeadFactory
+from tests.leads.latest_events import assert_columns_match_events, stored_columns
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +31,16 @@ def test_a_response_records_the_campaigns_engagement_event_and_marks_the_member(
     event = EngagementEvent.objects.get(lead_id=member.lead_id)
     assert event.kind == event_kind
     assert event.source_reference == f"campaign:{member.campaign_id}"
+
+
+def test_a_response_moves_the_leads_latest_event_column_that_segments_read(marketer):
+    member = CampaignMemberFactory(campaign=CampaignFactory(kind=CampaignKind.WEBINAR))
+
+    campaign_response_record(campaign_id=member.campaign_id, lead_id=member.lead_id, actor=marketer)
+
+    event = EngagementEvent.objects.get(lead_id=member.lead_id)
+    assert stored_columns(member.lead_id)["last_webinar_at"] == event.occurred_at
+    assert_columns_match_events(member.lead_id)
 
 
 def test_the_same_response_twice_is_one_event(marketer):

@@ -216,3 +216,24 @@ def test_a_check_in_call_without_a_next_step_schedules_the_next_one_in_90_days(r
 
     account.refresh_from_db()
     assert account.next_check_in_on == timezone.localdate(timezone.now() + datetime.timedelta(days=90))
+
+
+def test_an_exhausted_cadence_gives_the_freed_place_to_the_queues_waiting_lead_at_once(
+    rep, monkeypatch, django_capture_on_commit_callbacks
+):
+    from crm.services.handoff import lead_handoff
+    from crm.tasks import handoff_queue_fill_task
+    from tests.crm.factories import QueueMembershipFactory
+
+    monkeypatch.setattr(handoff_queue_fill_task, "delay", lambda *args: handoff_queue_fill_task.apply(args=args))
+    queue = queue_with_attempts(1)
+    QueueMembershipFactory(queue=queue, rep=rep, capacity=1)
+    assignment = assigned_lead(rep, queue=queue)
+    waiting = lead_handoff(lead_id=LeadFactory(stage=LifecycleStage.MQL).pk)
+    assert waiting.status == AssignmentStatus.QUEUED
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_log(rep=rep, lead_id=assignment.lead_id, outcome=CallOutcome.NO_ANSWER, duration_seconds=0)
+
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.rep) == (AssignmentStatus.ASSIGNED, rep)

@@ -164,3 +164,25 @@ def test_updating_a_deal_changes_only_the_editable_fields(rep, other_rep):
     with pytest.raises(ValidationError) as error:
         deal_update(deal_id=deal.pk, actor=rep, owner=other_rep)
     assert "owner" in error.value.message_dict
+
+
+@pytest.mark.parametrize("won", [True, False])
+def test_closing_a_deal_gives_the_freed_place_to_the_queues_waiting_lead_at_once(
+    rep, won, monkeypatch, django_capture_on_commit_callbacks
+):
+    from crm.services.handoff import lead_handoff
+    from crm.tasks import handoff_queue_fill_task
+    from tests.crm.factories import QueueMembershipFactory, SalesQueueFactory
+
+    monkeypatch.setattr(handoff_queue_fill_task, "delay", lambda *args: handoff_queue_fill_task.apply(args=args))
+    queue = SalesQueueFactory(business_days=[0, 1, 2, 3, 4, 5, 6])
+    QueueMembershipFactory(queue=queue, rep=rep, capacity=1)
+    assignment, deal = _converted(rep, queue=queue)
+    waiting = lead_handoff(lead_id=Lead.objects.create(email="next@example.com", stage=LifecycleStage.MQL).pk)
+    assert waiting.status == AssignmentStatus.QUEUED
+
+    with django_capture_on_commit_callbacks(execute=True):
+        deal_close(deal_id=deal.pk, won=won, lost_reason="" if won else "price", actor=rep)
+
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.rep) == (AssignmentStatus.ASSIGNED, rep)

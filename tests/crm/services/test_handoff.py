@@ -521,3 +521,17 @@ def test_a_rejection_is_scored_at_once_with_the_policys_penalty(assigned, rep):
     penalties = [entry for entry in lead.score_breakdown if entry.get("kind") == "penalty"]
     assert [entry["points"] for entry in penalties] == [-15]
     assert lead.scored_at is not None
+
+
+def test_a_sweep_batch_costs_the_same_statements_for_few_leads_as_for_many(queue, rep_in_queue, count_queries):
+    rep_in_queue.capacity = 100
+    rep_in_queue.save()
+
+    def sweep(n):
+        ids = [mql().pk for _ in range(n)]
+        queries = count_queries(lambda: handoff_sweep(batch_size=100))
+        assert Assignment.objects.active().filter(lead_id__in=ids, rep__isnull=False).count() == n
+        assert Lead.objects.filter(pk__in=ids, stage=S.HANDED_OFF).count() == n
+        return queries
+
+    assert sweep(3) == sweep(40)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("leads", "0006_engagement_covering_index"),
+        ("leads", "0009_latest_engagement_ranks"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
