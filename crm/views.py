@@ -105,6 +105,8 @@ def call_list(request):
     context = {
         "rows": display,
         "first_rank": offset + 1,
+        # Later pages (appended by htmx or opened without JavaScript) focus their first lead.
+        "focus_first_row": page > 1,
         "page": page,
         "page_size": CALL_LIST_PAGE_SIZE,
         "more_url": more_url,

@@ -18,7 +18,7 @@ register = template.Library()
 ROW = (
     '<tr class="bucket-{bucket}{outside_class}" data-lead-id="{lead_id}">'
     '<td class="rank">{rank}</td>'
-    '<td><a class="lead-link" href="{url}">{name}</a>'
+    '<td><a class="lead-link" href="{url}"{autofocus}>{name}</a>'
     '<div class="muted">{company}{phone}</div>'
     '<span class="badge {badge}">{bucket_label}</span>{outside_badge}</td>'
     '<td class="reasons">{reasons}</td>'
@@ -46,7 +46,7 @@ def _e(value) -> str:
     return escape(str(value))
 
 
-def call_list_row(rank: int, row: dict) -> str:
+def call_list_row(rank: int, row: dict, *, autofocus: bool = False) -> str:
     """One row of the call list from ``CallListRow.display()``. Every value from the row
     goes through ``_e``; only the constant markup above is not escaped."""
     if row["reasons"]:
@@ -67,6 +67,7 @@ def call_list_row(rank: int, row: dict) -> str:
         lead_id=_e(row["lead_id"]),
         rank=rank,
         url=_e(row["url"]),
+        autofocus=" autofocus" if autofocus else "",
         name=_e(row["name"]),
         company=_e(row["company"]),
         phone=PHONE.format(_e(row["phone"])) if row["phone"] else "",
@@ -86,6 +87,13 @@ def call_list_row(rank: int, row: dict) -> str:
 
 
 @register.simple_tag
-def call_list_rows(rows, start: int = 1) -> SafeString:
-    """``{% call_list_rows rows start=51 %}``: the table body's rows, numbered from ``start``."""
-    return mark_safe("".join(call_list_row(rank, row) for rank, row in enumerate(rows, start=start)))  # noqa: S308
+def call_list_rows(rows, start: int = 1, focus_first: bool = False) -> SafeString:
+    """``{% call_list_rows rows start=51 focus_first=True %}``: the table body's rows, numbered
+    from ``start``; with ``focus_first`` the first lead link takes the focus (htmx focuses an
+    ``autofocus`` element it swaps in), so the keyboard carries on where the new rows begin."""
+    return mark_safe(  # noqa: S308
+        "".join(
+            call_list_row(rank, row, autofocus=focus_first and rank == start)
+            for rank, row in enumerate(rows, start=start)
+        )
+    )

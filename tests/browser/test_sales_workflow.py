@@ -209,4 +209,5 @@ def test_show_the_next_rows_appends_them_in_place(page, live_server, login, day,
     order = [int(leads.nth(i).get_attribute("data-lead-id")) for i in range(4)]
     assert order == [day["overdue"].pk, day["hot"].pk, day["warm"].pk, day["asleep"].pk]
     expect(page.locator("table.call-list td.rank")).to_have_text(["1", "2", "3", "4"])
+    expect(leads.nth(2).locator("a.lead-link")).to_be_focused()  # the keyboard carries on there
     expect(page.get_by_role("link", name=re.compile("^Show the next"))).to_have_count(0)

@@ -93,3 +93,13 @@ def test_the_outside_hours_badge_names_the_configured_calling_hours(settings):
     html = call_list_rows([_row(outside_hours=True, local_time="19:05")])
 
     assert 'title="Calling hours are 08:00–18:00 local time"' in html
+
+
+def test_only_the_first_row_takes_the_focus_when_asked():
+    focused = call_list_rows([_row(lead_id=1), _row(lead_id=2)], start=51, focus_first=True)
+    plain = call_list_rows([_row(lead_id=1), _row(lead_id=2)])
+
+    assert focused.count(" autofocus") == 1
+    assert focused.index(" autofocus") < focused.index('data-lead-id="2"')
+    assert '<td class="rank">51</td>' in focused
+    assert "autofocus" not in plain
