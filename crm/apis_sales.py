@@ -49,6 +49,8 @@ from .services.calls import call_log
 from .services.deals import deal_close, deal_convert, deal_move, deal_update
 
 MAX_CALL_LIST = 200
+# Deeper rows are read by reading every row above them: the page stops at 5,000 too.
+MAX_CALL_LIST_OFFSET = 4_800
 
 
 class IsSalesUser(permissions.BasePermission):
@@ -82,6 +84,9 @@ class SalesViewSetMixin:
     tags=["sales"],
     parameters=[
         OpenApiParameter("limit", int, description=f"Rows to return, 1-{MAX_CALL_LIST} (default 50)."),
+        OpenApiParameter(
+            "offset", int, description=f"Rows of the ranked list to skip, 0-{MAX_CALL_LIST_OFFSET} (default 0)."
+        ),
         OpenApiParameter("rep", int, description="Managers only: whose list."),
     ],
     responses=CallListRowSerializer(many=True),
@@ -95,6 +100,9 @@ class CallListApi(APIView):
         limit = request.query_params.get("limit", "50")
         if not limit.isdigit() or not 1 <= int(limit) <= MAX_CALL_LIST:
             raise ValidationError({"limit": [f"Enter a whole number from 1 to {MAX_CALL_LIST}."]})
+        offset = request.query_params.get("offset", "0")
+        if not offset.isdigit() or int(offset) > MAX_CALL_LIST_OFFSET:
+            raise ValidationError({"offset": [f"Enter a whole number from 0 to {MAX_CALL_LIST_OFFSET}."]})
         rep = request.user
         if "rep" in request.query_params:
             if not is_manager(request.user):
@@ -103,7 +111,7 @@ class CallListApi(APIView):
             rep = get_user_model().objects.filter(pk=int(rep_id) if rep_id.isdigit() else 0).first()
             if rep is None:
                 raise ValidationError({"rep": [f"User {rep_id} not found."]})
-        rows = call_list_for_rep(rep=rep, limit=int(limit))
+        rows = call_list_for_rep(rep=rep, limit=int(limit), offset=int(offset))
         return Response({"results": CallListRowSerializer(rows, many=True).data})
 
 

@@ -201,6 +201,14 @@ class Assignment(models.Model):
             models.Index(fields=["rep", "status"], name="assignment_rep_status_idx"),
             models.Index(fields=["queue", "status", "handed_off_at"], name="assignment_queue_status_idx"),
             models.Index(fields=["status", "sla_due_at"], name="assignment_status_sla_idx"),
+            # The call list ranks a rep's open assignments on these columns alone: read
+            # index-only (the other side of lead_owner_callable_idx's hash join).
+            models.Index(
+                fields=["rep"],
+                include=["id", "lead", "first_touch_at", "sla_due_at", "handed_off_at"],
+                condition=Q(status__in=OPEN_FOR_REP_STATUSES),
+                name="assignment_rep_open_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -4,13 +4,18 @@ their own rows; managers see all; anyone else (marketing) sees no individual sal
 from __future__ import annotations
 
 import datetime
+import json
+import threading
 import zoneinfo
+from collections import OrderedDict
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import (
     BooleanField,
     Case,
@@ -18,6 +23,7 @@ from django.db.models import (
     DateField,
     DateTimeField,
     Exists,
+    Expression,
     F,
     Func,
     IntegerField,
@@ -249,6 +255,84 @@ def score_reasons(breakdown, *, limit: int | None = None) -> list[dict]:
     return items[:limit] if limit else items
 
 
+# --- Statements compiled once --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """Stands in a compiled statement's parameters for a value supplied when it runs."""
+
+    name: str
+    prepare: Callable[[Any, Any], Any]  # (value, connection) -> the database's parameter
+
+
+class Param(Expression):
+    """A value given each time a :class:`CompiledQuery` runs, compiled to one placeholder."""
+
+    def __init__(self, name: str, output_field):
+        super().__init__(output_field=output_field)
+        self.name = name
+
+    def as_sql(self, compiler, connection):
+        return "%s", (_Slot(self.name, self.output_field.get_db_prep_value),)
+
+
+class CompiledQuery:
+    """A queryset compiled to SQL once and run again with new :class:`Param` values.
+
+    Building and compiling an ORM query with a dozen annotations costs a few milliseconds
+    of Python, more than PostgreSQL needs to run it; a page shown on every log-in pays
+    that once per thread instead. The rows come back as dicts keyed by the selected names,
+    converted by the same converters the ORM would apply (JSON, SQLite dates ...).
+    """
+
+    def __init__(self, queryset: QuerySet, connection):
+        compiler = queryset.query.get_compiler(connection=connection)
+        self.sql, params = compiler.as_sql()
+        self.params = tuple(params)
+        selected = compiler.select[: compiler.col_count]
+        self.names = tuple(alias or expression.target.attname for expression, _sql, alias in selected)
+        if len(set(self.names)) != len(self.names):
+            raise ValueError(f"Selected names are not unique: {self.names}")
+        self.converters = compiler.get_converters([expression for expression, _sql, _alias in selected])
+        self.compiler = compiler
+
+    def rows(self, **values) -> list[dict]:
+        connection = self.compiler.connection
+        params = [
+            param.prepare(values[param.name], connection) if isinstance(param, _Slot) else param
+            for param in self.params
+        ]
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, params)
+            rows = cursor.fetchall()
+        if self.converters:
+            rows = self.compiler.apply_converters(rows, self.converters)
+        names = self.names
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+_compiled = threading.local()
+COMPILED_QUERIES_PER_THREAD = 64  # a key per statement and page size; the API takes 1-200
+
+
+def compiled_query(key: tuple, build: Callable[[], QuerySet]) -> CompiledQuery:
+    """The query ``build()`` returns, compiled once per thread and database connection
+    (the least recently used of more than ``COMPILED_QUERIES_PER_THREAD`` are dropped)."""
+    db = connections[DEFAULT_DB_ALIAS]
+    cache = getattr(_compiled, "queries", None)
+    if cache is None:
+        cache = _compiled.queries = OrderedDict()
+    compiled = cache.get(key)
+    if compiled is None or compiled.compiler.connection is not db:
+        compiled = cache[key] = CompiledQuery(build(), db)
+        while len(cache) > COMPILED_QUERIES_PER_THREAD:
+            cache.popitem(last=False)
+    else:
+        cache.move_to_end(key)
+    return compiled
+
+
 # --- The call list -------------------------------------------------------------------------------
 
 BUCKET_OVERDUE = 0
@@ -294,32 +378,67 @@ def timezones_outside_calling_hours(now: datetime.datetime) -> tuple[str, ...]:
 
 
 class TimezoneIn(Func):
-    """``<time zone column> IN (<zones>)`` as a boolean. On PostgreSQL the list travels as one
-    array parameter (``= ANY(%s)``): a few hundred zone names as separate parameters cost
-    more to build and send than the query takes to run."""
+    """``<time zone column> IN (<the zones in a Param>)`` as a boolean.
+
+    The zones (a few hundred names) travel as one string parameter: on PostgreSQL split
+    with ``string_to_array`` (immutable, so folded into one hashed array when planned);
+    elsewhere (SQLite) as a JSON array read with ``json_each``. A list of separate
+    parameters would change the statement's text with the number of zones and cost more to
+    send than the query takes to run.
+    """
 
     output_field = BooleanField()
 
-    def __init__(self, field: str, zones):
+    def __init__(self, field: str, param_name: str):
         super().__init__(F(field))
-        self.zones = tuple(zones)
+        self.param_name = param_name
+
+    @staticmethod
+    def _prepare(zones, connection) -> str:
+        return ",".join(zones) if connection.vendor == "postgresql" else json.dumps(list(zones))
 
     def as_sql(self, compiler, connection, **extra):
         sql, params = compiler.compile(self.source_expressions[0])
-        if not self.zones:
-            return "(1 = 0)", ()
+        slot = _Slot(self.param_name, self._prepare)
         if connection.vendor == "postgresql":
-            return f"({sql} = ANY(%s))", (*params, list(self.zones))
-        placeholders = ", ".join(["%s"] * len(self.zones))
-        return f"({sql} IN ({placeholders}))", (*params, *self.zones)
+            return f"({sql} = ANY(string_to_array(%s, ',')))", (*params, slot)
+        return f"({sql} IN (SELECT value FROM json_each(%s)))", (*params, slot)
+
+
+@dataclass(frozen=True, slots=True)
+class CallListLead:
+    """The lead columns the call list reads (not a model instance: 50 of those per page
+    cost more to build than the query takes)."""
+
+    pk: int
+    first_name: str
+    last_name: str
+    email: str
+    phone: str
+    company: str
+    score: float
+    stage: str
+    timezone: str
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+@dataclass(frozen=True, slots=True)
+class CallListAssignment:
+    pk: int
+    handed_off_at: datetime.datetime
+    sla_due_at: datetime.datetime | None
+    first_touch_at: datetime.datetime | None
 
 
 @dataclass
 class CallListRow:
-    lead: Lead
+    lead: CallListLead
     bucket: int
     outside_hours: bool
-    assignment: Assignment | None = None
+    assignment: CallListAssignment | None = None
     next_follow_up_at: datetime.datetime | None = None
     check_in_on: datetime.date | None = None
     last_touch_at: datetime.datetime | None = None
@@ -427,20 +546,7 @@ def duration_text(seconds: int) -> str:
     return f"{hours // 24} days"
 
 
-def _display_annotations() -> dict:
-    lead_ref = OuterRef("lead_id")
-    return {
-        "last_touch_at": Subquery(
-            Call.objects.filter(lead=lead_ref).order_by("-called_at").values("called_at")[:1],
-            output_field=DateTimeField(),
-        ),
-        "source_campaign": Subquery(
-            CampaignMember.objects.filter(lead=lead_ref).order_by("-added_at", "-id").values("campaign__name")[:1]
-        ),
-    }
-
-
-# Columns the call list shows; the wide ones (custom attributes ...) stay in the database.
+# The lead columns the call list shows; the wide ones (custom attributes ...) stay in the database.
 CALL_LIST_LEAD_FIELDS = (
     "first_name",
     "last_name",
@@ -452,7 +558,6 @@ CALL_LIST_LEAD_FIELDS = (
     "timezone",
     "stage",
 )
-CALL_LIST_ASSIGNMENT_FIELDS = ("lead", "rep", "status", "handed_off_at", "sla_due_at", "first_touch_at")
 
 
 @contextmanager
@@ -473,81 +578,63 @@ def _without_parallel_workers():
         yield
 
 
-def _bucket(assignment: Assignment, now: datetime.datetime) -> int:
-    if assignment.first_touch_at is None and assignment.sla_due_at is not None and assignment.sla_due_at < now:
-        return BUCKET_OVERDUE
-    if assignment.next_follow_up_at is not None and assignment.next_follow_up_at <= now:
-        return BUCKET_DUE
-    if assignment.first_touch_at is None:
-        return BUCKET_NEW
-    return BUCKET_LATER
+def _last_touch_and_campaign(lead_ref: OuterRef) -> dict:
+    return {
+        "last_touch_at": Subquery(
+            Call.objects.filter(lead=lead_ref).order_by("-called_at").values("called_at")[:1],
+            output_field=DateTimeField(),
+        ),
+        "source_campaign": Subquery(
+            CampaignMember.objects.filter(lead=lead_ref).order_by("-added_at", "-id").values("campaign__name")[:1]
+        ),
+    }
 
 
-def call_list_for_rep(*, rep, now: datetime.datetime | None = None, limit: int = 50) -> list[CallListRow]:
-    """The rep's next calls, best first. Two queries whatever the size of the book (three on
-    PostgreSQL, which first turns parallel workers off for the transaction).
+def _ranked_assignments(limit: int) -> QuerySet:
+    """The rep's open assignments, ranked in SQL; only the top ``limit`` leave the database.
 
-    Order: SLA overdue, then callbacks / follow-ups due, then new assignments by score (newest
-    first among equals), then customer check-ins due, then work in progress; leads whose local
-    time is outside calling hours come after all of those, marked. Do-not-call and
-    do-not-contact leads never appear.
-
-    The ranking runs in SQL and only the top ``limit`` rows leave the database. The inner
-    query ranks the rep's open assignments on narrow columns; the outer one adds what is
-    shown (last touch, attempts, source campaign) for those ``limit`` rows only. The inner
-    query filters on both the assignment's rep and the lead's owner (the hand-off keeps the
-    two in step), so PostgreSQL can hash-join the rep's assignments
-    (``assignment_rep_status_idx``) with the rep's leads (``lead_owner_stage_idx``) instead
-    of probing the lead table once per assignment. Customer check-ins come from the rep's
-    customer leads in a second query and the two ranked lists are merged.
+    The inner query ranks on narrow columns (index-only: ``assignment_rep_open_idx`` and
+    ``lead_owner_callable_idx``) and returns ``limit`` ids; the outer one reads what is shown
+    (last touch, attempts, source campaign) for those rows only. The inner query filters on
+    both the assignment's rep and the lead's owner (the hand-off keeps the two in step), so
+    PostgreSQL hash-joins the rep's assignments with the rep's leads instead of probing the
+    lead table once per assignment. Due follow-ups are an uncorrelated IN: PostgreSQL runs
+    it once (``follow_up_rep_due_idx``) and hashes it, where a correlated EXISTS would be
+    probed once per assignment.
     """
-    now = now or timezone.now()
-    today = timezone.localdate(now)
-    outside = timezones_outside_calling_hours(now)
-
-    open_follow_ups = FollowUp.objects.filter(lead=OuterRef("lead_id"), rep=rep, done_at__isnull=True)
-    # An uncorrelated IN: PostgreSQL runs it once (follow_up_rep_due_idx) and hashes it,
-    # where a correlated EXISTS would be probed once per assignment.
+    rep, now = Param("rep", IntegerField()), Param("now", DateTimeField())
+    open_follow_ups = FollowUp.objects.filter(lead=OuterRef("lead_id"), rep_id=rep, done_at__isnull=True)
     follow_up_due = Q(
-        lead_id__in=FollowUp.objects.filter(rep=rep, done_at__isnull=True, due_at__lte=now).values("lead_id")
+        lead_id__in=FollowUp.objects.filter(rep_id=rep, done_at__isnull=True, due_at__lte=now).values("lead_id")
     )
     sla_overdue = Q(first_touch_at__isnull=True, sla_due_at__lt=now)
-
-    def ranking() -> dict:
-        bucket = Case(
-            When(sla_overdue, then=Value(BUCKET_OVERDUE)),
-            When(follow_up_due, then=Value(BUCKET_DUE)),
-            When(first_touch_at__isnull=True, then=Value(BUCKET_NEW)),
-            default=Value(BUCKET_LATER),
-            output_field=IntegerField(),
-        )
-        outside_hours = TimezoneIn("lead__timezone", outside)
-        return {
-            "outside_hours": outside_hours,
-            "bucket": bucket,
+    bucket = Case(
+        When(sla_overdue, then=Value(BUCKET_OVERDUE)),
+        When(follow_up_due, then=Value(BUCKET_DUE)),
+        When(first_touch_at__isnull=True, then=Value(BUCKET_NEW)),
+        default=Value(BUCKET_LATER),
+        output_field=IntegerField(),
+    )
+    outside_hours = TimezoneIn("lead__timezone", "outside")
+    top_ids = (
+        Assignment.objects.filter(rep_id=rep, status__in=OPEN_FOR_REP_STATUSES)
+        .filter(lead__owner_id=rep, lead__do_not_call=False, lead__do_not_contact=False)
+        .annotate(
             # One sort key for "outside calling hours, then bucket": an expression over both
             # tables, so PostgreSQL cannot pre-sort the lead table by time zone.
-            "rank": Case(When(outside_hours, then=Value(10)), default=Value(0), output_field=IntegerField()) + bucket,
-            "sort_at": Case(
+            rank=Case(When(outside_hours, then=Value(10)), default=Value(0), output_field=IntegerField()) + bucket,
+            sort_at=Case(
                 When(sla_overdue, then=F("sla_due_at")),
                 When(follow_up_due, then=Subquery(open_follow_ups.order_by("due_at").values("due_at")[:1])),
                 default=None,
                 output_field=DateTimeField(),
             ),
-        }
-
-    order = ("rank", F("sort_at").asc(nulls_last=True), "-lead__score", "-handed_off_at", "-id")
-    top_ids = (
-        Assignment.objects.filter(rep=rep, status__in=OPEN_FOR_REP_STATUSES)
-        .filter(lead__owner=rep, lead__do_not_call=False, lead__do_not_contact=False)
-        .annotate(**ranking())
-        .order_by(*order)
+        )
+        .order_by("rank", F("sort_at").asc(nulls_last=True), "-lead__score", "-handed_off_at", "-id")
         .values("pk")[:limit]
     )
-    assignments = (
+    return (
         Assignment.objects.filter(pk__in=top_ids)
-        .select_related("lead")
-        .only(*CALL_LIST_ASSIGNMENT_FIELDS, *(f"lead__{name}" for name in CALL_LIST_LEAD_FIELDS))
         .annotate(
             next_follow_up_at=Subquery(open_follow_ups.order_by("due_at").values("due_at")[:1]),
             attempts=Coalesce(
@@ -561,13 +648,29 @@ def call_list_for_rep(*, rep, now: datetime.datetime | None = None, limit: int =
                 ),
                 0,
             ),
-            **_display_annotations(),
+            **_last_touch_and_campaign(OuterRef("lead_id")),
+        )
+        .values(
+            "id",
+            "lead_id",
+            "handed_off_at",
+            "sla_due_at",
+            "first_touch_at",
+            *(f"lead__{name}" for name in CALL_LIST_LEAD_FIELDS),
+            "next_follow_up_at",
+            "attempts",
+            "last_touch_at",
+            "source_campaign",
         )
     )
 
-    customers = (
-        Lead.objects.filter(owner=rep, stage=LifecycleStage.CUSTOMER, do_not_call=False, do_not_contact=False)
-        .only(*CALL_LIST_LEAD_FIELDS)
+
+def _check_ins_due(limit: int) -> QuerySet:
+    """The rep's customers with a check-in due (by the account's date or a check-in
+    follow-up), best first."""
+    rep, now = Param("rep", IntegerField()), Param("now", DateTimeField())
+    return (
+        Lead.objects.filter(owner_id=rep, stage=LifecycleStage.CUSTOMER, do_not_call=False, do_not_contact=False)
         .annotate(
             # LIMIT 1 subqueries are probed per customer (a few hundred, by unique or FK
             # index); an EXISTS would be hashed over every customer's account instead.
@@ -577,66 +680,117 @@ def call_list_for_rep(*, rep, now: datetime.datetime | None = None, limit: int =
             ),
             check_in_follow_up_at=Subquery(
                 FollowUp.objects.filter(
-                    lead=OuterRef("pk"), rep=rep, done_at__isnull=True, kind=FollowUpKind.CHECK_IN, due_at__lte=now
+                    lead=OuterRef("pk"), rep_id=rep, done_at__isnull=True, kind=FollowUpKind.CHECK_IN, due_at__lte=now
                 ).values("due_at")[:1],
                 output_field=DateTimeField(),
             ),
         )
-        .filter(Q(check_in_on__lte=today) | Q(check_in_follow_up_at__isnull=False))
-        .annotate(
-            outside_hours=TimezoneIn("timezone", outside),
-            last_touch_at=Subquery(
-                Call.objects.filter(lead=OuterRef("pk")).order_by("-called_at").values("called_at")[:1],
-                output_field=DateTimeField(),
-            ),
-            attempts=Value(0, output_field=IntegerField()),
-            source_campaign=Subquery(
-                CampaignMember.objects.filter(lead=OuterRef("pk"))
-                .order_by("-added_at", "-id")
-                .values("campaign__name")[:1]
-            ),
-        )
-        .order_by("outside_hours", F("check_in_on").asc(nulls_last=True), "-score", "-id")[:limit]
+        .filter(Q(check_in_on__lte=Param("today", DateField())) | Q(check_in_follow_up_at__isnull=False))
+        .annotate(outside_hours=TimezoneIn("timezone", "outside"), **_last_touch_and_campaign(OuterRef("pk")))
+        .order_by("outside_hours", F("check_in_on").asc(nulls_last=True), "-score", "-id")
+        .values("id", *CALL_LIST_LEAD_FIELDS, "check_in_on", "outside_hours", "last_touch_at", "source_campaign")[
+            :limit
+        ]
     )
 
+
+def _bucket(row: dict, now: datetime.datetime) -> int:
+    if row["first_touch_at"] is None and row["sla_due_at"] is not None and row["sla_due_at"] < now:
+        return BUCKET_OVERDUE
+    if row["next_follow_up_at"] is not None and row["next_follow_up_at"] <= now:
+        return BUCKET_DUE
+    if row["first_touch_at"] is None:
+        return BUCKET_NEW
+    return BUCKET_LATER
+
+
+def _call_list_lead(row: dict, pk: int, prefix: str = "") -> CallListLead:
+    return CallListLead(
+        pk=pk,
+        first_name=row[f"{prefix}first_name"],
+        last_name=row[f"{prefix}last_name"],
+        email=row[f"{prefix}email"],
+        phone=row[f"{prefix}phone"],
+        company=row[f"{prefix}company"],
+        score=row[f"{prefix}score"],
+        stage=row[f"{prefix}stage"],
+        timezone=row[f"{prefix}timezone"],
+    )
+
+
+def call_list_for_rep(
+    *, rep, now: datetime.datetime | None = None, limit: int = 50, offset: int = 0
+) -> list[CallListRow]:
+    """The rep's next calls, best first. Two queries whatever the size of the book (three on
+    PostgreSQL, which first turns parallel workers off for the transaction).
+
+    Order: SLA overdue, then callbacks / follow-ups due, then new assignments by score (newest
+    first among equals), then customer check-ins due, then work in progress; leads whose local
+    time is outside calling hours come after all of those, marked. Do-not-call and
+    do-not-contact leads never appear.
+
+    Open assignments (:func:`_ranked_assignments`) and check-ins due (:func:`_check_ins_due`)
+    are two ranked lists merged here. Both statements are compiled once per thread and
+    ``limit`` and run with this rep, time and set of time zones outside calling hours.
+
+    ``offset`` skips that many rows of the merged list (the page's "more"): each list's top
+    ``offset + limit`` rows are read and merged, so a later page costs a little more than
+    the first.
+    """
+    if limit < 1 or offset < 0:
+        raise ValueError("limit must be positive and offset not negative")
+    now = now or timezone.now()
+    top = offset + limit
+    values = {
+        "rep": rep.pk,
+        "now": now,
+        "today": timezone.localdate(now),
+        "outside": timezones_outside_calling_hours(now),
+    }
+    assignments = compiled_query(("call_list_assignments", top), lambda: _ranked_assignments(top))
+    customers = compiled_query(("call_list_check_ins", top), lambda: _check_ins_due(top))
     with _without_parallel_workers():
-        assignments = list(assignments)
-        customers = list(customers)
+        assignment_rows = assignments.rows(**values)
+        customer_rows = customers.rows(**values)
 
     # The top rows come back unordered; their bucket and order are worked out again here from
     # the same columns (CallListRow.sort_key mirrors the SQL ORDER BY).
-    outside_set = frozenset(outside)
+    outside_set = frozenset(values["outside"])
     rows = [
         CallListRow(
-            lead=a.lead,
-            assignment=a,
-            bucket=_bucket(a, now),
-            outside_hours=a.lead.timezone in outside_set,
-            next_follow_up_at=a.next_follow_up_at,
-            last_touch_at=a.last_touch_at,
-            attempts=a.attempts,
-            source_campaign=a.source_campaign,
+            lead=_call_list_lead(row, row["lead_id"], prefix="lead__"),
+            assignment=CallListAssignment(
+                pk=row["id"],
+                handed_off_at=row["handed_off_at"],
+                sla_due_at=row["sla_due_at"],
+                first_touch_at=row["first_touch_at"],
+            ),
+            bucket=_bucket(row, now),
+            outside_hours=row["lead__timezone"] in outside_set,
+            next_follow_up_at=row["next_follow_up_at"],
+            last_touch_at=row["last_touch_at"],
+            attempts=row["attempts"],
+            source_campaign=row["source_campaign"],
             now=now,
-            reasons=score_reasons(a.lead.score_breakdown, limit=3),
+            reasons=score_reasons(row["lead__score_breakdown"], limit=3),
         )
-        for a in assignments
+        for row in assignment_rows
     ]
     rows += [
         CallListRow(
-            lead=lead,
+            lead=_call_list_lead(row, row["id"]),
             bucket=BUCKET_CHECK_IN,
-            outside_hours=lead.outside_hours,
-            check_in_on=lead.check_in_on,
-            last_touch_at=lead.last_touch_at,
-            attempts=lead.attempts,
-            source_campaign=lead.source_campaign,
+            outside_hours=bool(row["outside_hours"]),
+            check_in_on=row["check_in_on"],
+            last_touch_at=row["last_touch_at"],
+            source_campaign=row["source_campaign"],
             now=now,
-            reasons=score_reasons(lead.score_breakdown, limit=3),
+            reasons=score_reasons(row["score_breakdown"], limit=3),
         )
-        for lead in customers
+        for row in customer_rows
     ]
     rows.sort(key=lambda row: row.sort_key)
-    return rows[:limit]
+    return rows[offset:top]
 
 
 # --- The lead page -------------------------------------------------------------------------------

@@ -9,9 +9,10 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from campaigns import api as campaigns_api
@@ -64,20 +65,61 @@ def _lead_or_404(request, lead_id):
 # --- The call list ----------------------------------------------------------------------------
 
 
+CALL_LIST_PAGE_SIZE = 50
+CALL_LIST_MAX_PAGES = 100  # 5,000 rows: a later page reads every row above it
+
+
+def _call_list_page(request) -> int | None:
+    page = request.GET.get("page", "1")
+    if not page.isdigit() or not 1 <= int(page) <= CALL_LIST_MAX_PAGES:
+        return None
+    return int(page)
+
+
 @require_GET
 @sales_required
 def call_list(request):
-    """A rep's own list. A manager (who has no list of their own) picks a rep to look over."""
+    """A rep's own list. A manager (who has no list of their own) picks a rep to look over.
+
+    50 rows a page; "Show the next 50" fetches the next page's rows with htmx (the
+    ``HX-Request`` header) and appends them, or without JavaScript opens ``?page=N``.
+    """
+    page = _call_list_page(request)
+    if page is None:
+        return HttpResponseBadRequest(f"page: Enter a whole number from 1 to {CALL_LIST_MAX_PAGES}.")
     rep, reps = request.user, None
     if is_manager(request.user) and not is_rep(request.user):
         reps = list(get_user_model().objects.filter(groups__name=SALES_REP, is_active=True).order_by("username"))
         chosen = request.GET.get("rep", "")
         rep = next((r for r in reps if str(r.pk) == chosen), None)
-    rows = call_list_for_rep(rep=rep) if rep is not None else []
+    offset = (page - 1) * CALL_LIST_PAGE_SIZE
+    # One row more than a page says whether there is a next page.
+    rows = call_list_for_rep(rep=rep, limit=CALL_LIST_PAGE_SIZE + 1, offset=offset) if rep is not None else []
+    more_url = None
+    if len(rows) > CALL_LIST_PAGE_SIZE and page < CALL_LIST_MAX_PAGES:
+        params = request.GET.copy()
+        params["page"] = str(page + 1)
+        more_url = f"?{params.urlencode()}"
     url_pattern = reverse("crm:lead-detail", kwargs={"lead_id": 999999999}).replace("999999999", "{}")
-    display = [row.display(url_pattern=url_pattern) for row in rows]
-    context = {"rows": display, "next_row": display[0] if display and reps is None else None, "reps": reps, "rep": rep}
-    return render(request, "crm/call_list.html", context)
+    display = [row.display(url_pattern=url_pattern) for row in rows[:CALL_LIST_PAGE_SIZE]]
+    context = {
+        "rows": display,
+        "first_rank": offset + 1,
+        # Later pages (appended by htmx or opened without JavaScript) focus their first lead.
+        "focus_first_row": page > 1,
+        "page": page,
+        "page_size": CALL_LIST_PAGE_SIZE,
+        "more_url": more_url,
+        "next_row": display[0] if display and reps is None and page == 1 else None,
+        "reps": reps,
+        "rep": rep,
+    }
+    if request.headers.get("HX-Request") and page > 1:
+        response = render(request, "crm/_call_list_rows.html", context)
+    else:
+        response = render(request, "crm/call_list.html", context)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
 
 
 @require_GET

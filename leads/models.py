@@ -190,6 +190,15 @@ class Lead(models.Model):
                 )
                 for field in ("last_engaged_at", *LAST_EVENT_AT.values())
             ),
+            # The rep's call list hash-joins the rep's callable leads with their open
+            # assignments: with the id, time zone and score in the index that side is read
+            # index-only, however the rep's leads are spread over the table.
+            models.Index(
+                fields=["owner"],
+                include=["id", "timezone", "score"],
+                condition=Q(owner__isnull=False, do_not_call=False, do_not_contact=False),
+                name="lead_owner_callable_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -194,3 +194,20 @@ def test_a_second_rep_cannot_open_the_first_reps_lead(page, live_server, login, 
     response = page.goto(f"{live_server.url}/calls/leads/{day['overdue'].pk}/")
 
     assert response.status == 404
+
+
+def test_show_the_next_rows_appends_them_in_place(page, live_server, login, day, monkeypatch):
+    monkeypatch.setattr("crm.views.CALL_LIST_PAGE_SIZE", 2)
+    login("rita")
+
+    leads = page.locator("table.call-list tbody tr[data-lead-id]")
+    expect(leads).to_have_count(2)
+    page.get_by_role("link", name="Show the next 2 →").click()
+
+    expect(leads).to_have_count(4)
+    expect(page).to_have_url(re.compile(r"/calls/$"))  # appended by htmx, not a new page
+    order = [int(leads.nth(i).get_attribute("data-lead-id")) for i in range(4)]
+    assert order == [day["overdue"].pk, day["hot"].pk, day["warm"].pk, day["asleep"].pk]
+    expect(page.locator("table.call-list td.rank")).to_have_text(["1", "2", "3", "4"])
+    expect(leads.nth(2).locator("a.lead-link")).to_be_focused()  # the keyboard carries on there
+    expect(page.get_by_role("link", name=re.compile("^Show the next"))).to_have_count(0)

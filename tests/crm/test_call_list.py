@@ -3,12 +3,23 @@ import zoneinfo
 
 import pytest
 from django.db import connection
+from django.db.models import IntegerField
 from django.urls import reverse
 from django.utils import timezone
 
 from crm.models import FollowUpKind
-from crm.selectors import BUCKET_CHECK_IN, BUCKET_DUE, BUCKET_LATER, BUCKET_NEW, BUCKET_OVERDUE, call_list_for_rep
-from leads.models import LifecycleStage
+from crm.selectors import (
+    BUCKET_CHECK_IN,
+    BUCKET_DUE,
+    BUCKET_LATER,
+    BUCKET_NEW,
+    BUCKET_OVERDUE,
+    CompiledQuery,
+    Param,
+    call_list_for_rep,
+    compiled_query,
+)
+from leads.models import Lead, LifecycleStage
 from tests.campaigns.factories import CampaignFactory, CampaignMemberFactory
 from tests.crm.factories import AccountFactory, CallFactory, ContactFactory, FollowUpFactory
 from tests.crm.sales_fixtures import assigned_lead
@@ -207,3 +218,140 @@ def test_the_call_list_page_runs_a_constant_number_of_queries(client_for, rep, d
         response = client.get(reverse("crm:call-list"))
     assert response.status_code == 200
     assert response.content.decode().count('class="lead-link"') == rows + max(1, rows // 3)
+
+
+def test_the_compiled_call_list_gives_each_rep_only_their_own_leads(rep, other_rep):
+    mine = assigned_lead(rep, timezone=INSIDE)
+    theirs = assigned_lead(other_rep, timezone=INSIDE)
+
+    first = [row.lead.pk for row in call_list_for_rep(rep=rep)]
+    # The second rep's list runs the statement compiled for the first one.
+    second = [row.lead.pk for row in call_list_for_rep(rep=other_rep)]
+
+    assert first == [mine.lead_id]
+    assert second == [theirs.lead_id]
+
+
+def test_the_compiled_call_list_is_ranked_at_the_time_it_is_asked_for(rep):
+    sla_due = timezone.now() + datetime.timedelta(minutes=30)
+    assigned_lead(rep, timezone=INSIDE, assignment={"sla_due_at": sla_due})
+
+    (before,) = call_list_for_rep(rep=rep, now=sla_due - datetime.timedelta(minutes=1))
+    (after,) = call_list_for_rep(rep=rep, now=sla_due + datetime.timedelta(minutes=1))
+
+    assert before.bucket == BUCKET_NEW
+    assert after.bucket == BUCKET_OVERDUE
+
+
+def test_the_call_list_statements_are_compiled_once_per_limit(rep):
+    assigned_lead(rep, timezone=INSIDE)
+    call_list_for_rep(rep=rep, limit=7)
+    compiled = compiled_query(("call_list_assignments", 7), lambda: pytest.fail("compiled again"))
+
+    (row,) = call_list_for_rep(rep=rep, limit=7)
+
+    assert compiled is compiled_query(("call_list_assignments", 7), lambda: pytest.fail("compiled again"))
+    assert row.assignment is not None
+
+
+def test_a_param_left_unbound_is_an_error_not_a_silent_value(rep):
+    compiled = CompiledQuery(
+        Lead.objects.filter(owner_id=Param("rep", IntegerField())).values("id"), connection=connection
+    )
+    with pytest.raises(KeyError):
+        compiled.rows()
+    assert compiled.rows(rep=rep.pk) == []
+
+
+# --- Paging -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def page_of_three(monkeypatch):
+    monkeypatch.setattr("crm.views.CALL_LIST_PAGE_SIZE", 3)
+
+
+def _order(body):
+    return [int(part.split('"')[0]) for part in body.split('data-lead-id="')[1:]]
+
+
+def _ranks(body):
+    return [int(part.split("<")[0]) for part in body.split('<td class="rank">')[1:]]
+
+
+def test_the_offset_continues_the_same_ranking(rep, book):
+    everything = [row.lead.pk for row in call_list_for_rep(rep=rep)]
+
+    assert [row.lead.pk for row in call_list_for_rep(rep=rep, limit=3, offset=3)] == everything[3:6]
+    assert [row.lead.pk for row in call_list_for_rep(rep=rep, limit=3, offset=6)] == everything[6:9]
+
+
+def test_a_long_list_is_shown_a_page_at_a_time_with_a_link_to_the_next(client_for, rep, book, page_of_three):
+    everything = [row.lead.pk for row in call_list_for_rep(rep=rep)]
+    client = client_for(rep)
+
+    first = client.get(reverse("crm:call-list")).content.decode()
+    second = client.get(reverse("crm:call-list"), {"page": 2}).content.decode()
+    last = client.get(reverse("crm:call-list"), {"page": 3}).content.decode()
+
+    assert _order(first) + _order(second) + _order(last) == everything
+    assert _ranks(second) == [4, 5, 6]
+    assert 'href="?page=2"' in first and "Show the next 3" in first
+    assert 'href="?page=3"' in second
+    assert "Show the next" not in last
+    assert 'id="next-call"' in first and 'id="next-call"' not in second
+
+
+def test_htmx_gets_only_the_next_rows_and_the_next_link(client_for, rep, book, page_of_three):
+    response = client_for(rep).get(reverse("crm:call-list"), {"page": 2}, headers={"HX-Request": "true"})
+
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in body and "<table" not in body
+    assert body.lstrip().startswith('<tr class="bucket-')
+    assert _ranks(body) == [4, 5, 6]
+    assert 'hx-get="?page=3"' in body
+    assert "HX-Request" in response["Vary"]
+
+
+def test_a_page_past_the_end_says_so(client_for, rep, book, page_of_three):
+    response = client_for(rep).get(reverse("crm:call-list"), {"page": 4})
+
+    assert response.status_code == 200
+    assert "no more leads" in response.content.decode()
+
+
+@pytest.mark.parametrize("number", ["0", "-1", "two", "101", ""])
+def test_a_bad_page_number_is_a_clear_error(client_for, rep, number):
+    response = client_for(rep).get(reverse("crm:call-list"), {"page": number})
+
+    assert response.status_code == 400
+    assert response.content.decode().startswith("page: ")
+
+
+def test_a_managers_next_page_link_keeps_the_chosen_rep(client_for, manager, rep, book, page_of_three):
+    body = client_for(manager).get(reverse("crm:call-list"), {"rep": rep.pk}).content.decode()
+
+    assert f'href="?rep={rep.pk}&amp;page=2"' in body
+
+
+@pytest.mark.parametrize("rows", [6, 30])
+def test_a_later_page_runs_a_constant_number_of_queries(
+    client_for, rep, django_assert_num_queries, page_of_three, rows
+):
+    _fill(rep, rows)
+    client = client_for(rep)
+    # As the first page: session, user, roles, the ranked assignments, the check-ins (+ PostgreSQL's
+    # SAVEPOINT, SET LOCAL, RELEASE).
+    with django_assert_num_queries(5 + (3 if connection.vendor == "postgresql" else 0)):
+        response = client.get(reverse("crm:call-list"), {"page": 2}, headers={"HX-Request": "true"})
+    assert response.content.decode().count('class="lead-link"') == 3
+
+
+def test_the_compiled_statements_kept_per_thread_are_bounded(rep, monkeypatch):
+    monkeypatch.setattr("crm.selectors.COMPILED_QUERIES_PER_THREAD", 2)
+    first = compiled_query(("bounded", 1), lambda: Lead.objects.values("id"))
+    compiled_query(("bounded", 2), lambda: Lead.objects.values("id"))
+    compiled_query(("bounded", 3), lambda: Lead.objects.values("id"))
+
+    assert compiled_query(("bounded", 1), lambda: Lead.objects.values("id")) is not first
