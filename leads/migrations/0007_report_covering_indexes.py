@@ -18,4 +18,8 @@ class Migration(migrations.Migration):
             model_name='lead',
             index=models.Index(fields=['created_at'], include=('id', 'stage'), name='lead_created_cover_idx'),
         ),
+        migrations.AddIndex(
+            model_name='lead',
+            index=models.Index(fields=['id'], include=('score',), name='lead_id_score_idx'),
+        ),
     ]
