@@ -4,6 +4,10 @@ stage, the conversion from stage to stage, and how long leads stay in each stage
 A lead "reached" a stage when it reached it or any later one (a lead that went NEW -> MQL
 directly also counts as engaged), so the funnel never widens. Time in stage is measured from
 the transition into a stage to the next transition out of it, for every stay in the cohort.
+
+The stage counts come from ``FunnelRollup`` (leads per day created, source and furthest stage,
+rebuilt by beat with the same ``reached_counts``) when it is recent; the page says as of when.
+With a segment or campaign filter, or without a recent rollup, they are counted live.
 """
 
 from __future__ import annotations
