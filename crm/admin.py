@@ -8,10 +8,12 @@ from .models import (
     Deal,
     DealStageChange,
     FollowUp,
+    FunnelRollup,
     HandoffRefusal,
     Notification,
     ObjectionNote,
     QueueMembership,
+    ReportRollupRun,
     SalesQueue,
     SlaBreach,
 )
@@ -197,3 +199,29 @@ class DealStageChangeAdmin(admin.ModelAdmin):
     list_filter = ["to_stage"]
     list_select_related = ["deal", "actor"]
     raw_id_fields = ["deal", "actor"]
+
+
+class RebuiltByBeatAdmin(admin.ModelAdmin):
+    """Rows rebuilt whole by a beat task (crm.services.report_rollups): shown, never edited."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(FunnelRollup)
+class FunnelRollupAdmin(RebuiltByBeatAdmin):
+    list_display = ["day", "source", "furthest", "leads"]
+    list_filter = ["source", "furthest"]
+    date_hierarchy = "day"
+    show_full_result_count = False
+
+
+@admin.register(ReportRollupRun)
+class ReportRollupRunAdmin(RebuiltByBeatAdmin):
+    list_display = ["name", "refreshed_at", "time_zone", "duration_ms"]

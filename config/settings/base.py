@@ -247,6 +247,15 @@ HANDOFF_SWEEP_MAX_LEADS = env_int("HANDOFF_SWEEP_MAX_LEADS", 20_000)
 # Recently qualified leads an event task hands off after its own when a burst is waiting.
 HANDOFF_BACKLOG_BATCH_SIZE = env_int("HANDOFF_BACKLOG_BATCH_SIZE", 100)
 
+# The funnel report's stage counts come from a rollup rebuilt this often (beat); one older than
+# the max age (beat stopped) is not shown, and the counts are computed live instead.
+REPORTS_FUNNEL_ROLLUP_MINUTES = env_int("REPORTS_FUNNEL_ROLLUP_MINUTES", 15)
+REPORTS_FUNNEL_ROLLUP_MAX_AGE_MINUTES = env_int("REPORTS_FUNNEL_ROLLUP_MAX_AGE_MINUTES", 120)
+CELERY_BEAT_SCHEDULE["crm-funnel-rollup"] = {
+    "task": "crm.tasks.funnel_rollup_refresh_task",
+    "schedule": 60.0 * REPORTS_FUNNEL_ROLLUP_MINUTES,
+}
+
 # --- Collateral library (campaigns) ---------------------------------------------------------
 # Largest collateral upload, in bytes; items not shared for this many days count as stale.
 COLLATERAL_MAX_UPLOAD_BYTES = env_int("COLLATERAL_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)

@@ -55,43 +55,44 @@ def build(data) -> ReportResult:
         params_filter = list(sub_params)
     else:
         params_filter = []
-    # Driven from the period's hand-off transitions (an index range on (to_stage, at)); the
-    # outcomes come from the few outcome transitions since the period began (the same index),
-    # aggregated per lead; the score from the lead. Then deciles.
+    # One pass over the period's hand-off and outcome transitions (an index range on
+    # (to_stage, at)), aggregated per lead and kept for the leads handed off in the period;
+    # materialised once (not rebuilt in every parallel worker), then the scores merged in from
+    # the (id) INCLUDE (score) index in id order. Then deciles.
+    outcome = "t.to_stage IN (%s, %s, %s)"
+    outcome_params = [LifecycleStage.SAL, LifecycleStage.RECYCLED, LifecycleStage.CUSTOMER]
     sql = f"""
+        WITH o AS MATERIALIZED (
+            SELECT t.lead_id,
+                   MAX(CASE WHEN t.to_stage = %s AND t.at >= %s AND t.at < %s THEN 1 ELSE 0 END) AS handed_off,
+                   MAX(CASE WHEN t.to_stage = %s THEN 1 ELSE 0 END) AS acc,
+                   MAX(CASE WHEN {outcome} AND t.reason LIKE %s THEN 1 ELSE 0 END) AS rej,
+                   MAX(CASE WHEN {outcome} AND t.reason = %s THEN 1 ELSE 0 END) AS won,
+                   MAX(CASE WHEN {outcome} AND t.reason LIKE %s THEN 1 ELSE 0 END) AS lost
+            FROM {transitions} t
+            WHERE t.to_stage IN (%s, %s, %s, %s) AND t.at >= %s
+            GROUP BY t.lead_id
+        )
         SELECT d.decile, COUNT(*), MIN(d.score), MAX(d.score), SUM(d.acc), SUM(d.rej), SUM(d.won), SUM(d.lost)
         FROM (
-            SELECT l.score AS score, COALESCE(o.acc, 0) AS acc, COALESCE(o.rej, 0) AS rej,
-                   COALESCE(o.won, 0) AS won, COALESCE(o.lost, 0) AS lost,
+            SELECT l.score AS score, o.acc, o.rej, o.won, o.lost,
                    NTILE(10) OVER (ORDER BY l.score DESC, l.id) AS decile
-            FROM (
-                SELECT DISTINCT h.lead_id FROM {transitions} h
-                WHERE h.to_stage = %s AND h.at >= %s AND h.at < %s
-            ) p
-            JOIN {leads} l ON l.id = p.lead_id
-            LEFT JOIN (
-                SELECT t.lead_id,
-                       MAX(CASE WHEN t.to_stage = %s THEN 1 ELSE 0 END) AS acc,
-                       MAX(CASE WHEN t.reason LIKE %s THEN 1 ELSE 0 END) AS rej,
-                       MAX(CASE WHEN t.reason = %s THEN 1 ELSE 0 END) AS won,
-                       MAX(CASE WHEN t.reason LIKE %s THEN 1 ELSE 0 END) AS lost
-                FROM {transitions} t
-                WHERE t.to_stage IN (%s, %s, %s) AND t.at >= %s
-                GROUP BY t.lead_id
-            ) o ON o.lead_id = p.lead_id
-            WHERE 1 = 1{lead_filter}
+            FROM o JOIN {leads} l ON l.id = o.lead_id
+            WHERE o.handed_off = 1{lead_filter}
         ) d
         GROUP BY d.decile ORDER BY d.decile
     """
     params = [
         *params,
         LifecycleStage.SAL,
+        *outcome_params,
         f"{REASON_REJECTED_PREFIX}%",
+        *outcome_params,
         REASON_WON,
+        *outcome_params,
         f"{REASON_LOST_PREFIX}%",
-        LifecycleStage.SAL,
-        LifecycleStage.RECYCLED,
-        LifecycleStage.CUSTOMER,
+        LifecycleStage.HANDED_OFF,
+        *outcome_params,
         adapt(start),
         *params_filter,
     ]

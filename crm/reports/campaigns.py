@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from django import forms
 from django.db import connection
-from django.db.models import Count, F, Q
+from django.db.models import Count, Q
 
 from campaigns.models import Campaign, CampaignKind, CampaignMember
 from crm.models import Deal, DealStage
@@ -82,6 +82,42 @@ def influence(*, model: str, start, end, lead_ids=None) -> dict[int, tuple[Decim
         return {row[0]: (Decimal(str(row[1] or 0)), float(row[2] or 0)) for row in cursor.fetchall()}
 
 
+def _after_joining(start, end, *, kind=None, lead_ids=None) -> dict[str, dict[int, int]]:
+    """{"mqls": {campaign: leads}, "deals": {campaign: deals}}: leads qualified (MQL) and deals
+    created in the period whose lead had joined the campaign by then (of the given kind, of the
+    given leads)."""
+    transition_t, deal_t = LeadTransition._meta.db_table, Deal._meta.db_table
+    member_t, campaign_t = CampaignMember._meta.db_table, Campaign._meta.db_table
+    adapt = connection.ops.adapt_datetimefield_value
+    kind_join, kind_params = "", []
+    if kind:
+        kind_join, kind_params = f" JOIN {campaign_t} c ON c.id = m.campaign_id AND c.kind = %s", [kind]
+    out = {}
+    for key, sql, params in (
+        (
+            "mqls",
+            f"SELECT m.campaign_id, COUNT(DISTINCT x.lead_id) FROM {transition_t} x"
+            f" JOIN {member_t} m ON m.lead_id = x.lead_id AND m.added_at <= x.at{kind_join}"
+            " WHERE x.to_stage = %s AND x.at >= %s AND x.at < %s",
+            [*kind_params, LifecycleStage.MQL, adapt(start), adapt(end)],
+        ),
+        (
+            "deals",
+            f"SELECT m.campaign_id, COUNT(DISTINCT x.id) FROM {deal_t} x"
+            f" JOIN {member_t} m ON m.lead_id = x.lead_id AND m.added_at <= x.created_at{kind_join}"
+            " WHERE x.created_at >= %s AND x.created_at < %s",
+            [*kind_params, adapt(start), adapt(end)],
+        ),
+    ):
+        if lead_ids is not None:
+            sub_sql, sub_params = lead_ids.query.sql_with_params()
+            sql, params = f"{sql} AND x.lead_id IN ({sub_sql})", [*params, *sub_params]
+        with connection.cursor() as cursor:
+            cursor.execute(f"{sql} GROUP BY m.campaign_id", params)
+            out[key] = dict(cursor.fetchall())
+    return out
+
+
 def build(data) -> ReportResult:
     model = data.get("model") or "even"
     start, end = data["start"], data["end"]
@@ -101,41 +137,15 @@ def build(data) -> ReportResult:
         )
     ):
         per_campaign.setdefault(r["campaign"], {}).update(r)
-    # MQLs and deals are driven from the (indexed, few) qualifications and deals of the period,
-    # joined to the memberships their lead had by then, not probed once per member.
-    kind_q = Q(lead__campaign_memberships__campaign__kind=data["kind"]) if data.get("kind") else Q()
-    mqls = (
-        LeadTransition.objects.filter(
-            Q(
-                to_stage=LifecycleStage.MQL,
-                at__gte=start,
-                at__lt=end,
-                lead__campaign_memberships__added_at__lte=F("at"),
-            )
-            & kind_q
-            & lead_q
-        )
-        .order_by()
-        .values("lead__campaign_memberships__campaign")
-        .annotate(n=Count("lead", distinct=True))
-    )
-    for r in mqls:
-        per_campaign.setdefault(r["lead__campaign_memberships__campaign"], {})["mqls"] = r["n"]
-    deals = (
-        Deal.objects.filter(
-            Q(created_at__gte=start, created_at__lt=end, lead__campaign_memberships__added_at__lte=F("created_at"))
-            & kind_q
-            & lead_q
-        )
-        .order_by()
-        .values("lead__campaign_memberships__campaign")
-        .annotate(n=Count("id", distinct=True))
-    )
-    for r in deals:
-        per_campaign.setdefault(r["lead__campaign_memberships__campaign"], {})["deals"] = r["n"]
     lead_ids = None
     if data.get("segment") or data.get("source"):
         lead_ids = Lead.objects.filter(lead_filter_q(data)).values("pk")
+    # MQLs and deals are driven from the (indexed, few) qualifications and deals of the period,
+    # joined straight to the memberships their lead had by then (not through the lead table),
+    # not probed once per member.
+    for key, counted in _after_joining(start, end, kind=data.get("kind"), lead_ids=lead_ids).items():
+        for campaign, n in counted.items():
+            per_campaign.setdefault(campaign, {})[key] = n
     credited = influence(model=model, start=start, end=end, lead_ids=lead_ids)
 
     ids = {cid for cid, r in per_campaign.items() if any(r.get(k) for k in ("members", "responses", "mqls", "deals"))}

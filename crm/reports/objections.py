@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django import forms
 from django.db import connection
-from django.db.models import Case, CharField, Count, F, OuterRef, Q, Subquery, Value, When, Window
+from django.db.models import Count, F, OuterRef, Q, Subquery, Window
 from django.db.models.functions import RowNumber
 
 from campaigns.models import ObjectionCategory
@@ -60,39 +60,57 @@ def _notes(data):
     return qs.distinct() if data.get("campaign") else qs
 
 
-def _next_outcome():
-    """What happened to the lead first after the objection: won, lost, or sent back to
-    marketing (recycled: rejected or no contact). One indexed probe per note."""
-    outcome = Case(
-        When(reason=REASON_WON, then=Value("won")),
-        When(reason__startswith=REASON_LOST_PREFIX, then=Value("lost")),
-        When(to_stage=LifecycleStage.RECYCLED, then=Value("recycled")),
-        default=Value(""),
-        output_field=CharField(),
+def _grouped(data, by_industry: bool) -> list[dict]:
+    """The period's notes counted per (category, what happened next[, the lead's industry]),
+    with how many were overcome. What happened next is the lead's first outcome after the note:
+    won, lost, or sent back to marketing (recycled: rejected or no contact). Set-based: the
+    outcome transitions since the period's start are joined to the notes in one pass and the
+    first per note kept, instead of one probe per note."""
+    columns = {"_id": F("pk"), "_lead": F("lead_id"), "_cat": F("category"), "_at": F("created_at")}
+    notes = _notes(data).annotate(**columns, _over=F("overcome"))
+    names = [*columns, "_over"]
+    if by_industry:
+        # one indexed probe per note (a join would read every lead)
+        notes = notes.annotate(_dim=Subquery(Lead.objects.filter(pk=OuterRef("lead_id")).values("industry")[:1]))
+        names.append("_dim")
+    notes_sql, notes_params = notes.order_by().values_list(*names).query.sql_with_params()
+    pairs_sql, pairs_params = _notes(data).annotate(**columns).order_by().values_list(*columns).query.sql_with_params()
+    transitions = LeadTransition._meta.db_table
+    first_outcome = f"""
+        SELECT x.note_id, x.outcome FROM (
+            SELECT p._id AS note_id,
+                   CASE WHEN t.reason = %s THEN 'won' WHEN t.reason LIKE %s THEN 'lost'
+                        WHEN t.to_stage = %s THEN 'recycled' ELSE '' END AS outcome,
+                   ROW_NUMBER() OVER (PARTITION BY p._id ORDER BY t.at, t.id) AS rn
+            FROM ({pairs_sql}) p JOIN {transitions} t ON t.lead_id = p._lead AND t.at >= p._at
+            WHERE (t.reason = %s OR t.reason LIKE %s OR t.to_stage = %s) AND t.at >= %s
+        ) x WHERE x.rn = 1"""
+    outcome_params = [REASON_WON, f"{REASON_LOST_PREFIX}%", LifecycleStage.RECYCLED]
+    dim = ", n._dim" if by_industry else ""
+    sql = (
+        f"SELECT n._cat, f.outcome{dim}, COUNT(*), SUM(CASE WHEN n._over THEN 1 ELSE 0 END) "
+        f"FROM ({notes_sql}) n LEFT JOIN ({first_outcome}) f ON f.note_id = n._id "
+        f"GROUP BY n._cat, f.outcome{dim}"
     )
-    return Subquery(
-        LeadTransition.objects.filter(lead=OuterRef("lead_id"), at__gte=OuterRef("created_at"))
-        .filter(Q(reason=REASON_WON) | Q(reason__startswith=REASON_LOST_PREFIX) | Q(to_stage=LifecycleStage.RECYCLED))
-        .order_by("at", "id")
-        .annotate(outcome=outcome)
-        .values("outcome")[:1],
-        output_field=CharField(),
-    )
+    params = [
+        *notes_params,
+        *outcome_params,
+        *pairs_params,
+        *outcome_params,
+        connection.ops.adapt_datetimefield_value(data["start"]),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
+    keys = ["category", "next_outcome", *(["dim"] if by_industry else []), "total", "overcome"]
+    return [dict(zip(keys, row, strict=True)) for row in fetched]
 
 
 def build(data) -> ReportResult:
     labels = dict(ObjectionCategory.choices)
     aggregated: dict[str, dict] = {}
     by_industry = (data.get("by") or "industry") == "industry"
-    notes = _notes(data).annotate(next_outcome=_next_outcome())
-    group = ["category", "next_outcome"]
-    if by_industry:
-        # the industry breakdown comes from the same pass (one probe per note for each)
-        notes = notes.annotate(dim=Subquery(Lead.objects.filter(pk=OuterRef("lead_id")).values("industry")[:1]))
-        group.append("dim")
-    grouped = list(
-        notes.order_by().values(*group).annotate(total=Count("id"), overcome=Count("id", filter=Q(overcome=True)))
-    )
+    grouped = _grouped(data, by_industry)
     for r in grouped:
         agg = aggregated.setdefault(r["category"], {"total": 0, "overcome": 0, "won": 0, "lost": 0, "recycled": 0})
         agg["total"] += r["total"]

@@ -7,6 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from crm.services.report_rollups import funnel_rollup_refresh
 from tests.campaigns.factories import (
     CampaignMemberFactory,
     CollateralFactory,
@@ -63,6 +64,7 @@ def make_rows(count: int) -> None:
         CallFactory()
         CollateralFactory()
     ScoringPolicyFactory()
+    funnel_rollup_refresh()
 
 
 def changelist_queries(client, model) -> int:
