@@ -119,7 +119,8 @@ def _evaluate_split(table: OutcomeTable, train_idx, test_idx, *, time_ordered: b
         "test_positive_rate": round(float(y_test.mean()), 4),
         "bins": model.bins,
         "lambda": model.lam,
-        "dropped_time_proxies": model.dropped_time_proxies,
+        "trend_lambda": model.trend_lam,
+        "time_proxies": model.time_proxies,
         "model": model,
     }
 
