@@ -188,6 +188,22 @@ def test_sql_application_equals_python_application_on_random_leads(trained):
     _assert_learned_scores_match_python(trained, leads)
 
 
+@pytest.mark.parametrize("mode", ["beside", "blend"])
+def test_the_rule_scorer_writes_the_same_learned_probability_as_python(trained, mode):
+    from leads.models import ScoringPolicy
+    from leads.scoring import lead_score, leads_rescore_all
+
+    ScoringPolicy.objects.update_or_create(pk=1, defaults={"learned_mode": mode, "learned_weight": 20})
+    leads = _random_leads(6)
+    LearnedModel.objects.filter(pk=trained.pk).update(is_active=True)
+    leads_rescore_all(qualify=False)
+    _assert_learned_scores_match_python(trained, leads)
+    Lead.objects.update(learned_score=None)
+    for lead in leads[:10]:
+        lead_score(lead_id=lead.pk)
+    _assert_learned_scores_match_python(trained, leads[:10])
+
+
 def test_without_an_active_model_learned_scores_are_cleared(trained):
     LearnedModel.objects.filter(pk=trained.pk).update(is_active=True)
     learned_scores_apply()
