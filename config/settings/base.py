@@ -268,7 +268,9 @@ EVENTS_MAX_BATCH = env_int("EVENTS_MAX_BATCH", 500)
 # is kept for a marketer to compare and activate, never activated by itself.
 CELERY_BEAT_SCHEDULE["learning-train-weekly"] = {
     "task": "leads.learning.tasks.learned_train_task",
-    "schedule": crontab(day_of_week=env_int("LEARNING_TRAIN_WEEKDAY", 1), hour=env_int("LEARNING_TRAIN_HOUR", 3), minute=30),
+    "schedule": crontab(
+        day_of_week=env_int("LEARNING_TRAIN_WEEKDAY", 1), hour=env_int("LEARNING_TRAIN_HOUR", 3), minute=30
+    ),
 }
 
 LOGGING = {
