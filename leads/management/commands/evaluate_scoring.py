@@ -65,7 +65,8 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"{name:>6} split: learned AUC {split['auc']}, naive Bayes AUC {split['nb_auc']} "
                     f"(train {split['train_rows']}, test {split['test_rows']}, bins {split['bins']}, "
-                    f"lambda {split['lambda']:g}, trend lambda {split['trend_lambda']:g}{extra})"
+                    f"lambda {split['lambda']:g}, trend lambda {split['trend_lambda']:g}; "
+                    f"validation AUC on the training rows {split['validation_auc']}{extra})"
                 )
                 model = split["model"]
                 top = sorted(model.weights.items(), key=lambda kv: -abs(kv[1]))[:5]
@@ -91,6 +92,8 @@ class Command(BaseCommand):
             "lambda_time": time_split.get("lambda"),
             "trend_lambda_random": result["random"]["trend_lambda"],
             "trend_lambda_time": time_split.get("trend_lambda"),
+            "validation_auc_random": result["random"]["validation_auc"],
+            "validation_auc_time": time_split.get("validation_auc"),
             "time_proxies_trend_only": sorted(time_split.get("time_proxies") or {}),
             "seconds": result["seconds"],
         }
