@@ -570,11 +570,27 @@ class LogisticModel:
 
 
 def _fit(encoder: Encoder, rows: Sequence[dict], y: np.ndarray, lam: float, trend_lam: float) -> tuple[dict, float]:
+    """Fit, keeping each trend only if its slope has the sign of the field's own relation
+    with the outcome (its correlation in these rows): a slope that flips sign is an artefact
+    of correlated fields offsetting each other, explains nothing to a reader, and carries the
+    offset into values never seen. Such trends are set to 0 and the rest refitted, as
+    scorecards do with wrong-signed coefficients."""
+    codes = encoder.encode(rows)
     trends = encoder.encode_trends(rows)
-    beta = fit_logistic(encoder.encode(rows), y, encoder.width, lam, trends=trends, trend_lam=trend_lam)
+    k = trends.shape[1]
+    direction = np.sign((trends - trends.mean(axis=0)).T @ (y - y.mean())) if k else np.zeros(0)
+    kept = direction != 0
+    while True:
+        beta = fit_logistic(codes, y, encoder.width, lam, trends=trends[:, kept], trend_lam=trend_lam)
+        slopes = np.zeros(k)
+        slopes[kept] = beta[encoder.width : encoder.width + int(kept.sum())]
+        wrong = kept & (slopes * direction < 0)
+        if not wrong.any():
+            break
+        kept &= ~wrong
     weights = {column: float(beta[i]) for i, column in enumerate(encoder.columns)}
     for j, spec in enumerate(encoder.trend_specs):
-        weights[(spec.name, TREND)] = float(beta[encoder.width + j])
+        weights[(spec.name, TREND)] = float(slopes[j])
     return weights, float(beta[-1])
 
 

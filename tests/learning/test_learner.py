@@ -144,3 +144,20 @@ def test_a_spec_with_a_trend_survives_being_stored():
     spec = infer_specs(rows, ["rate"], unbinned=["rate"])[0]
     again = type(spec).from_dict(spec.to_dict())
     assert again == spec and again.trend_value(0.5) == spec.trend_value(0.5) != 0.0
+
+
+def test_a_trend_never_points_against_its_fields_own_relation_with_the_outcome():
+    # x2 nearly repeats x1; jointly the best fit offsets a large x1 slope with a negative x2
+    # slope, although more x2 goes with more success on its own.
+    rng = np.random.default_rng(8)
+    rows, y = [], []
+    for _ in range(3000):
+        x1 = float(rng.normal())
+        x2 = x1 + float(rng.normal(0, 0.3))
+        rows.append({"x1": x1, "x2": x2})
+        y.append(int(rng.random() < 1 / (1 + np.exp(-(2.0 * x1 - 1.2 * x2)))))
+    y = np.array(y)
+    assert np.corrcoef([r["x2"] for r in rows], y)[0, 1] > 0
+    model = train_logistic(rows, y, ["x1", "x2"], bins_grid=(2,), lambdas=(1000.0,), trend_lambdas=(0.01,))
+    assert model.weights[("x1", "(trend)")] > 0
+    assert model.weights[("x2", "(trend)")] == 0.0
