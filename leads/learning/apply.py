@@ -5,7 +5,12 @@ The logit is ``intercept + sum of the weights of the lead's feature values``; SQ
 a grouped ``COUNT`` subquery for engagement counts), so re-scoring every lead is a single
 ``UPDATE`` whatever the number of leads, on PostgreSQL and SQLite alike. The Python path
 (`python_logit`) reads the same weights table and the same ``FeatureSpec`` and must agree;
-a test checks that on random leads.
+a test checks that on random leads. Numeric features add their trend (slope times the
+clamped, standardised value; 0 when missing or not a number).
+
+Unless the policy is rules only, the rule scorer writes ``learned_score`` itself, in its own
+single statement, from ``learned_scoring_terms``; ``learned_scores_apply`` is the learned-only
+``UPDATE`` for a rules-only policy and for clearing after deactivation.
 """
 
 from __future__ import annotations
