@@ -260,9 +260,15 @@ def install_demo_rules() -> None:
 # --- bench scoring ------------------------------------------------------------------------------
 
 
-def _sql_update(now) -> tuple[str, list]:
+def _sql_update(now, learned: dict | None = None) -> tuple[str, list]:
     """The demo rule set as one hand-written PostgreSQL UPDATE with the same results (fit,
-    engagement, score and breakdown): fit as CASE sums, engagement pre-aggregated per lead."""
+    engagement, score and breakdown): fit as CASE sums, engagement pre-aggregated per lead.
+
+    ``learned`` (``bench learned_apply``) adds a learned model blended into the score: SQL text
+    for the per-lead part of its logit (``lead_sql``, over ``l``), for the event-count part
+    (``events_sql``, over the events grouped by lead, or None), ``events_zero`` (the latter
+    for a lead without events) and the blend ``weight``; the statement then also writes
+    ``learned_score``."""
     from leads.models import RuleKind, ScoringPolicy, ScoringRule
 
     policy = ScoringPolicy.current()
@@ -297,12 +303,29 @@ def _sql_update(now) -> tuple[str, list]:
     ]
     fit = " + ".join(f"s.f{i}" for i in range(len(fit_rules)))
     eng = " + ".join(f"COALESCE(s.e{i}, 0.0)" for i in range(len(eng_rules)))
+    s_cols = fit_cols + [f"ev.e{i}" for i in range(len(eng_rules))]
+    blend, learned_set = "", ""
+    if learned:
+        s_cols.append(f"{learned['lead_sql']} AS lf")
+        logit = "s.lf"
+        if learned["events_sql"]:
+            eng_cols.append(f"{learned['events_sql']} AS lw")
+            s_cols.append("ev.lw")
+            logit = f"s.lf + COALESCE(s.lw, {learned['events_zero']!r})"
+        probability = f"(1.0 / (1.0 + exp(-least(greatest({logit}, -35.0), 35.0))))"
+        blend = f" + {learned['weight']!r} * {probability}"
+        learned_set = f"learned_score = {probability},"
+        entries.append(
+            f"jsonb_build_object('rule_id', NULL, 'rule', 'Learned model', 'kind', 'learned', 'points', "
+            f"{learned['weight']!r} * {probability})"
+        )
     sql = f"""
-        UPDATE leads_lead t SET fit_score = {fit}, engagement_score = {eng}, score = {fit} + {eng},
+        UPDATE leads_lead t SET fit_score = {fit}, engagement_score = {eng}, score = {fit} + {eng}{blend},
                score_breakdown = jsonb_path_query_array(jsonb_build_array({", ".join(entries)}), '$[*] ? (@.points != 0)'),
+               {learned_set}
                scored_at = %(now)s
         FROM (
-            SELECT l.id, {", ".join(fit_cols)}, {", ".join(f"ev.e{i}" for i in range(len(eng_rules)))}
+            SELECT l.id, {", ".join(s_cols)}
             FROM leads_lead l
             LEFT JOIN (SELECT lead_id, {", ".join(eng_cols)} FROM leads_engagementevent GROUP BY lead_id) ev
                    ON ev.lead_id = l.id

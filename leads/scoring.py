@@ -13,6 +13,10 @@ statements does not depend on the number of leads.
 - Rejection penalty: ``policy.rejection_penalty`` per time sales rejected the lead, taken off
   engagement (never below 0).
 - score = fit + engagement (+ ``learned_weight * learned_score`` in blend mode).
+- Learned model (``leads.learning``): unless the policy is rules only, the same statement
+  writes ``learned_score``, the active model's probability: its lead-field weights are a
+  column of the per-lead SELECT and its engagement-count weights a column of the events
+  grouped by lead (``learned_scoring_terms``), so the model costs no second pass.
 
 ``score_breakdown`` lists each rule that gave points (``{"rule_id", "rule", "kind",
 "points"}``), plus the penalty and learned entries when they apply; its points add up to the
@@ -159,10 +163,20 @@ def _engagement_columns(rules: RuleSet, now: datetime.datetime) -> dict:
     return columns
 
 
-def _update_sql(rules: RuleSet, fit_sql: str, fit_params, eng_sql: str | None, eng_params, now: datetime.datetime):
+def _update_sql(
+    rules: RuleSet,
+    fit_sql: str,
+    fit_params,
+    eng_sql: str | None,
+    eng_params,
+    now: datetime.datetime,
+    learned=None,
+):
     """The UPDATE wrapped around the ORM-built SELECTs; vendor differences are only in names.
 
     The breakdown keeps the rules that gave points (non-zero), biggest first is left to readers.
+    ``learned`` (``ScoringTerms``) adds ``learned_score`` from ``s.learned_logit`` and
+    ``e.learned_events``.
     """
     pg = connection.vendor == "postgresql"
     if connection.vendor not in ("postgresql", "sqlite"):  # pragma: no cover
@@ -191,16 +205,25 @@ def _update_sql(rules: RuleSet, fit_sql: str, fit_params, eng_sql: str | None, e
         penalty_params = [penalty]
     else:
         engagement = f"({raw_engagement})"
+    least = "LEAST" if pg else "MIN"
+    probability, probability_params, learned_set = "COALESCE(t.learned_score, 0.0)", [], ""
+    if learned is not None:
+        logit, probability_params = "s.learned_logit", []
+        if learned.events_logit is not None:
+            logit = "s.learned_logit + COALESCE(e.learned_events, %s)" if eng_sql else "s.learned_logit + %s"
+            probability_params = [learned.events_zero]
+        # Clamped as the Python sigmoid clamps it, so EXP never overflows.
+        probability = f"(1.0 / (1.0 + EXP(-{least}({greatest}({logit}, -35.0), 35.0))))"
+        learned_set = f"learned_score = {probability}, "
     learned = ""
     learned_params: list = []
     if rules.policy.learned_mode == LearnedScoreMode.BLEND and rules.policy.learned_weight:
-        learned = " + %s * COALESCE(t.learned_score, 0.0)"
-        learned_params = [float(rules.policy.learned_weight)]
+        learned = f" + %s * {probability}"
+        learned_params = [float(rules.policy.learned_weight), *probability_params]
         entries.append(
-            f"{obj}('rule_id', NULL, 'rule', 'Learned model', 'kind', 'learned', "
-            "'points', %s * COALESCE(t.learned_score, 0.0))"
+            f"{obj}('rule_id', NULL, 'rule', 'Learned model', 'kind', 'learned', 'points', %s * {probability})"
         )
-        params += [float(rules.policy.learned_weight)]
+        params += [float(rules.policy.learned_weight), *probability_params]
     built = f"{array}({', '.join(entries)})"
     # Keep only the entries that gave points: a breakdown reads as "why", and rows stay small.
     if pg:
@@ -217,10 +240,21 @@ def _update_sql(rules: RuleSet, fit_sql: str, fit_params, eng_sql: str | None, e
         f"engagement_score = {engagement}, "
         f"score = ({fit}) + {engagement}{learned}, "
         f"score_breakdown = {breakdown}, "
+        f"{learned_set}"
         f"scored_at = %s "
         f"FROM ({fit_sql}) AS s{join} WHERE t.id = s.id"
     )
-    all_params = [*penalty_params, *penalty_params, *learned_params, *params, now, *fit_params, *(eng_params or ())]
+    learned_set_params = probability_params if learned_set else []
+    all_params = [
+        *penalty_params,
+        *penalty_params,
+        *learned_params,
+        *params,
+        *learned_set_params,
+        now,
+        *fit_params,
+        *(eng_params or ()),
+    ]
     return sql, all_params
 
 
@@ -228,23 +262,30 @@ def _rescore(lead_ids: list[int] | None, *, now: datetime.datetime | None = None
     """Score the given leads (None: every lead) with one UPDATE; returns the rows scored."""
     now = now or timezone.now()
     rules = rules or rule_set_current()
+    learned = None
+    if rules.policy.learned_mode != LearnedScoreMode.OFF:
+        from .learning.apply import learned_scoring_terms
+
+        learned = learned_scoring_terms()
     leads = Lead.objects.all() if lead_ids is None else Lead.objects.filter(pk__in=lead_ids)
     columns = _fit_columns(rules, now)
+    if learned is not None:
+        columns["learned_logit"] = learned.lead_logit
     fit_sql, fit_params = leads.order_by().annotate(**columns).values("id", *columns).query.sql_with_params()
     eng_sql, eng_params = None, None
-    if rules.engagement:
+    learned_counts = learned.event_counts if learned is not None else {}
+    if rules.engagement or learned_counts:
         events = (
             EngagementEvent.objects.all() if lead_ids is None else EngagementEvent.objects.filter(lead_id__in=lead_ids)
         )
         eng_columns = _engagement_columns(rules, now)
-        eng_sql, eng_params = (
-            events.order_by()
-            .values("lead_id")
-            .annotate(**eng_columns)
-            .values("lead_id", *eng_columns)
-            .query.sql_with_params()
-        )
-    sql, params = _update_sql(rules, fit_sql, fit_params, eng_sql, eng_params, now)
+        grouped = events.order_by().values("lead_id").annotate(**eng_columns, **learned_counts)
+        selected = list(eng_columns)
+        if learned_counts:
+            grouped = grouped.annotate(learned_events=learned.events_logit)
+            selected.append("learned_events")
+        eng_sql, eng_params = grouped.values("lead_id", *selected).query.sql_with_params()
+    sql, params = _update_sql(rules, fit_sql, fit_params, eng_sql, eng_params, now, learned)
     if connection.vendor == "sqlite":
         params = [
             connection.ops.adapt_datetimefield_value(p) if isinstance(p, datetime.datetime) else p for p in params
@@ -261,15 +302,7 @@ def leads_rescore_all(*, now: datetime.datetime | None = None, qualify: bool = T
     (each through the lifecycle service, so each move is recorded and announced).
     """
     with transaction.atomic():
-        # Learned scoring (leads/learning): unless the policy is rules only, refresh
-        # learned_score from the active model first (one UPDATE), because blend mode adds
-        # learned_weight * learned_score below.
-        rules = rule_set_current()
-        if rules.policy.learned_mode != LearnedScoreMode.OFF:
-            from .learning.apply import learned_scores_refresh
-
-            learned_scores_refresh()
-        count = _rescore(None, now=now, rules=rules)
+        count = _rescore(None, now=now)
     if qualify:
         from .tasks import leads_qualify_ready_task
 
@@ -337,11 +370,6 @@ def lead_score(*, lead_id: int, now: datetime.datetime | None = None) -> Lead:
     """
     with transaction.atomic():
         rules = rule_set_current()
-        # Learned scoring (leads/learning): this lead's learned_score first, as above.
-        if rules.policy.learned_mode != LearnedScoreMode.OFF:
-            from .learning.apply import learned_scores_refresh
-
-            learned_scores_refresh(scope=Q(pk=lead_id))
         if not _rescore([lead_id], now=now, rules=rules):
             raise Lead.DoesNotExist(f"Lead {lead_id} does not exist.")
         if not lead_qualify(lead_id=lead_id, policy=rules.policy):

@@ -5,21 +5,28 @@ The logit is ``intercept + sum of the weights of the lead's feature values``; SQ
 a grouped ``COUNT`` subquery for engagement counts), so re-scoring every lead is a single
 ``UPDATE`` whatever the number of leads, on PostgreSQL and SQLite alike. The Python path
 (`python_logit`) reads the same weights table and the same ``FeatureSpec`` and must agree;
-a test checks that on random leads.
+a test checks that on random leads. Numeric features add their trend (slope times the
+clamped, standardised value; 0 when missing or not a number).
+
+Unless the policy is rules only, the rule scorer writes ``learned_score`` itself, in its own
+single statement, from ``learned_scoring_terms``; ``learned_scores_apply`` is the learned-only
+``UPDATE`` for a rules-only policy and for clearing after deactivation.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import Case, FloatField, Func, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, F, FloatField, Func, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, Exp, Greatest, Least
+from django.db.models.lookups import IsNull
 
 from leads.models import EngagementEvent, Lead
 
 from .features import ATTR_PREFIX, EVENTS_PREFIX, LEAD_FIELDS, event_counts_for, lead_row
-from .learner import MISSING, NUMERIC, FeatureSpec, LogisticModel
+from .learner import MISSING, NUMERIC, TREND, FeatureSpec, LogisticModel
 from .models import LearnedModel
 
 # The logit is clamped as the Python sigmoid clamps it, so exp() never overflows.
@@ -76,7 +83,10 @@ def _lead_field_expression(spec: FeatureSpec, weights: dict[str, float]):
             if value in weights:
                 match = (value == "true") if boolean else value
                 whens.append(When(Q(**{name: match}), then=Value(weights[value])))
-    return Case(*whens, default=Value(0.0), output_field=FloatField()) if whens else Value(0.0)
+    values = Case(*whens, default=Value(0.0), output_field=FloatField()) if whens else Value(0.0)
+    if spec.kind == NUMERIC:
+        return _plus(values, _trend_term(spec, weights, F(name)))
+    return values
 
 
 def _bin_whens(spec: FeatureSpec, weights: dict[str, float], lookup: str, *, json_value: bool) -> list[When]:
@@ -88,6 +98,49 @@ def _bin_whens(spec: FeatureSpec, weights: dict[str, float], lookup: str, *, jso
             lower, upper = spec.bin_bounds(index)
             whens.append(When(_bin_q(lookup, lower, upper, json_value=json_value), then=Value(weights[label])))
     return whens
+
+
+def _trend_term(spec: FeatureSpec, weights: dict[str, float], number):
+    """``slope * (clamp(x) - center) / scale`` for a numeric ``number`` expression; 0 when it
+    is NULL (missing or not a number), as in ``FeatureSpec.trend_value``. None without a
+    trend. ``number`` appears twice in the SQL; it is a column or a cheap JSON lookup."""
+    slope = weights.get(TREND)
+    if not slope or not spec.has_trend:
+        return None
+    clamped = Least(
+        Greatest(number, Value(float(spec.low)), output_field=FloatField()),
+        Value(float(spec.high)),
+        output_field=FloatField(),
+    )
+    term = Value(slope / spec.scale) * (clamped - Value(float(spec.center)))
+    # Not COALESCE(term, 0): PostgreSQL's GREATEST skips NULLs, so the term is never NULL there.
+    return Case(When(IsNull(number, True), then=Value(0.0)), default=term, output_field=FloatField())
+
+
+class JsonNumber(Func):
+    """A custom attribute as a float when it is a JSON number, else NULL (strings, booleans,
+    null and absent keys alike), as ``FeatureSpec.number`` reads it."""
+
+    output_field = FloatField()
+
+    def __init__(self, key: str):
+        super().__init__(F("custom_attributes"))
+        self.key = key
+
+    def as_postgresql(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        sql = f"(CASE WHEN jsonb_typeof({column} -> %s) = 'number' THEN ({column} ->> %s)::double precision END)"
+        return sql, (*params, self.key, *params, self.key)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        path = f'$."{self.key}"'  # keys are ATTR_KEY_RE-safe: no quotes or dots
+        sql = f"(CASE WHEN json_type({column}, %s) IN ('integer', 'real') THEN json_extract({column}, %s) END)"
+        return sql, (*params, path, *params, path)
+
+
+def _plus(total, term):
+    return total if term is None else total + term
 
 
 def _attr_expression(spec: FeatureSpec, weights: dict[str, float]):
@@ -108,7 +161,10 @@ def _attr_expression(spec: FeatureSpec, weights: dict[str, float]):
             if value in ("true", "false"):
                 match |= Q(**{lookup: value == "true"})
             whens.append(When(match, then=Value(weights[value])))
-    return Case(*whens, default=Value(0.0), output_field=FloatField()) if whens else Value(0.0)
+    values = Case(*whens, default=Value(0.0), output_field=FloatField()) if whens else Value(0.0)
+    if spec.kind == NUMERIC:
+        return _plus(values, _trend_term(spec, weights, JsonNumber(key)))
+    return values
 
 
 def _events_expression(features: list[tuple[FeatureSpec, dict[str, float]]]):
@@ -125,11 +181,7 @@ def _events_expression(features: list[tuple[FeatureSpec, dict[str, float]]]):
         )
         for i, kind in enumerate(kinds)
     }
-    total = Value(0.0)
-    for i, (spec, weights) in enumerate(features):
-        whens = _bin_whens(spec, weights, f"c{i}", json_value=False)
-        if whens:
-            total = total + Case(*whens, default=Value(0.0), output_field=FloatField())
+    total = _events_total(features, "c")
     per_lead = (
         EngagementEvent.objects.filter(lead_id=OuterRef("pk"), kind__in=kinds)
         .order_by()
@@ -138,6 +190,17 @@ def _events_expression(features: list[tuple[FeatureSpec, dict[str, float]]]):
         .values("w")
     )
     return Coalesce(Subquery(per_lead, output_field=FloatField()), Value(0.0))
+
+
+def _events_total(features: list[tuple[FeatureSpec, dict[str, float]]], prefix: str):
+    """The weights of event counts annotated as ``<prefix><i>``: bin weights plus trends."""
+    total = Value(0.0)
+    for i, (spec, weights) in enumerate(features):
+        whens = _bin_whens(spec, weights, f"{prefix}{i}", json_value=False)
+        if whens:
+            total = total + Case(*whens, default=Value(0.0), output_field=FloatField())
+        total = _plus(total, _trend_term(spec, weights, F(f"{prefix}{i}")))
+    return total
 
 
 def logit_expression(model: LearnedModel):
@@ -172,8 +235,9 @@ def learned_scores_apply(*, scope: Q | None = None) -> int:
     default) in one UPDATE; with no active model clear it (rules only). Returns rows rewritten
     (unchanged ones are skipped).
 
-    Does not touch ``score``: the rule scorer adds ``learned_weight * learned_score`` in blend
-    mode when it re-scores (see ``leads.scoring``)."""
+    Does not touch ``score``. Used when the policy is rules only (the marketer's page still
+    shows the probability); otherwise the rule scorer writes ``learned_score`` in its own
+    statement (``learned_scoring_terms``) and blends it in blend mode."""
     leads = Lead.objects.filter(scope) if scope is not None else Lead.objects.all()
     model = LearnedModel.objects.active().first()
     if model is None:
@@ -198,14 +262,63 @@ def _update_changed(leads, model: LearnedModel) -> int:
         return leads.filter(changed).update(learned_score=expression)
 
 
-def learned_scores_refresh(*, scope: Q | None = None) -> int:
-    """The rule scorer's hook: re-apply the active model to ``scope``; without an active model
-    leave ``learned_score`` alone (deactivation clears it, see ``learned_scores_apply``)."""
+@dataclass
+class ScoringTerms:
+    """The active model split for the rule scorer's statement (``leads.scoring``), so that one
+    ``UPDATE`` writes rule scores and the learned probability together: ``lead_logit`` (the
+    intercept plus lead field and attribute weights) is a column of the per-lead SELECT;
+    ``event_counts`` and ``events_logit`` (the weights of engagement counts) are columns of
+    the events grouped by lead, which that statement aggregates anyway; ``events_zero`` is
+    ``events_logit`` for a lead without events (it has no row there)."""
+
+    lead_logit: object
+    event_counts: dict
+    events_logit: object | None
+    events_zero: float
+
+
+def learned_scoring_terms() -> ScoringTerms | None:
+    """The active model's terms, or None without an active model (one query for the model,
+    one for its weights)."""
     model = LearnedModel.objects.active().first()
     if model is None:
-        return 0
-    leads = Lead.objects.filter(scope) if scope is not None else Lead.objects.all()
-    return _update_changed(leads, model)
+        return None
+    weights = model_weights(model)
+    lead_logit = Value(float(model.intercept))
+    event_features = []
+    for data in model.features:
+        spec = FeatureSpec.from_dict(data)
+        feature_weights = {v: w for v, w in weights.get(spec.name, {}).items() if w != 0.0}
+        if not feature_weights:
+            continue
+        if spec.name.startswith(ATTR_PREFIX):
+            lead_logit = lead_logit + _attr_expression(spec, feature_weights)
+        elif spec.name.startswith(EVENTS_PREFIX):
+            event_features.append((spec, feature_weights))
+        elif spec.name in LEAD_FIELDS:
+            lead_logit = lead_logit + _lead_field_expression(spec, feature_weights)
+    if not event_features:
+        return ScoringTerms(lead_logit=lead_logit, event_counts={}, events_logit=None, events_zero=0.0)
+    event_counts = {
+        f"learned_n{i}": Sum(
+            Case(When(kind=spec.name[len(EVENTS_PREFIX) :], then=Value(1)), default=Value(0)),
+            output_field=IntegerField(),
+        )
+        for i, (spec, _) in enumerate(event_features)
+    }
+    logistic = LogisticModel(
+        specs=[spec for spec, _ in event_features],
+        weights={(spec.name, v): w for spec, fw in event_features for v, w in fw.items()},
+        intercept=0.0,
+        lam=0.0,
+    )
+    zero = sum(w for _, _, w in logistic.contributions({spec.name: 0 for spec, _ in event_features}))
+    return ScoringTerms(
+        lead_logit=lead_logit,
+        event_counts=event_counts,
+        events_logit=_events_total(event_features, "learned_n"),
+        events_zero=float(zero),
+    )
 
 
 # --- Python ----------------------------------------------------------------------------------

@@ -119,7 +119,10 @@ def _evaluate_split(table: OutcomeTable, train_idx, test_idx, *, time_ordered: b
         "test_positive_rate": round(float(y_test.mean()), 4),
         "bins": model.bins,
         "lambda": model.lam,
-        "dropped_time_proxies": model.dropped_time_proxies,
+        "trend_lambda": model.trend_lam,
+        # The chosen settings' validation AUC on the training rows (forward slices when time-ordered).
+        "validation_auc": max(model.validation.values(), default=None),
+        "time_proxies": model.time_proxies,
         "model": model,
     }
 

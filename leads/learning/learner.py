@@ -5,15 +5,19 @@ training share it.
 
 Encoding. Each field is one-hot encoded as *values*: a categorical field by its text value,
 a numeric field by the training-set quantile bin it falls in, and a missing value as the
-value ``(missing)`` of its own. A lead's learned logit is therefore
-``intercept + sum(weight of each of its field values)`` and its probability the sigmoid of
-that: the same sum the SQL application computes, and the reasons a rep reads
-("industry = software: +0.42").
+value ``(missing)`` of its own. A numeric field also has a *trend*: one slope on its value
+standardised by the training mean and standard deviation (clamped to the training range
+widened by that range on either side; missing counts as the mean), so values beyond the
+training range are still ordered. A lead's learned logit is therefore
+``intercept + sum(weight of each of its field values) + sum(slope * standardised value)`` and
+its probability the sigmoid of that: the same sum the SQL application computes, and the
+reasons a rep reads ("industry = software: +0.42", "employees (trend) = 250: -0.03").
 
 Model. L2-regularised logistic regression fitted by Newton's method (the problem is small:
-one weight per field value). The regularisation strength is picked from a fixed grid by
-internal validation on the *training* rows only (time-ordered when the training rows are),
-so no holdout row is ever looked at while fitting.
+one weight per field value). The number of bins and the two regularisation strengths (field
+values, trends) are picked from fixed grids by internal validation on the *training* rows
+only (several forward time slices when the training rows are time-ordered), so no holdout
+row is ever looked at while fitting.
 
 Baseline. ``NaiveBayes`` is a per-field naive Bayes of Odoo's kind: per field/value won and
 lost counts plus 0.1, unset values skipped.
@@ -41,12 +45,18 @@ NUMERIC = "numeric"
 
 # Regularisation strengths tried (the L2 penalty is lam/2 * |w|^2 on the summed
 # log-likelihood, i.e. a Gaussian prior of variance 1/lam on each weight).
-DEFAULT_LAMBDAS = (1.0, 3.0, 10.0, 30.0)
+DEFAULT_LAMBDAS = (3.0, 10.0, 30.0)
+# ... and for the trend slopes of numeric fields (per standard deviation).
+DEFAULT_TREND_LAMBDAS = (1.0, 10.0, 100.0)
 DEFAULT_BINS = 10
-DEFAULT_BINS_GRID = (5, 10, 20, 40)
-# With time-ordered training, a field that tells newer rows from older ones this well is
-# left out as a proxy for the period (see time_proxy_scores).
+DEFAULT_BINS_GRID = (10, 20, 40)
+# With time-ordered training, a numeric field that tells newer rows from older ones this
+# well is a proxy for the period (see time_proxy_scores): it keeps its trend but not its bins.
 TIME_PROXY_LIMIT = 0.9
+# Forward validation slices of time-ordered training rows: (train up to, validate up to),
+# as shares of the rows; a choice is scored by its mean ROC AUC over the slices.
+TIME_SLICES = ((0.55, 0.7), (0.7, 0.85), (0.85, 1.0))
+TREND = "(trend)"
 # Categorical values seen fewer times than this in training get no weight of their own.
 DEFAULT_MIN_COUNT = 5
 # A column is numeric when at least this share of its non-missing training values are numbers.
@@ -104,6 +114,32 @@ class FeatureSpec:
     # Exact: values as stored in a database (no trimming; numbers only as numbers, text only
     # as text), so that SQL matches the very same rows.
     exact: bool = False
+    # Numeric fields: False for a time proxy, which keeps only its trend.
+    binned: bool = True
+    # The trend of a numeric field: (clamp(x, low, high) - center) / scale.
+    center: float | None = None
+    scale: float | None = None
+    low: float | None = None
+    high: float | None = None
+
+    @property
+    def has_trend(self) -> bool:
+        return self.kind == NUMERIC and self.scale is not None
+
+    def number(self, value) -> float | None:
+        """The value as a number, read as ``token`` reads it; None when it is none."""
+        if self.exact:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                return None
+            return float(value)
+        return None if is_missing(value) else as_number(value)
+
+    def trend_value(self, value) -> float:
+        """The standardised value the trend slope multiplies (0 when missing or not a number)."""
+        number = self.number(value) if self.has_trend else None
+        if number is None:
+            return 0.0
+        return (min(max(number, self.low), self.high) - self.center) / self.scale
 
     def bin_bounds(self, index: int) -> tuple[float | None, float | None]:
         lower = self.edges[index - 1] if index > 0 else None
@@ -145,7 +181,18 @@ class FeatureSpec:
         return value if isinstance(value, str) else None
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "kind": self.kind, "edges": self.edges, "values": self.values, "exact": self.exact}
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "edges": self.edges,
+            "values": self.values,
+            "exact": self.exact,
+            "binned": self.binned,
+            "center": self.center,
+            "scale": self.scale,
+            "low": self.low,
+            "high": self.high,
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> FeatureSpec:
@@ -155,6 +202,11 @@ class FeatureSpec:
             edges=list(data.get("edges", [])),
             values=list(data.get("values", [])),
             exact=bool(data.get("exact", False)),
+            binned=bool(data.get("binned", True)),
+            center=data.get("center"),
+            scale=data.get("scale"),
+            low=data.get("low"),
+            high=data.get("high"),
         )
 
 
@@ -197,11 +249,14 @@ def infer_specs(
     numeric_share: float = NUMERIC_SHARE,
     kinds: dict[str, str] | None = None,
     exact: bool = False,
+    unbinned: Iterable[str] = (),
 ) -> list[FeatureSpec]:
-    """Decide per field whether it is numeric or categorical and fix its bins / values, from
-    the training rows only. ``kinds`` fixes the kind of some fields; ``exact`` makes specs
-    that read values exactly as a database stores them (see ``FeatureSpec.exact``)."""
+    """Decide per field whether it is numeric or categorical and fix its bins / values and a
+    numeric field's trend, from the training rows only. ``kinds`` fixes the kind of some
+    fields; ``exact`` makes specs that read values exactly as a database stores them (see
+    ``FeatureSpec.exact``); numeric fields in ``unbinned`` keep only their trend."""
     kinds = kinds or {}
+    unbinned = set(unbinned)
     specs = []
     for name in fields:
         present = [row.get(name) for row in rows if not is_missing(row.get(name))]
@@ -216,7 +271,19 @@ def infer_specs(
             else CATEGORICAL
         )
         if kind == NUMERIC:
-            specs.append(FeatureSpec(name=name, kind=NUMERIC, edges=quantile_edges(numbers, bins), exact=exact))
+            binned = name not in unbinned
+            spec = FeatureSpec(
+                name=name,
+                kind=NUMERIC,
+                edges=quantile_edges(numbers, bins) if binned else [],
+                exact=exact,
+                binned=binned,
+            )
+            if numbers and np.std(numbers) > 0:
+                low, high = float(min(numbers)), float(max(numbers))
+                spec.center, spec.scale = float(np.mean(numbers)), float(np.std(numbers))
+                spec.low, spec.high = low - (high - low), high + (high - low)
+            specs.append(spec)
         else:
             probe = FeatureSpec(name=name, kind=CATEGORICAL, exact=exact)
             counts = Counter(probe.token(v) for v in present)
@@ -236,16 +303,25 @@ class Encoder:
         self.index: dict[tuple[str, str], int] = {}
         for spec in self.specs:
             if spec.kind == NUMERIC:
-                tokens = [spec.bin_label(i) for i in range(len(spec.edges) + 1)] + [MISSING]
+                bins = range(len(spec.edges) + 1) if spec.binned else ()
+                tokens = [spec.bin_label(i) for i in bins] + [MISSING]
             else:
                 tokens = list(spec.values) + ([MISSING] if MISSING not in spec.values else [])
             for token in tokens:
                 self.index[(spec.name, token)] = len(self.columns)
                 self.columns.append((spec.name, token))
+        self.trend_specs = [spec for spec in self.specs if spec.has_trend]
 
     @property
     def width(self) -> int:
         return len(self.columns)
+
+    def encode_trends(self, rows: Sequence[dict]) -> np.ndarray:
+        """An (n_rows, n_trends) float array of standardised numeric values."""
+        out = np.zeros((len(rows), len(self.trend_specs)))
+        for j, spec in enumerate(self.trend_specs):
+            out[:, j] = [spec.trend_value(row.get(spec.name)) for row in rows]
+        return out
 
     def encode(self, rows: Sequence[dict]) -> np.ndarray:
         """An (n_rows, n_fields) int array of column indexes; -1 where the value has no column."""
@@ -258,14 +334,18 @@ class Encoder:
         return out
 
 
-def _dense(codes: np.ndarray, width: int) -> np.ndarray:
+def _dense(codes: np.ndarray, width: int, trends: np.ndarray | None = None) -> np.ndarray:
+    """The full design of a block of rows: one-hot columns, trend columns, intercept."""
     n = codes.shape[0]
-    x = np.zeros((n, width + 1))
+    k = 0 if trends is None else trends.shape[1]
+    x = np.zeros((n, width + k + 1))
     rows = np.repeat(np.arange(n), codes.shape[1])
     cols = codes.ravel()
     keep = cols >= 0
     x[rows[keep], cols[keep]] = 1.0
-    x[:, width] = 1.0  # intercept
+    if k:
+        x[:, width : width + k] = trends
+    x[:, width + k] = 1.0  # intercept
     return x
 
 
@@ -276,47 +356,65 @@ def sigmoid(z):
 HESSIAN_CHUNK_ROWS = 20_000
 
 
-def _logits(codes: np.ndarray, beta: np.ndarray, width: int) -> np.ndarray:
+def _logits(codes: np.ndarray, trends: np.ndarray, beta: np.ndarray, width: int) -> np.ndarray:
     # One-hot rows make x @ beta a sum of looked-up weights; code -1 (no column) reads the
     # appended 0.
-    return beta[width] + np.append(beta[:width], 0.0)[codes].sum(axis=1)
+    k = trends.shape[1]
+    return beta[-1] + np.append(beta[:width], 0.0)[codes].sum(axis=1) + trends @ beta[width : width + k]
 
 
-def fit_logistic(codes: np.ndarray, y: np.ndarray, width: int, lam: float, *, iterations: int = 50) -> np.ndarray:
+def fit_logistic(
+    codes: np.ndarray,
+    y: np.ndarray,
+    width: int,
+    lam: float,
+    *,
+    trends: np.ndarray | None = None,
+    trend_lam: float = 1.0,
+    iterations: int = 50,
+) -> np.ndarray:
     """Newton's method on the L2-penalised log-likelihood; the intercept (last) is unpenalised.
+    Coefficients: ``width`` one-hot weights, then one slope per column of ``trends`` (penalty
+    ``trend_lam``), then the intercept.
 
     Works on the column indexes, never on a full dense design: logits and gradients are
     lookups and ``bincount``s, and the Hessian is summed over dense blocks of
     ``HESSIAN_CHUNK_ROWS`` rows, so memory stays bounded for a million outcomes."""
-    beta = np.zeros(width + 1)
+    if trends is None:
+        trends = np.zeros((len(y), 0))
+    k = trends.shape[1]
+    beta = np.zeros(width + k + 1)
     prior = y.mean() if len(y) else 0.5
     prior = min(max(prior, 1e-6), 1 - 1e-6)
-    beta[width] = math.log(prior / (1 - prior))
-    penalty = np.full(width + 1, lam)
-    penalty[width] = 1e-8
+    beta[-1] = math.log(prior / (1 - prior))
+    penalty = np.full(width + k + 1, lam)
+    penalty[width : width + k] = trend_lam
+    penalty[-1] = 1e-8
     flat = codes.ravel()
     valid = flat >= 0
     flat_valid = flat[valid]
 
     def objective(b):
-        z = _logits(codes, b, width)
+        z = _logits(codes, trends, b, width)
         # log(1 + e^z) - y z, computed without overflow
         return float(np.sum(np.logaddexp(0, z) - y * z) + 0.5 * np.sum(penalty * b * b))
 
     current = objective(beta)
     for _ in range(iterations):
-        p = sigmoid(_logits(codes, beta, width))
+        p = sigmoid(_logits(codes, trends, beta, width))
         residual = p - y
-        gradient = np.empty(width + 1)
+        gradient = np.empty(width + k + 1)
         per_cell = np.repeat(residual, codes.shape[1])[valid]
         gradient[:width] = np.bincount(flat_valid, weights=per_cell, minlength=width)
-        gradient[width] = residual.sum()
+        gradient[width : width + k] = trends.T @ residual
+        gradient[-1] = residual.sum()
         gradient += penalty * beta
         w = p * (1 - p)
         hessian = np.diag(penalty)
         for start in range(0, len(y), HESSIAN_CHUNK_ROWS):
-            x = _dense(codes[start : start + HESSIAN_CHUNK_ROWS], width)
-            hessian += (x * w[start : start + HESSIAN_CHUNK_ROWS, None]).T @ x
+            block = slice(start, start + HESSIAN_CHUNK_ROWS)
+            x = _dense(codes[block], width, trends[block])
+            hessian += (x * w[block, None]).T @ x
         step = np.linalg.lstsq(hessian, gradient, rcond=None)[0]
         # Damped Newton: halve the step until the penalised loss goes down.
         scale = 1.0
@@ -381,20 +479,28 @@ class LogisticModel:
     intercept: float
     lam: float
     bins: int = DEFAULT_BINS
+    trend_lam: float | None = None
     validation: dict = field(default_factory=dict)
-    dropped_time_proxies: dict = field(default_factory=dict)
+    time_proxies: dict = field(default_factory=dict)
 
     def logit(self, row: dict) -> float:
         return self.intercept + sum(weight for _, _, weight in self.contributions(row))
 
     def contributions(self, row: dict) -> list[tuple[str, str, float]]:
-        """(field, value, weight) of each field value of this row that has a weight."""
+        """(field, value, weight) of each field value of this row that has a weight; a trend
+        gives ``(field, "<value> (trend)", slope * standardised value)`` when not zero."""
         out = []
         for spec in self.specs:
-            token = spec.token(row.get(spec.name))
+            value = row.get(spec.name)
+            token = spec.token(value)
             weight = self.weights.get((spec.name, token)) if token is not None else None
             if weight is not None:
                 out.append((spec.name, token, weight))
+            slope = self.weights.get((spec.name, TREND)) if spec.has_trend else None
+            if slope:
+                standardised = spec.trend_value(value)
+                if standardised:
+                    out.append((spec.name, f"{spec.number(value):g} {TREND}", slope * standardised))
         return out
 
     def predict(self, rows: Sequence[dict]) -> np.ndarray:
@@ -405,7 +511,7 @@ class LogisticModel:
         out = []
         for spec in self.specs:
             if spec.kind == NUMERIC:
-                for i in range(len(spec.edges) + 1):
+                for i in range(len(spec.edges) + 1) if spec.binned else ():
                     label = spec.bin_label(i)
                     lower, upper = spec.bin_bounds(i)
                     out.append(
@@ -420,6 +526,19 @@ class LogisticModel:
                         }
                     )
                 out.append(self._missing_row(spec))
+                if spec.has_trend:
+                    # The slope per standard deviation; center and scale are in the spec.
+                    out.append(
+                        {
+                            "feature": spec.name,
+                            "kind": "trend",
+                            "value": TREND,
+                            "lower": spec.low,
+                            "upper": spec.high,
+                            "is_missing": False,
+                            "weight": self.weights.get((spec.name, TREND), 0.0),
+                        }
+                    )
             else:
                 for value in spec.values:
                     if value == MISSING:
@@ -450,10 +569,29 @@ class LogisticModel:
         }
 
 
-def _fit(encoder: Encoder, codes: np.ndarray, y: np.ndarray, lam: float) -> tuple[dict, float]:
-    beta = fit_logistic(codes, y, encoder.width, lam)
+def _fit(encoder: Encoder, rows: Sequence[dict], y: np.ndarray, lam: float, trend_lam: float) -> tuple[dict, float]:
+    """Fit, keeping each trend only if its slope has the sign of the field's own relation
+    with the outcome (its correlation in these rows): a slope that flips sign is an artefact
+    of correlated fields offsetting each other, explains nothing to a reader, and carries the
+    offset into values never seen. Such trends are set to 0 and the rest refitted, as
+    scorecards do with wrong-signed coefficients."""
+    codes = encoder.encode(rows)
+    trends = encoder.encode_trends(rows)
+    k = trends.shape[1]
+    direction = np.sign((trends - trends.mean(axis=0)).T @ (y - y.mean())) if k else np.zeros(0)
+    kept = direction != 0
+    while True:
+        beta = fit_logistic(codes, y, encoder.width, lam, trends=trends[:, kept], trend_lam=trend_lam)
+        slopes = np.zeros(k)
+        slopes[kept] = beta[encoder.width : encoder.width + int(kept.sum())]
+        wrong = kept & (slopes * direction < 0)
+        if not wrong.any():
+            break
+        kept &= ~wrong
     weights = {column: float(beta[i]) for i, column in enumerate(encoder.columns)}
-    return weights, float(beta[encoder.width])
+    for j, spec in enumerate(encoder.trend_specs):
+        weights[(spec.name, TREND)] = float(slopes[j])
+    return weights, float(beta[-1])
 
 
 def time_proxy_scores(
@@ -464,21 +602,19 @@ def time_proxy_scores(
     kinds: dict[str, str] | None = None,
     exact: bool = False,
 ) -> dict[str, float]:
-    """How well each field alone tells the newest 20 % of (time-ordered) rows from the older
-    80 %: the ROC AUC of its per-value share of new rows. A field near 1.0 names the period
-    rather than the lead (a rate of the day, a campaign wave id); its bins learned on the past
-    cannot describe the future."""
+    """How well each numeric field alone tells the newest 20 % of (time-ordered) rows from the
+    older 80 %: the ROC AUC of its per-bin share of new rows. A field near 1.0 names the
+    period rather than the lead (a rate of the day); its bins learned on the past cannot
+    describe the future. Categorical fields are not scored: a value never seen in training
+    has no weight, so they carry nothing of the past period into a new one."""
     n = len(rows)
     newer = np.zeros(n)
     newer[int(round(n * 0.8)) :] = 1
     scores = {}
     for spec in infer_specs(rows, fields, bins=bins, min_count=DEFAULT_MIN_COUNT, kinds=kinds, exact=exact):
-        # Rare values share one group, so a field of many one-off values does not look like
-        # a perfect time proxy.
-        known = set(spec.values) | {MISSING}
+        if spec.kind != NUMERIC:
+            continue
         tokens = [spec.token(row.get(spec.name)) for row in rows]
-        if spec.kind == CATEGORICAL:
-            tokens = [t if t in known else None for t in tokens]
         totals: Counter = Counter(tokens)
         new_counts: Counter = Counter(t for t, is_new in zip(tokens, newer, strict=True) if is_new)
         share = np.array([new_counts[t] / totals[t] for t in tokens])
@@ -494,6 +630,7 @@ def train_logistic(
     bins_grid: Sequence[int] = DEFAULT_BINS_GRID,
     min_count: int = DEFAULT_MIN_COUNT,
     lambdas: Sequence[float] = DEFAULT_LAMBDAS,
+    trend_lambdas: Sequence[float] = DEFAULT_TREND_LAMBDAS,
     time_ordered: bool = False,
     time_proxy_limit: float | None = TIME_PROXY_LIMIT,
     kinds: dict[str, str] | None = None,
@@ -501,50 +638,79 @@ def train_logistic(
 ) -> LogisticModel:
     """Fit the explainable model.
 
-    The number of quantile bins and the regularisation strength are chosen together by
-    validation on the training rows alone: the newest 20 % when ``time_ordered`` (choosing
-    never looks forward), otherwise a seeded stratified 20 %; then the model is refitted on
-    all rows. With ``time_ordered`` and a ``time_proxy_limit``, fields that identify the
-    period (``time_proxy_scores`` at or above the limit) are left out and reported."""
+    The number of quantile bins and the two regularisation strengths are chosen together by
+    validation on the training rows alone: with ``time_ordered``, the mean ROC AUC over the
+    forward ``TIME_SLICES`` (each trained only on the rows before it, so choosing never looks
+    forward); otherwise a seeded stratified 20 %. Then the model is refitted on all rows.
+
+    With ``time_ordered`` and a ``time_proxy_limit``, numeric fields that identify the period
+    (``time_proxy_scores`` at or above the limit, computed on the rows each fit is trained on)
+    keep their trend but lose their bins: bins learned on the past put every value of a new
+    period into the outermost bin, while a trend still orders values never seen. Categorical
+    fields keep their values either way, since a value never seen in training has no weight.
+    """
     fields = list(fields)
     y = np.asarray(y, dtype=float)
-    dropped: dict[str, float] = {}
-    if time_ordered and time_proxy_limit is not None and len(rows) >= 50:
-        scores = time_proxy_scores(rows, fields, kinds=kinds, exact=exact)
-        dropped = {name: round(score, 3) for name, score in scores.items() if score >= time_proxy_limit}
-        fields = [name for name in fields if name not in dropped]
-    bins, lam = bins_grid[0], lambdas[0]
+
+    def proxies(train_rows) -> dict[str, float]:
+        if not time_ordered or time_proxy_limit is None or len(train_rows) < 50:
+            return {}
+        scores = time_proxy_scores(train_rows, fields, kinds=kinds, exact=exact)
+        return {name: round(score, 3) for name, score in scores.items() if score >= time_proxy_limit}
+
+    def specs_for(train_rows, bins, proxy_names) -> list[FeatureSpec]:
+        return infer_specs(
+            train_rows, fields, bins=bins, min_count=min_count, kinds=kinds, exact=exact, unbinned=proxy_names
+        )
+
+    bins, lam, trend_lam = bins_grid[0], lambdas[0], trend_lambdas[0]
     validation: dict = {}
-    if (len(lambdas) > 1 or len(bins_grid) > 1) and len(rows) >= 50 and 0 < y.sum() < len(y):
+    grid = [(b, la, tl) for b in bins_grid for la in lambdas for tl in trend_lambdas]
+    if len(grid) > 1 and len(rows) >= 50 and 0 < y.sum() < len(y):
         if time_ordered:
-            inner_train, inner_val = time_split(len(rows), test_share=0.2)
+            slices = [
+                (np.arange(int(len(rows) * a)), np.arange(int(len(rows) * a), int(len(rows) * b)))
+                for a, b in TIME_SLICES
+            ]
         else:
-            inner_train, inner_val = stratified_split(y, test_share=0.2, seed=7)
-        train_rows = [rows[i] for i in inner_train]
-        val_rows = [rows[i] for i in inner_val]
+            slices = [stratified_split(y, test_share=0.2, seed=7)]
+        scores: dict[tuple, list[float]] = {choice: [] for choice in grid}
+        for inner_train, inner_val in slices:
+            y_train, y_val = y[inner_train], y[inner_val]
+            if not (0 < y_train.sum() < len(y_train) and 0 < y_val.sum() < len(y_val)):
+                continue
+            train_rows = [rows[i] for i in inner_train]
+            val_rows = [rows[i] for i in inner_val]
+            proxy_names = proxies(train_rows)
+            for candidate_bins in bins_grid:
+                encoder = Encoder(specs_for(train_rows, candidate_bins, proxy_names))
+                for candidate in lambdas:
+                    for candidate_trend in trend_lambdas:
+                        weights, intercept = _fit(encoder, train_rows, y_train, candidate, candidate_trend)
+                        model = LogisticModel(specs=encoder.specs, weights=weights, intercept=intercept, lam=candidate)
+                        auc = roc_auc(y_val, model.predict(val_rows))
+                        if auc is not None:
+                            scores[(candidate_bins, candidate, candidate_trend)].append(auc)
         best = None
-        for candidate_bins in bins_grid:
-            specs = infer_specs(train_rows, fields, bins=candidate_bins, min_count=min_count, kinds=kinds, exact=exact)
-            encoder = Encoder(specs)
-            train_codes = encoder.encode(train_rows)
-            for candidate in lambdas:
-                weights, intercept = _fit(encoder, train_codes, y[inner_train], candidate)
-                model = LogisticModel(specs=specs, weights=weights, intercept=intercept, lam=candidate)
-                auc = roc_auc(y[inner_val], model.predict(val_rows))
-                validation[f"bins={candidate_bins} lambda={candidate:g}"] = None if auc is None else round(auc, 4)
-                if auc is not None and (best is None or auc > best + 1e-9):
-                    best, bins, lam = auc, candidate_bins, candidate
-    specs = infer_specs(rows, fields, bins=bins, min_count=min_count, kinds=kinds, exact=exact)
-    encoder = Encoder(specs)
-    weights, intercept = _fit(encoder, encoder.encode(rows), y, lam)
+        for choice, aucs in scores.items():
+            if not aucs:
+                continue
+            mean = float(np.mean(aucs))
+            validation[f"bins={choice[0]} lambda={choice[1]:g} trend_lambda={choice[2]:g}"] = round(mean, 4)
+            if best is None or mean > best + 1e-9:
+                best, (bins, lam, trend_lam) = mean, choice
+    proxy_names = proxies(rows)
+    encoder = Encoder(specs_for(rows, bins, proxy_names))
+    weights, intercept = _fit(encoder, rows, y, lam, trend_lam)
     return LogisticModel(
-        specs=specs,
+        specs=encoder.specs,
         weights=weights,
         intercept=intercept,
         lam=lam,
         bins=bins,
+        trend_lam=trend_lam,
         validation=validation,
-        dropped_time_proxies=dropped,
+        time_proxies=proxy_names,
     )
 
 

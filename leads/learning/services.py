@@ -149,7 +149,8 @@ def learned_model_train(
         "lift": lift_table(y[test_idx], p_test),
         "bins": model.bins,
         "lambda": model.lam,
-        "time_proxies_left_out": sorted(model.dropped_time_proxies),
+        "trend_lambda": model.trend_lam,
+        "time_proxies_trend_only": sorted(model.time_proxies),
         "features": names,
     }
     with transaction.atomic():

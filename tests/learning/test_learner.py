@@ -100,3 +100,64 @@ def test_naive_bayes_baseline_skips_unset_values_and_ranks_a_clear_signal():
     p = nb.predict([{"a": "x"}, {"a": "y"}, {"a": ""}])
     assert p[0] > p[2] > p[1]
     assert p[2] == pytest.approx(55 / 110)
+
+
+def drifting(n, *, seed, start, stop):
+    """Rows in time order: a rate of the day drifting from ``start`` to ``stop`` that lowers
+    the odds as it rises, plus a lead field with a fixed effect."""
+    rng = np.random.default_rng(seed)
+    rows, y = [], []
+    for rate in np.linspace(start, stop, n):
+        plan = rng.choice(["pro", "free"])
+        logit = -1.0 - 0.8 * rate + (1.0 if plan == "pro" else -1.0)
+        rows.append({"rate": float(rate + rng.normal(0, 0.05)), "plan": plan})
+        y.append(int(rng.random() < 1 / (1 + np.exp(-logit))))
+    return rows, np.array(y)
+
+
+def test_a_numeric_trend_orders_values_beyond_the_training_range():
+    rows, y = drifting(3000, seed=3, start=0.0, stop=3.0)
+    model = train_logistic(rows, y, ["rate", "plan"], bins_grid=(10,), lambdas=(3.0,), trend_lambdas=(1.0,))
+    # Every value above the training range falls in the top bin; the trend still orders them.
+    assert model.logit({"rate": 5.0, "plan": "pro"}) < model.logit({"rate": 4.0, "plan": "pro"})
+    # Far values are clamped to the training range widened by that range on either side.
+    assert model.logit({"rate": 1e9, "plan": "pro"}) == model.logit({"rate": 7.0, "plan": "pro"})
+    # Missing or not a number: no trend contribution.
+    assert not any("(trend)" in value for _, value, _ in model.contributions({"rate": "n/a", "plan": "pro"}))
+
+
+def test_time_ordered_training_keeps_only_the_trend_of_a_numeric_field_that_names_the_period():
+    rows, y = drifting(3000, seed=4, start=0.0, stop=3.0)
+    model = train_logistic(rows, y, ["rate", "plan"], time_ordered=True, bins_grid=(10,), lambdas=(3.0,))
+    assert set(model.time_proxies) == {"rate"}
+    rate = next(spec for spec in model.specs if spec.name == "rate")
+    assert not rate.binned and rate.edges == [] and rate.has_trend
+    assert [row["kind"] for row in model.weight_rows() if row["feature"] == "rate"] == ["numeric", "trend"]
+    assert model.weights[("rate", "(trend)")] < 0
+    # Held out on newer, higher rates than any seen in training, the ranking still holds.
+    newer, y_newer = drifting(2000, seed=5, start=3.0, stop=4.5)
+    assert roc_auc(y_newer, model.predict(newer)) > 0.7
+
+
+def test_a_spec_with_a_trend_survives_being_stored():
+    rows, y = drifting(500, seed=6, start=0.0, stop=1.0)
+    spec = infer_specs(rows, ["rate"], unbinned=["rate"])[0]
+    again = type(spec).from_dict(spec.to_dict())
+    assert again == spec and again.trend_value(0.5) == spec.trend_value(0.5) != 0.0
+
+
+def test_a_trend_never_points_against_its_fields_own_relation_with_the_outcome():
+    # x2 nearly repeats x1; jointly the best fit offsets a large x1 slope with a negative x2
+    # slope, although more x2 goes with more success on its own.
+    rng = np.random.default_rng(8)
+    rows, y = [], []
+    for _ in range(3000):
+        x1 = float(rng.normal())
+        x2 = x1 + float(rng.normal(0, 0.3))
+        rows.append({"x1": x1, "x2": x2})
+        y.append(int(rng.random() < 1 / (1 + np.exp(-(2.0 * x1 - 1.2 * x2)))))
+    y = np.array(y)
+    assert np.corrcoef([r["x2"] for r in rows], y)[0, 1] > 0
+    model = train_logistic(rows, y, ["x1", "x2"], bins_grid=(2,), lambdas=(1000.0,), trend_lambdas=(0.01,))
+    assert model.weights[("x1", "(trend)")] > 0
+    assert model.weights[("x2", "(trend)")] == 0.0

@@ -60,12 +60,13 @@ class Command(BaseCommand):
                 continue
             if "train_rows" in split:
                 extra = ""
-                if split["dropped_time_proxies"]:
-                    extra = "; left out as time proxies: " + ", ".join(split["dropped_time_proxies"])
+                if split["time_proxies"]:
+                    extra = "; time proxies (trend only, no bins): " + ", ".join(split["time_proxies"])
                 self.stdout.write(
                     f"{name:>6} split: learned AUC {split['auc']}, naive Bayes AUC {split['nb_auc']} "
                     f"(train {split['train_rows']}, test {split['test_rows']}, bins {split['bins']}, "
-                    f"lambda {split['lambda']:g}{extra})"
+                    f"lambda {split['lambda']:g}, trend lambda {split['trend_lambda']:g}; "
+                    f"validation AUC on the training rows {split['validation_auc']}{extra})"
                 )
                 model = split["model"]
                 top = sorted(model.weights.items(), key=lambda kv: -abs(kv[1]))[:5]
@@ -89,7 +90,11 @@ class Command(BaseCommand):
             "lambda_random": result["random"]["lambda"],
             "bins_time": time_split.get("bins"),
             "lambda_time": time_split.get("lambda"),
-            "time_proxies_left_out": sorted(time_split.get("dropped_time_proxies") or {}),
+            "trend_lambda_random": result["random"]["trend_lambda"],
+            "trend_lambda_time": time_split.get("trend_lambda"),
+            "validation_auc_random": result["random"]["validation_auc"],
+            "validation_auc_time": time_split.get("validation_auc"),
+            "time_proxies_trend_only": sorted(time_split.get("time_proxies") or {}),
             "seconds": result["seconds"],
         }
         self.stdout.write(json.dumps(summary))
