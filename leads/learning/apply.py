@@ -203,9 +203,13 @@ def _events_total(features: list[tuple[FeatureSpec, dict[str, float]]], prefix: 
     return total
 
 
-def logit_expression(model: LearnedModel):
+def _model_terms(model: LearnedModel) -> tuple[object, list]:
+    """The model split by where its inputs live: the intercept plus the lead field and
+    attribute weights as one expression over the lead row, and the engagement-count features
+    (spec, weights) whose counts come from the events. Zero weights are left out. One query
+    (the weights)."""
     weights = model_weights(model)
-    terms = [Value(float(model.intercept))]
+    lead_logit = Value(float(model.intercept))
     event_features = []
     for data in model.features:
         spec = FeatureSpec.from_dict(data)
@@ -213,16 +217,18 @@ def logit_expression(model: LearnedModel):
         if not feature_weights:
             continue
         if spec.name.startswith(ATTR_PREFIX):
-            terms.append(_attr_expression(spec, feature_weights))
+            lead_logit = lead_logit + _attr_expression(spec, feature_weights)
         elif spec.name.startswith(EVENTS_PREFIX):
             event_features.append((spec, feature_weights))
         elif spec.name in LEAD_FIELDS:
-            terms.append(_lead_field_expression(spec, feature_weights))
+            lead_logit = lead_logit + _lead_field_expression(spec, feature_weights)
+    return lead_logit, event_features
+
+
+def logit_expression(model: LearnedModel):
+    total, event_features = _model_terms(model)
     if event_features:
-        terms.append(_events_expression(event_features))
-    total = terms[0]
-    for term in terms[1:]:
-        total = total + term
+        total = total + _events_expression(event_features)
     return Least(Greatest(total, Value(-LOGIT_LIMIT)), Value(LOGIT_LIMIT))
 
 
@@ -250,7 +256,7 @@ def _update_changed(leads, model: LearnedModel) -> int:
     costs far more than computing the sum, and most rows are unchanged between runs. Returns
     rows rewritten."""
     expression = probability_expression(model)
-    changed = Q(learned_score__isnull=True) | ~Q(learned_score=probability_expression(model))
+    changed = Q(learned_score__isnull=True) | ~Q(learned_score=expression)
     if connection.vendor != "postgresql" or leads.query.where:
         return leads.filter(changed).update(learned_score=expression)
     with transaction.atomic():
@@ -283,20 +289,7 @@ def learned_scoring_terms() -> ScoringTerms | None:
     model = LearnedModel.objects.active().first()
     if model is None:
         return None
-    weights = model_weights(model)
-    lead_logit = Value(float(model.intercept))
-    event_features = []
-    for data in model.features:
-        spec = FeatureSpec.from_dict(data)
-        feature_weights = {v: w for v, w in weights.get(spec.name, {}).items() if w != 0.0}
-        if not feature_weights:
-            continue
-        if spec.name.startswith(ATTR_PREFIX):
-            lead_logit = lead_logit + _attr_expression(spec, feature_weights)
-        elif spec.name.startswith(EVENTS_PREFIX):
-            event_features.append((spec, feature_weights))
-        elif spec.name in LEAD_FIELDS:
-            lead_logit = lead_logit + _lead_field_expression(spec, feature_weights)
+    lead_logit, event_features = _model_terms(model)
     if not event_features:
         return ScoringTerms(lead_logit=lead_logit, event_counts={}, events_logit=None, events_zero=0.0)
     event_counts = {
