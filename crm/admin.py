@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from config.admin_base import ReadOnlyModelAdmin
+
 from .models import (
     Account,
     Assignment,
@@ -201,21 +203,10 @@ class DealStageChangeAdmin(admin.ModelAdmin):
     raw_id_fields = ["deal", "actor"]
 
 
-class RebuiltByBeatAdmin(admin.ModelAdmin):
-    """Rows rebuilt whole by a beat task (crm.services.report_rollups): shown, never edited."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(FunnelRollup)
-class FunnelRollupAdmin(RebuiltByBeatAdmin):
+class FunnelRollupAdmin(ReadOnlyModelAdmin):
+    """Rebuilt whole by a beat task (crm.services.report_rollups)."""
+
     list_display = ["day", "source", "furthest", "leads"]
     list_filter = ["source", "furthest"]
     date_hierarchy = "day"
@@ -223,5 +214,7 @@ class FunnelRollupAdmin(RebuiltByBeatAdmin):
 
 
 @admin.register(ReportRollupRun)
-class ReportRollupRunAdmin(RebuiltByBeatAdmin):
+class ReportRollupRunAdmin(ReadOnlyModelAdmin):
+    """Written by the beat task that rebuilds the rollups."""
+
     list_display = ["name", "refreshed_at", "time_zone", "duration_ms"]

@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from config.admin_base import ReadOnlyModelAdmin
+
 from .models import (
     CaptureForm,
     EngagementEvent,
@@ -113,7 +115,7 @@ class EngagementEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(LatestEngagement)
-class LatestEngagementAdmin(admin.ModelAdmin):
+class LatestEngagementAdmin(ReadOnlyModelAdmin):
     """Read-only: the ranks are rebuilt from the events (leads.services), never edited."""
 
     list_display = ["lead", "kind", "nth", "occurred_at"]
@@ -122,15 +124,6 @@ class LatestEngagementAdmin(admin.ModelAdmin):
     list_select_related = ["lead"]
     raw_id_fields = ["lead"]
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class SegmentVersionInline(admin.TabularInline):

@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib import admin
 
+from config.admin_base import ReadOnlyModelAdmin
+
 from .models import LearnedModel, LearnedWeight, LearningPolicy
 from .services import POLICY_FIELDS, learning_policy_validate
 
@@ -60,7 +62,7 @@ class LearningPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(LearnedWeight)
-class LearnedWeightAdmin(admin.ModelAdmin):
+class LearnedWeightAdmin(ReadOnlyModelAdmin):
     """Read-only: weights are written by training, never by hand."""
 
     list_display = ["model", "feature", "value", "weight"]
@@ -68,12 +70,3 @@ class LearnedWeightAdmin(admin.ModelAdmin):
     search_fields = ["feature", "value"]
     list_select_related = ["model"]
     ordering = ["model", "-weight"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
