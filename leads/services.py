@@ -104,6 +104,13 @@ def _latest_engagement_rebuild(lead_ids: list[int]) -> None:
 REFRESH_BATCH = 5000
 
 
+def _latest_event_at(**kind):
+    """The time of the lead's latest event (of ``kind``, if given), as a correlated subquery."""
+    return Subquery(
+        EngagementEvent.objects.filter(lead=OuterRef("pk"), **kind).order_by("-occurred_at").values("occurred_at")[:1]
+    )
+
+
 def lead_engagement_refresh(*, lead_ids: Iterable[int] | None = None) -> int:
     """Recompute what engagement segments read from the given leads' events: the latest-event
     columns (``last_engaged_at``, ``last_<kind>_at``) and the LatestEngagement ranks; ``None``
@@ -122,17 +129,8 @@ def lead_engagement_refresh(*, lead_ids: Iterable[int] | None = None) -> int:
         ids = list(Lead.objects.filter(stale).order_by("pk").values_list("pk", flat=True))
     else:
         ids = sorted(set(lead_ids))
-    latest = {
-        field: Subquery(
-            EngagementEvent.objects.filter(lead=OuterRef("pk"), kind=kind)
-            .order_by("-occurred_at")
-            .values("occurred_at")[:1]
-        )
-        for kind, field in LAST_EVENT_AT.items()
-    }
-    latest[LAST_EVENT_ANY] = Subquery(
-        EngagementEvent.objects.filter(lead=OuterRef("pk")).order_by("-occurred_at").values("occurred_at")[:1]
-    )
+    latest = {field: _latest_event_at(kind=kind) for kind, field in LAST_EVENT_AT.items()}
+    latest[LAST_EVENT_ANY] = _latest_event_at()
     updated = 0
     for start in range(0, len(ids), REFRESH_BATCH):
         batch = ids[start : start + REFRESH_BATCH]
