@@ -569,14 +569,14 @@ class LogisticModel:
         }
 
 
-def _fit(encoder: Encoder, rows: Sequence[dict], y: np.ndarray, lam: float, trend_lam: float) -> tuple[dict, float]:
-    """Fit, keeping each trend only if its slope has the sign of the field's own relation
-    with the outcome (its correlation in these rows): a slope that flips sign is an artefact
-    of correlated fields offsetting each other, explains nothing to a reader, and carries the
-    offset into values never seen. Such trends are set to 0 and the rest refitted, as
-    scorecards do with wrong-signed coefficients."""
-    codes = encoder.encode(rows)
-    trends = encoder.encode_trends(rows)
+def _fit(encoder: Encoder, codes: np.ndarray, trends: np.ndarray, y: np.ndarray, lam: float, trend_lam: float):
+    """Fit on rows already encoded by ``encoder`` (``codes``, ``trends``), keeping each trend
+    only if its slope has the sign of the field's own relation with the outcome (its
+    correlation in these rows): a slope that flips sign is an artefact of correlated fields
+    offsetting each other, explains nothing to a reader, and carries the offset into values
+    never seen. Such trends are set to 0 and the rest refitted, as scorecards do with
+    wrong-signed coefficients. Returns the coefficients as ``_logits`` reads them: one weight
+    per encoder column, one slope per trend field, the intercept."""
     k = trends.shape[1]
     direction = np.sign((trends - trends.mean(axis=0)).T @ (y - y.mean())) if k else np.zeros(0)
     kept = direction != 0
@@ -588,9 +588,14 @@ def _fit(encoder: Encoder, rows: Sequence[dict], y: np.ndarray, lam: float, tren
         if not wrong.any():
             break
         kept &= ~wrong
+    return np.concatenate((beta[: encoder.width], slopes, beta[-1:]))
+
+
+def _weights(encoder: Encoder, beta: np.ndarray) -> tuple[dict, float]:
+    """``_fit``'s coefficients as the model's {(field, value): weight} and intercept."""
     weights = {column: float(beta[i]) for i, column in enumerate(encoder.columns)}
     for j, spec in enumerate(encoder.trend_specs):
-        weights[(spec.name, TREND)] = float(slopes[j])
+        weights[(spec.name, TREND)] = float(beta[encoder.width + j])
     return weights, float(beta[-1])
 
 
@@ -684,11 +689,13 @@ def train_logistic(
             proxy_names = proxies(train_rows)
             for candidate_bins in bins_grid:
                 encoder = Encoder(specs_for(train_rows, candidate_bins, proxy_names))
+                # Each side is encoded once for all the penalties tried on it.
+                codes, trends = encoder.encode(train_rows), encoder.encode_trends(train_rows)
+                val_codes, val_trends = encoder.encode(val_rows), encoder.encode_trends(val_rows)
                 for candidate in lambdas:
                     for candidate_trend in trend_lambdas:
-                        weights, intercept = _fit(encoder, train_rows, y_train, candidate, candidate_trend)
-                        model = LogisticModel(specs=encoder.specs, weights=weights, intercept=intercept, lam=candidate)
-                        auc = roc_auc(y_val, model.predict(val_rows))
+                        beta = _fit(encoder, codes, trends, y_train, candidate, candidate_trend)
+                        auc = roc_auc(y_val, _logits(val_codes, val_trends, beta, encoder.width))
                         if auc is not None:
                             scores[(candidate_bins, candidate, candidate_trend)].append(auc)
         best = None
@@ -701,7 +708,8 @@ def train_logistic(
                 best, (bins, lam, trend_lam) = mean, choice
     proxy_names = proxies(rows)
     encoder = Encoder(specs_for(rows, bins, proxy_names))
-    weights, intercept = _fit(encoder, rows, y, lam, trend_lam)
+    beta = _fit(encoder, encoder.encode(rows), encoder.encode_trends(rows), y, lam, trend_lam)
+    weights, intercept = _weights(encoder, beta)
     return LogisticModel(
         specs=encoder.specs,
         weights=weights,
