@@ -90,3 +90,21 @@ def test_bad_input_is_a_clear_command_error(tmp_path, setup, args, message):
     with pytest.raises(CommandError) as error:
         run(str(path), *args)
     assert message in str(error.value)
+
+
+def test_the_text_columns_reference_reads_only_the_text_columns(tmp_path):
+    """The outcome follows a numeric column alone: the baseline over every column finds it,
+    the reference naive Bayes over the text columns cannot (Odoo's kind reads no numbers)."""
+    rng = random.Random(11)
+    lines = ["region,employees,outcome"]
+    for _ in range(600):
+        employees = rng.choice([10, 50, 200, 1000, 5000])
+        won = rng.random() < (0.8 if employees >= 1000 else 0.1)
+        lines.append(f"{rng.choice(['north', 'south'])},{employees},{'won' if won else 'lost'}")
+    path = tmp_path / "numeric_signal.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    output = run(str(path), "--target", "outcome", "--positive", "won")
+    result = json.loads(output.splitlines()[-1])
+    assert result["baseline_nb_auc_random"] > 0.75
+    assert 0.35 < result["reference_nb_text_auc_random"] < 0.65
+    assert "naive Bayes on the 1 text columns only" in output

@@ -63,7 +63,8 @@ class Command(BaseCommand):
                 if split["time_proxies"]:
                     extra = "; time proxies (trend only, no bins): " + ", ".join(split["time_proxies"])
                 self.stdout.write(
-                    f"{name:>6} split: learned AUC {split['auc']}, naive Bayes AUC {split['nb_auc']} "
+                    f"{name:>6} split: learned AUC {split['auc']}, naive Bayes AUC {split['nb_auc']}, "
+                    f"naive Bayes on the {len(split['text_columns'])} text columns only {split['text_nb_auc']} "
                     f"(train {split['train_rows']}, test {split['test_rows']}, bins {split['bins']}, "
                     f"lambda {split['lambda']:g}, trend lambda {split['trend_lambda']:g}; "
                     f"validation AUC on the training rows {split['validation_auc']}{extra})"
@@ -86,6 +87,8 @@ class Command(BaseCommand):
             "auc_time": time_split.get("auc"),
             "baseline_nb_auc_random": result["random"]["nb_auc"],
             "baseline_nb_auc_time": time_split.get("nb_auc"),
+            "reference_nb_text_auc_random": result["random"]["text_nb_auc"],
+            "reference_nb_text_auc_time": time_split.get("text_nb_auc"),
             "bins_random": result["random"]["bins"],
             "lambda_random": result["random"]["lambda"],
             "bins_time": time_split.get("bins"),
