@@ -22,8 +22,9 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(autouse=True)
-def _require_chromium():
+def pytest_runtest_setup(item):
+    """Before any fixture: the browser fixtures are session-scoped, so a fixture check would
+    come after Playwright had already failed to launch a missing Chromium."""
     if not Path(CHROMIUM).exists():
         message = f"needs Chromium at {CHROMIUM} (apt-get install chromium)"
         if os.environ.get("BATON_REQUIRE_SERVICES", "").lower() in {"1", "true", "yes"}:
