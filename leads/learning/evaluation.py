@@ -128,6 +128,7 @@ def _evaluate_split(table: OutcomeTable, train_idx, test_idx, *, time_ordered: b
         "bins": model.bins,
         "lambda": model.lam,
         "trend_lambda": model.trend_lam,
+        "naive_bayes_scale": model.naive_bayes_scale,
         # The chosen settings' validation AUC on the training rows (forward slices when time-ordered).
         "validation_auc": max(model.validation.values(), default=None),
         "time_proxies": model.time_proxies,

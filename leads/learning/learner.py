@@ -13,11 +13,20 @@ training range are still ordered. A lead's learned logit is therefore
 its probability the sigmoid of that: the same sum the SQL application computes, and the
 reasons a rep reads ("industry = software: +0.42", "employees (trend) = 250: -0.03").
 
-Model. L2-regularised logistic regression fitted by Newton's method (the problem is small:
-one weight per field value). The number of bins and the two regularisation strengths (field
-values, trends) are picked from fixed grids by internal validation on the *training* rows
-only (several forward time slices when the training rows are time-ordered), so no holdout
-row is ever looked at while fitting.
+Model. The equal-weight blend of two explainable models over the same field values: an
+L2-regularised logistic regression fitted by Newton's method (each value's weight given the
+other fields) and a naive Bayes (each value's own won/lost log ratio, add-one smoothed per
+field, scaled by one slope fitted on out-of-fold sums so that fields repeating each other are
+not counted twice and a field with no signal adds nothing). Both are sums of per-value
+weights, so the blend is too: one weight per value, the average of the two. Regression alone
+reads conditional effects that can offset each other and move when the market moves; the
+naive Bayes half reads each value by itself (what Odoo's predictive scoring does). Averaging
+two models with different biases is the textbook hedge when validation cannot say which one
+the next period favours, and equal weights are the standard default for such a combination.
+The number of bins and the two regularisation strengths (field values, trends) of the
+regression are picked from fixed grids by internal validation of the *blend* on the
+*training* rows only (several forward time slices when the training rows are time-ordered),
+so no holdout row is ever looked at while fitting.
 
 Baseline. ``NaiveBayes`` is a per-field naive Bayes of Odoo's kind: per field/value won and
 lost counts plus 0.1, unset values skipped.
@@ -57,6 +66,10 @@ TIME_PROXY_LIMIT = 0.9
 # as shares of the rows; a choice is scored by its mean ROC AUC over the slices.
 TIME_SLICES = ((0.55, 0.7), (0.7, 0.85), (0.85, 1.0))
 TREND = "(trend)"
+# The share of the logistic regression in the blend (the rest is the scaled naive Bayes).
+LOGISTIC_SHARE = 0.5
+# Folds for the naive Bayes half's out-of-fold scale.
+NAIVE_BAYES_FOLDS = 5
 # Categorical values seen fewer times than this in training get no weight of their own.
 DEFAULT_MIN_COUNT = 5
 # A column is numeric when at least this share of its non-missing training values are numbers.
@@ -301,15 +314,19 @@ class Encoder:
         self.specs = list(specs)
         self.columns: list[tuple[str, str]] = []
         self.index: dict[tuple[str, str], int] = {}
+        # The columns of each spec, in spec order.
+        self.spans: list[slice] = []
         for spec in self.specs:
             if spec.kind == NUMERIC:
                 bins = range(len(spec.edges) + 1) if spec.binned else ()
                 tokens = [spec.bin_label(i) for i in bins] + [MISSING]
             else:
                 tokens = list(spec.values) + ([MISSING] if MISSING not in spec.values else [])
+            start = len(self.columns)
             for token in tokens:
                 self.index[(spec.name, token)] = len(self.columns)
                 self.columns.append((spec.name, token))
+            self.spans.append(slice(start, len(self.columns)))
         self.trend_specs = [spec for spec in self.specs if spec.has_trend]
 
     @property
@@ -482,6 +499,8 @@ class LogisticModel:
     trend_lam: float | None = None
     validation: dict = field(default_factory=dict)
     time_proxies: dict = field(default_factory=dict)
+    # The slope on the naive Bayes half of the blend (0: that half adds nothing).
+    naive_bayes_scale: float | None = None
 
     def logit(self, row: dict) -> float:
         return self.intercept + sum(weight for _, _, weight in self.contributions(row))
@@ -599,6 +618,52 @@ def _weights(encoder: Encoder, beta: np.ndarray) -> tuple[dict, float]:
     return weights, float(beta[-1])
 
 
+def naive_bayes_weights(encoder: Encoder, codes: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per encoder column, log P(value | won) - log P(value | lost) with add-one smoothing
+    over the field's values; 0 for a column no training row has (no evidence either way)."""
+    width = encoder.width
+    valid = codes >= 0
+    rows_cols = codes[valid]
+    outcome = np.broadcast_to(y[:, None], codes.shape)[valid]
+    won = np.bincount(rows_cols, weights=outcome, minlength=width)
+    lost = np.bincount(rows_cols, weights=1.0 - outcome, minlength=width)
+    weights = np.zeros(width)
+    for block in encoder.spans:
+        n_values = block.stop - block.start
+        if n_values:
+            p_won = (won[block] + 1.0) / (won[block].sum() + n_values)
+            p_lost = (lost[block] + 1.0) / (lost[block].sum() + n_values)
+            seen = (won[block] + lost[block]) > 0
+            weights[block] = np.where(seen, np.log(p_won) - np.log(p_lost), 0.0)
+    return weights
+
+
+def _naive_bayes_part(encoder: Encoder, codes: np.ndarray, y: np.ndarray, folds: int = NAIVE_BAYES_FOLDS):
+    """The naive Bayes half as coefficients laid out like ``_fit``'s: ``slope * weight`` per
+    column, no trends, and an intercept. The slope and intercept come from a one-input
+    logistic fit of the outcome on naive Bayes sums computed out of fold (each block of rows
+    summed with weights counted on the other blocks), so in-sample counting cannot inflate
+    them; a slope below 0 becomes 0."""
+    n = len(y)
+    sums = np.zeros(n)
+    for block in np.array_split(np.arange(n), min(folds, n)) if n >= 2 else ():
+        rest = np.ones(n, dtype=bool)
+        rest[block] = False
+        fold_weights = np.append(naive_bayes_weights(encoder, codes[rest], y[rest]), 0.0)
+        sums[block] = fold_weights[codes[block]].sum(axis=1)
+    calibration = fit_logistic(np.zeros((n, 0), dtype=np.int64), y, 0, 1.0, trends=sums[:, None], trend_lam=1e-6)
+    slope = max(float(calibration[0]), 0.0)
+    k = len(encoder.trend_specs)
+    part = np.zeros(encoder.width + k + 1)
+    part[: encoder.width] = slope * naive_bayes_weights(encoder, codes, y)
+    part[-1] = float(calibration[-1]) if slope else float(np.log(max(y.mean(), 1e-6) / max(1 - y.mean(), 1e-6)))
+    return part, slope
+
+
+def _blend(logistic: np.ndarray, naive_bayes: np.ndarray) -> np.ndarray:
+    return LOGISTIC_SHARE * logistic + (1.0 - LOGISTIC_SHARE) * naive_bayes
+
+
 def time_proxy_scores(
     rows: Sequence[dict],
     fields: Iterable[str],
@@ -692,9 +757,10 @@ def train_logistic(
                 # Each side is encoded once for all the penalties tried on it.
                 codes, trends = encoder.encode(train_rows), encoder.encode_trends(train_rows)
                 val_codes, val_trends = encoder.encode(val_rows), encoder.encode_trends(val_rows)
+                naive_bayes, _ = _naive_bayes_part(encoder, codes, y_train)
                 for candidate in lambdas:
                     for candidate_trend in trend_lambdas:
-                        beta = _fit(encoder, codes, trends, y_train, candidate, candidate_trend)
+                        beta = _blend(_fit(encoder, codes, trends, y_train, candidate, candidate_trend), naive_bayes)
                         auc = roc_auc(y_val, _logits(val_codes, val_trends, beta, encoder.width))
                         if auc is not None:
                             scores[(candidate_bins, candidate, candidate_trend)].append(auc)
@@ -708,8 +774,9 @@ def train_logistic(
                 best, (bins, lam, trend_lam) = mean, choice
     proxy_names = proxies(rows)
     encoder = Encoder(specs_for(rows, bins, proxy_names))
-    beta = _fit(encoder, encoder.encode(rows), encoder.encode_trends(rows), y, lam, trend_lam)
-    weights, intercept = _weights(encoder, beta)
+    codes, trends = encoder.encode(rows), encoder.encode_trends(rows)
+    naive_bayes, naive_bayes_scale = _naive_bayes_part(encoder, codes, y)
+    weights, intercept = _weights(encoder, _blend(_fit(encoder, codes, trends, y, lam, trend_lam), naive_bayes))
     return LogisticModel(
         specs=encoder.specs,
         weights=weights,
@@ -719,6 +786,7 @@ def train_logistic(
         trend_lam=trend_lam,
         validation=validation,
         time_proxies=proxy_names,
+        naive_bayes_scale=round(naive_bayes_scale, 4),
     )
 
 

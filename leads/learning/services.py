@@ -150,6 +150,7 @@ def learned_model_train(
         "bins": model.bins,
         "lambda": model.lam,
         "trend_lambda": model.trend_lam,
+        "naive_bayes_scale": model.naive_bayes_scale,
         "time_proxies_trend_only": sorted(model.time_proxies),
         "features": names,
     }

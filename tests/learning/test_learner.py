@@ -5,8 +5,12 @@ import pytest
 
 from leads.learning.learner import (
     MISSING,
+    Encoder,
     NaiveBayes,
+    _fit,
+    _naive_bayes_part,
     infer_specs,
+    naive_bayes_weights,
     quantile_edges,
     roc_auc,
     stratified_split,
@@ -161,3 +165,51 @@ def test_a_trend_never_points_against_its_fields_own_relation_with_the_outcome()
     model = train_logistic(rows, y, ["x1", "x2"], bins_grid=(2,), lambdas=(1000.0,), trend_lambdas=(0.01,))
     assert model.weights[("x1", "(trend)")] > 0
     assert model.weights[("x2", "(trend)")] == 0.0
+
+
+def test_naive_bayes_weights_are_add_one_log_ratios_per_field_and_zero_for_values_no_row_has():
+    rows = [{"plan": "pro"}] * 6 + [{"plan": "free"}] * 4
+    y = np.array([1, 1, 1, 1, 0, 0, 1, 0, 0, 0], dtype=float)
+    encoder = Encoder(infer_specs(rows, ["plan"], min_count=1))
+    weights = naive_bayes_weights(encoder, encoder.encode(rows), y)
+    # Columns: free, pro, (missing); won 5 (pro 4, free 1), lost 5 (pro 2, free 3); 3 values.
+    by_value = dict(zip((value for _, value in encoder.columns), weights, strict=True))
+    assert by_value["pro"] == pytest.approx(np.log((4 + 1) / (5 + 3)) - np.log((2 + 1) / (5 + 3)))
+    assert by_value["free"] == pytest.approx(np.log((1 + 1) / 8) - np.log((3 + 1) / 8))
+    assert by_value[MISSING] == 0.0
+
+
+def test_the_naive_bayes_half_is_scaled_out_of_fold_so_noise_adds_nothing():
+    # Many rare values: counted in-sample they "explain" the outcome; out of fold they do not.
+    rng = np.random.default_rng(12)
+    rows = [{"city": f"c{rng.integers(300)}"} for _ in range(3000)]
+    y = (rng.random(3000) < 0.3).astype(float)
+    encoder = Encoder(infer_specs(rows, ["city"], min_count=1))
+    codes = encoder.encode(rows)
+    in_sample = np.append(naive_bayes_weights(encoder, codes, y), 0.0)[codes].sum(axis=1)
+    assert roc_auc(y, in_sample) > 0.6  # what an in-sample scale would be fitted on
+    _, scale = _naive_bayes_part(encoder, codes, y)
+    assert scale < 0.15
+    signal_rows, signal_y = synthetic(1500, seed=1, signal=True)
+    signal_encoder = Encoder(infer_specs(signal_rows, ["industry", "colour"]))
+    _, signal_scale = _naive_bayes_part(signal_encoder, signal_encoder.encode(signal_rows), signal_y.astype(float))
+    assert signal_scale > 0.6
+
+
+def test_each_learned_weight_is_the_equal_blend_of_the_regression_and_the_scaled_naive_bayes():
+    rows, y = synthetic(1200, seed=9, signal=True)
+    fields = ["industry", "size", "colour"]
+    model = train_logistic(rows, y, fields, bins_grid=(10,), lambdas=(3.0,), trend_lambdas=(10.0,))
+    encoder = Encoder(model.specs)
+    codes, trends = encoder.encode(rows), encoder.encode_trends(rows)
+    y = y.astype(float)
+    regression = _fit(encoder, codes, trends, y, 3.0, 10.0)
+    naive_bayes, scale = _naive_bayes_part(encoder, codes, y)
+    assert scale == pytest.approx(model.naive_bayes_scale, abs=1e-4) and scale > 0
+    for i, column in enumerate(encoder.columns):
+        assert model.weights[column] == pytest.approx(0.5 * regression[i] + 0.5 * naive_bayes[i])
+    assert model.weights[("size", "(trend)")] == pytest.approx(0.5 * regression[encoder.width])
+    assert model.intercept == pytest.approx(0.5 * regression[-1] + 0.5 * naive_bayes[-1])
+    # Still one weight per value: the logit is the intercept plus the row's weights.
+    row = rows[5]
+    assert model.logit(row) == pytest.approx(model.intercept + sum(w for _, _, w in model.contributions(row)))

@@ -1,7 +1,8 @@
 """`python manage.py evaluate_scoring FILE.csv --target COLUMN --positive VALUE ...`
 
-Measures Baton's learned model against an Odoo-style naive Bayes baseline on any CSV of
-leads with an outcome column. Reads the file only: no database table is read or written
+Measures Baton's learned model (a logistic regression and a naive Bayes over the same field
+values, blended with equal weights; see leads/learning/learner.py) against an Odoo-style
+naive Bayes baseline on any CSV of leads with an outcome column. Reads the file only: no database table is read or written
 (the command does not even open a connection). The last line printed is one JSON object.
 """
 
@@ -66,7 +67,8 @@ class Command(BaseCommand):
                     f"{name:>6} split: learned AUC {split['auc']}, naive Bayes AUC {split['nb_auc']}, "
                     f"naive Bayes on the {len(split['text_columns'])} text columns only {split['text_nb_auc']} "
                     f"(train {split['train_rows']}, test {split['test_rows']}, bins {split['bins']}, "
-                    f"lambda {split['lambda']:g}, trend lambda {split['trend_lambda']:g}; "
+                    f"lambda {split['lambda']:g}, trend lambda {split['trend_lambda']:g}, "
+                    f"naive Bayes half scaled by {split['naive_bayes_scale']:g}; "
                     f"validation AUC on the training rows {split['validation_auc']}{extra})"
                 )
                 model = split["model"]
@@ -95,6 +97,8 @@ class Command(BaseCommand):
             "lambda_time": time_split.get("lambda"),
             "trend_lambda_random": result["random"]["trend_lambda"],
             "trend_lambda_time": time_split.get("trend_lambda"),
+            "naive_bayes_scale_random": result["random"]["naive_bayes_scale"],
+            "naive_bayes_scale_time": time_split.get("naive_bayes_scale"),
             "validation_auc_random": result["random"]["validation_auc"],
             "validation_auc_time": time_split.get("validation_auc"),
             "time_proxies_trend_only": sorted(time_split.get("time_proxies") or {}),
