@@ -126,6 +126,15 @@ class LearnedModel(models.Model):
     def baseline_auc(self) -> float | None:
         return (self.metrics or {}).get("baseline_nb_auc_time")
 
+    @property
+    def is_weak(self) -> bool:
+        """Measured, but ranks the held-out outcomes little better than chance."""
+        return self.auc is not None and self.auc < WEAK_AUC
+
+
+# Below this ROC AUC on the time holdout the page warns that a version barely ranks.
+WEAK_AUC = 0.6
+
 
 class LearnedWeight(models.Model):
     """One row of a version's weights table: a feature value (a categorical value, a numeric

@@ -153,3 +153,26 @@ def test_the_learned_model_admin_lists_versions(client_for, make_user):
     admin_user = make_user(None, username="root", is_staff=True, is_superuser=True)
     ready_model()
     assert client_for(admin_user).get(reverse("admin:learning_learnedmodel_changelist")).status_code == 200
+
+
+@pytest.mark.parametrize("auc, weak", [(0.58, True), (0.6, False), (0.74, False)])
+def test_a_version_that_barely_ranks_is_flagged_as_a_weak_signal(client_for, marketer, auc, weak):
+    model = ready_model()
+    model.metrics = {**model.metrics, "auc_time": auc}
+    model.save(update_fields=["metrics"])
+    text = " ".join(client_for(marketer).get(URL, {"version": model.version}).content.decode().split())
+    assert ("Weak signal:" in text) is weak
+    if weak:
+        assert f"a ROC AUC of {auc} on the newest 100 outcomes is close to chance" in text
+
+
+@pytest.mark.parametrize(
+    "scale, text",
+    [(0.0, "The naive Bayes half found no signal"), (0.73, "Naive Bayes half scaled by 0.73.")],
+)
+def test_the_page_says_what_the_naive_bayes_half_of_the_blend_adds(client_for, marketer, scale, text):
+    model = ready_model()
+    model.metrics = {**model.metrics, "naive_bayes_scale": scale}
+    model.save(update_fields=["metrics"])
+    html = " ".join(client_for(marketer).get(URL, {"version": model.version}).content.decode().split())
+    assert text in html
