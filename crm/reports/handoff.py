@@ -1,6 +1,6 @@
 """Hand-off report: per week, how many leads qualified, were handed off, accepted or rejected,
 how fast sales touched them, SLA breaches, deals, wins and revenue; plus open SLA breaches and
-queue ageing.
+queue ageing, including the MQLs no queue has taken.
 
 Cohorts: hand-offs are counted in the week the hand-off ran. It runs within minutes of the
 qualification (a signal on commit plus a sweep), so this is the week of qualification for
@@ -26,7 +26,7 @@ from crm.models import (
     RejectReason,
     SalesQueue,
 )
-from leads.models import LeadTransition, LifecycleStage
+from leads.models import Lead, LeadTransition, LifecycleStage
 
 from .base import (
     Column,
@@ -330,6 +330,12 @@ def _open_breaches(data) -> Table:
     )
 
 
+# An MQL still waiting this long after qualifying was not taken by any queue (hand-off runs
+# within seconds, and the sweep every minute), or the workers are down.
+NOT_TAKEN_AFTER = datetime.timedelta(minutes=5)
+NOT_TAKEN_LABEL = "(no queue has taken them)"
+
+
 def _queue_ageing(data) -> Table:
     now = timezone.now()
     queues = SalesQueue.objects.all()
@@ -374,6 +380,28 @@ def _queue_ageing(data) -> Table:
         }
         for r in rows
     ]
+    if not data.get("queue"):
+        cutoff = now - NOT_TAKEN_AFTER
+        waiting = Lead.objects.filter(stage=LifecycleStage.MQL, qualified_at__lt=cutoff).aggregate(
+            leads=Count("id"), oldest=Min("qualified_at")
+        )
+        if waiting["leads"]:
+            table_rows.append(
+                {
+                    "queue": NOT_TAKEN_LABEL,
+                    "unassigned": waiting["leads"],
+                    "oldest_unassigned_h": age(waiting["oldest"]),
+                    "unaccepted": None,
+                    "oldest_unaccepted_h": None,
+                }
+            )
+            links.append(
+                {
+                    "unassigned": admin_changelist(
+                        "leads.lead", stage__exact=LifecycleStage.MQL, qualified_at__lt=iso(cutoff)
+                    )
+                }
+            )
     return Table(
         "queue_ageing",
         "Queue ageing (now)",
@@ -386,4 +414,6 @@ def _queue_ageing(data) -> Table:
         ],
         table_rows,
         links,
+        note=f"{NOT_TAKEN_LABEL}: leads still MQL {NOT_TAKEN_AFTER.seconds // 60} minutes after qualifying, "
+        "because no queue's rules match them or the workers are not running (shown without a queue filter).",
     )

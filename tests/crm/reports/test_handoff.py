@@ -108,6 +108,28 @@ def test_queue_ageing_shows_the_oldest_waiting_lead(history, period):
 
 
 @pytest.mark.django_db
+def test_queue_ageing_lists_the_mqls_no_queue_has_taken_with_a_drill_down(period, client_for, manager):
+    now = timezone.now()
+    stuck = [LeadFactory(stage=LifecycleStage.MQL, qualified_at=now - hours * H) for hours in (3, 1)]
+    LeadFactory(stage=LifecycleStage.MQL, qualified_at=now - datetime.timedelta(minutes=1))  # hand-off still due
+    LeadFactory(stage=LifecycleStage.HANDED_OFF, qualified_at=now - 5 * H)
+    table = run("handoff", **period).table("queue_ageing")
+    ageing = rows_by(table, "queue")
+    row = ageing["(no queue has taken them)"]
+    assert row["unassigned"] == 2 and row["oldest_unassigned_h"] == pytest.approx(3.0, abs=0.05)
+    assert row["unaccepted"] is None
+    assert "no queue's rules match them" in table.note
+    link = table.links[table.rows.index(row)]["unassigned"]
+    response = client_for(manager).get(link)
+    assert response.status_code == 200
+    assert {lead.pk for lead in response.context["cl"].result_list} == {lead.pk for lead in stuck}
+    # A queue filter narrows to that queue: leads without one do not belong there.
+    queue = SalesQueueFactory(name="EMEA")
+    filtered = run("handoff", **period, queue=queue.pk).table("queue_ageing")
+    assert "(no queue has taken them)" not in rows_by(filtered, "queue")
+
+
+@pytest.mark.django_db
 def test_open_sla_breaches_list_overdue_untouched_assignments(period, rep):
     now = timezone.now()
     overdue = AssignmentFactory(rep=rep, handed_off_at=now - 5 * H, sla_due_at=now - 4 * H)
