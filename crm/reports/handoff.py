@@ -382,9 +382,10 @@ def _queue_ageing(data) -> Table:
     ]
     if not data.get("queue"):
         cutoff = now - NOT_TAKEN_AFTER
-        waiting = Lead.objects.filter(stage=LifecycleStage.MQL, qualified_at__lt=cutoff).aggregate(
-            leads=Count("id"), oldest=Min("qualified_at")
-        )
+        # Do-not-call / do-not-contact MQLs are refused by design (a HandoffRefusal says so).
+        waiting = Lead.objects.filter(
+            stage=LifecycleStage.MQL, qualified_at__lt=cutoff, do_not_call=False, do_not_contact=False
+        ).aggregate(leads=Count("id"), oldest=Min("qualified_at"))
         if waiting["leads"]:
             table_rows.append(
                 {
@@ -398,7 +399,11 @@ def _queue_ageing(data) -> Table:
             links.append(
                 {
                     "unassigned": admin_changelist(
-                        "leads.lead", stage__exact=LifecycleStage.MQL, qualified_at__lt=iso(cutoff)
+                        "leads.lead",
+                        stage__exact=LifecycleStage.MQL,
+                        qualified_at__lt=iso(cutoff),
+                        do_not_call__exact=0,
+                        do_not_contact__exact=0,
                     )
                 }
             )
@@ -415,5 +420,6 @@ def _queue_ageing(data) -> Table:
         table_rows,
         links,
         note=f"{NOT_TAKEN_LABEL}: leads still MQL {NOT_TAKEN_AFTER.seconds // 60} minutes after qualifying, "
-        "because no queue's rules match them or the workers are not running (shown without a queue filter).",
+        "because no queue's rules match them or the workers are not running (shown without a queue filter; "
+        "do-not-call and do-not-contact leads are refused by design and not counted).",
     )

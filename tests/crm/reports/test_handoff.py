@@ -113,6 +113,7 @@ def test_queue_ageing_lists_the_mqls_no_queue_has_taken_with_a_drill_down(period
     stuck = [LeadFactory(stage=LifecycleStage.MQL, qualified_at=now - hours * H) for hours in (3, 1)]
     LeadFactory(stage=LifecycleStage.MQL, qualified_at=now - datetime.timedelta(minutes=1))  # hand-off still due
     LeadFactory(stage=LifecycleStage.HANDED_OFF, qualified_at=now - 5 * H)
+    LeadFactory(stage=LifecycleStage.MQL, qualified_at=now - 5 * H, do_not_call=True)  # refused by design
     table = run("handoff", **period).table("queue_ageing")
     ageing = rows_by(table, "queue")
     row = ageing["(no queue has taken them)"]
