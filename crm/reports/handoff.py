@@ -334,6 +334,11 @@ def _open_breaches(data) -> Table:
 # within seconds, and the sweep every minute), or the workers are down.
 NOT_TAKEN_AFTER = datetime.timedelta(minutes=5)
 NOT_TAKEN_LABEL = "(no queue has taken them)"
+NOT_TAKEN_NOTE = (
+    f"{NOT_TAKEN_LABEL}: leads still MQL {NOT_TAKEN_AFTER.seconds // 60} minutes after qualifying, because no "
+    "queue's rules match them or the workers are not running (do-not-call and do-not-contact leads are refused "
+    "by design and not counted)."
+)
 
 
 def _queue_ageing(data) -> Table:
@@ -419,7 +424,5 @@ def _queue_ageing(data) -> Table:
         ],
         table_rows,
         links,
-        note=f"{NOT_TAKEN_LABEL}: leads still MQL {NOT_TAKEN_AFTER.seconds // 60} minutes after qualifying, "
-        "because no queue's rules match them or the workers are not running (shown without a queue filter; "
-        "do-not-call and do-not-contact leads are refused by design and not counted).",
+        note=NOT_TAKEN_NOTE if any(row["queue"] == NOT_TAKEN_LABEL for row in table_rows) else "",
     )
