@@ -205,15 +205,15 @@ def _update_sql(
         penalty_params = [penalty]
     else:
         engagement = f"({raw_engagement})"
-    least = "LEAST" if pg else "MIN"
     probability, probability_params, learned_set = "COALESCE(t.learned_score, 0.0)", [], ""
     if learned is not None:
         logit, probability_params = "s.learned_logit", []
         if learned.events_logit is not None:
             logit = "s.learned_logit + COALESCE(e.learned_events, %s)" if eng_sql else "s.learned_logit + %s"
             probability_params = [learned.events_zero]
-        # Clamped as the Python sigmoid clamps it, so EXP never overflows.
-        probability = f"(1.0 / (1.0 + EXP(-{least}({greatest}({logit}, -35.0), 35.0))))"
+        from .learning.apply import probability_sql
+
+        probability = probability_sql(logit)
         learned_set = f"learned_score = {probability}, "
     learned = ""
     learned_params: list = []

@@ -188,6 +188,22 @@ def test_sql_application_equals_python_application_on_random_leads(trained):
     _assert_learned_scores_match_python(trained, leads)
 
 
+def test_applying_to_every_lead_is_one_joined_update_and_a_rerun_rewrites_nothing(trained):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    leads = _random_leads(5)
+    LearnedModel.objects.filter(pk=trained.pk).update(is_active=True)
+    with CaptureQueriesContext(connection) as queries:
+        written = learned_scores_apply()
+    updates = [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith("UPDATE")]
+    # One statement for every lead; events are counted once, grouped by lead, not per lead.
+    assert len(updates) == 1 and "LEFT JOIN" in updates[0] and "GROUP BY" in updates[0]
+    assert written == Lead.objects.count()
+    _assert_learned_scores_match_python(trained, leads)
+    assert learned_scores_apply() == 0
+
+
 @pytest.mark.parametrize("mode", ["beside", "blend"])
 def test_the_rule_scorer_writes_the_same_learned_probability_as_python(trained, mode):
     from leads.models import ScoringPolicy
