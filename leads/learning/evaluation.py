@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .learner import CATEGORICAL, NaiveBayes, infer_specs, roc_auc, stratified_split, time_split, train_logistic
+from .learner import CATEGORICAL, NaiveBayes, roc_auc, stratified_split, time_split, train_logistic
 
 MIN_ROWS_PER_CLASS = 10
 
@@ -113,7 +113,7 @@ def _evaluate_split(table: OutcomeTable, train_idx, test_idx, *, time_ordered: b
     nb_auc = roc_auc(y_test, baseline.predict(test_rows))
     # A reference, not the baseline: the same naive Bayes over the text columns only, as
     # Odoo's predictive scoring can use only fields with a set of values (no numbers).
-    text_columns = [spec.name for spec in infer_specs(train_rows, table.columns) if spec.kind == CATEGORICAL]
+    text_columns = [spec.name for spec in model.specs if spec.kind == CATEGORICAL]
     text_nb_auc = (
         roc_auc(y_test, NaiveBayes(text_columns).fit(train_rows, y_train).predict(test_rows)) if text_columns else None
     )

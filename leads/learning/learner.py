@@ -401,9 +401,7 @@ def fit_logistic(
         trends = np.zeros((len(y), 0))
     k = trends.shape[1]
     beta = np.zeros(width + k + 1)
-    prior = y.mean() if len(y) else 0.5
-    prior = min(max(prior, 1e-6), 1 - 1e-6)
-    beta[-1] = math.log(prior / (1 - prior))
+    beta[-1] = _base_logit(y)
     penalty = np.full(width + k + 1, lam)
     penalty[width : width + k] = trend_lam
     penalty[-1] = 1e-8
@@ -447,6 +445,13 @@ def fit_logistic(
         if np.max(np.abs(scale * step)) < 1e-6 or improvement < 1e-9:
             break
     return beta
+
+
+def _base_logit(y: np.ndarray) -> float:
+    """The log odds of the outcome rate, kept finite for a single class or no rows."""
+    prior = y.mean() if len(y) else 0.5
+    prior = min(max(prior, 1e-6), 1 - 1e-6)
+    return math.log(prior / (1 - prior))
 
 
 def roc_auc(y_true: Sequence[int], scores: Sequence[float]) -> float | None:
@@ -656,7 +661,7 @@ def _naive_bayes_part(encoder: Encoder, codes: np.ndarray, y: np.ndarray, folds:
     k = len(encoder.trend_specs)
     part = np.zeros(encoder.width + k + 1)
     part[: encoder.width] = slope * naive_bayes_weights(encoder, codes, y)
-    part[-1] = float(calibration[-1]) if slope else float(np.log(max(y.mean(), 1e-6) / max(1 - y.mean(), 1e-6)))
+    part[-1] = float(calibration[-1]) if slope else _base_logit(y)
     return part, slope
 
 
