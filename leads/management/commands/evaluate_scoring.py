@@ -12,6 +12,18 @@ from django.core.management.base import BaseCommand, CommandError
 
 from leads.learning.evaluation import CsvProblem, evaluate, read_outcome_csv
 
+# (JSON name, key in a split's result) of the figures reported for both splits.
+SPLIT_FIGURES = (
+    ("auc", "auc"),
+    ("baseline_nb_auc", "nb_auc"),
+    ("reference_nb_text_auc", "text_nb_auc"),
+    ("bins", "bins"),
+    ("lambda", "lambda"),
+    ("trend_lambda", "trend_lambda"),
+    ("naive_bayes_scale", "naive_bayes_scale"),
+    ("validation_auc", "validation_auc"),
+)
+
 
 class Command(BaseCommand):
     help = "ROC AUC of the learned model and a naive Bayes baseline on a CSV with an outcome column."
@@ -85,23 +97,11 @@ class Command(BaseCommand):
             "positives": positives,
             "features": len(table.columns),
             "excluded": list(exclude),
-            "auc_random": result["random"]["auc"],
-            "auc_time": time_split.get("auc"),
-            "baseline_nb_auc_random": result["random"]["nb_auc"],
-            "baseline_nb_auc_time": time_split.get("nb_auc"),
-            "reference_nb_text_auc_random": result["random"]["text_nb_auc"],
-            "reference_nb_text_auc_time": time_split.get("text_nb_auc"),
-            "bins_random": result["random"]["bins"],
-            "lambda_random": result["random"]["lambda"],
-            "bins_time": time_split.get("bins"),
-            "lambda_time": time_split.get("lambda"),
-            "trend_lambda_random": result["random"]["trend_lambda"],
-            "trend_lambda_time": time_split.get("trend_lambda"),
-            "naive_bayes_scale_random": result["random"]["naive_bayes_scale"],
-            "naive_bayes_scale_time": time_split.get("naive_bayes_scale"),
-            "validation_auc_random": result["random"]["validation_auc"],
-            "validation_auc_time": time_split.get("validation_auc"),
-            "time_proxies_trend_only": sorted(time_split.get("time_proxies") or {}),
-            "seconds": result["seconds"],
         }
+        # Each figure of a split as "<name>_random" and "<name>_time" (None without --time-order).
+        for name, key in SPLIT_FIGURES:
+            summary[f"{name}_random"] = result["random"][key]
+            summary[f"{name}_time"] = time_split.get(key)
+        summary["time_proxies_trend_only"] = sorted(time_split.get("time_proxies") or {})
+        summary["seconds"] = result["seconds"]
         self.stdout.write(json.dumps(summary))
