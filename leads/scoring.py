@@ -207,12 +207,10 @@ def _update_sql(
         engagement = f"({raw_engagement})"
     probability, probability_params, learned_set = "COALESCE(t.learned_score, 0.0)", [], ""
     if learned is not None:
-        logit, probability_params = "s.learned_logit", []
-        if learned.events_logit is not None:
-            logit = "s.learned_logit + COALESCE(e.learned_events, %s)" if eng_sql else "s.learned_logit + %s"
-            probability_params = [learned.events_zero]
-        from .learning.apply import probability_sql
+        from .learning.apply import learned_logit_sql, probability_sql
 
+        # The events grouped by lead (``e``) are always joined when the model reads counts.
+        logit, probability_params = learned_logit_sql(learned)
         probability = probability_sql(logit)
         learned_set = f"learned_score = {probability}, "
     learned = ""

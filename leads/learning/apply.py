@@ -280,6 +280,15 @@ def probability_sql(logit: str) -> str:
     return f"(1.0 / (1.0 + EXP(-{least}({greatest}({logit}, -{LOGIT_LIMIT}), {LOGIT_LIMIT}))))"
 
 
+def learned_logit_sql(terms: ScoringTerms) -> tuple[str, list]:
+    """The model's logit in a statement that selects ``learned_logit`` per lead as ``s`` and,
+    when the model reads event counts, left-joins ``learned_events`` of the events grouped by
+    lead as ``e`` (a lead without events has no row there: ``events_zero``)."""
+    if terms.events_logit is None:
+        return "s.learned_logit", []
+    return "s.learned_logit + COALESCE(e.learned_events, %s)", [terms.events_zero]
+
+
 def _update_all_sql(terms: ScoringTerms) -> tuple[str, list]:
     """``UPDATE leads SET learned_score = ... FROM (per-lead SELECT) LEFT JOIN (events of the
     model's kinds grouped by lead)``, skipping rows whose probability is unchanged."""
@@ -289,7 +298,8 @@ def _update_all_sql(terms: ScoringTerms) -> tuple[str, list]:
         .values("id", "learned_logit")
         .query.sql_with_params()
     )
-    logit, logit_params, join, join_params = "s.learned_logit", [], "", []
+    logit, logit_params = learned_logit_sql(terms)
+    join, join_params = "", []
     if terms.events_logit is not None:
         join_sql, join_params = (
             EngagementEvent.objects.filter(kind__in=terms.event_kinds)
@@ -301,7 +311,6 @@ def _update_all_sql(terms: ScoringTerms) -> tuple[str, list]:
             .query.sql_with_params()
         )
         join = f" LEFT JOIN ({join_sql}) AS e ON e.lead_id = s.id"
-        logit, logit_params = "s.learned_logit + COALESCE(e.learned_events, %s)", [terms.events_zero]
     probability = probability_sql(logit)
     table = connection.ops.quote_name(Lead._meta.db_table)
     sql = (
@@ -336,12 +345,10 @@ def learned_scoring_terms(model: LearnedModel | None = None) -> ScoringTerms | N
     lead_logit, event_features = _model_terms(model)
     if not event_features:
         return ScoringTerms(lead_logit=lead_logit, event_counts={}, events_logit=None, events_zero=0.0)
+    kinds = tuple(spec.name[len(EVENTS_PREFIX) :] for spec, _ in event_features)
     event_counts = {
-        f"learned_n{i}": Sum(
-            Case(When(kind=spec.name[len(EVENTS_PREFIX) :], then=Value(1)), default=Value(0)),
-            output_field=IntegerField(),
-        )
-        for i, (spec, _) in enumerate(event_features)
+        f"learned_n{i}": Sum(Case(When(kind=kind, then=Value(1)), default=Value(0)), output_field=IntegerField())
+        for i, kind in enumerate(kinds)
     }
     logistic = LogisticModel(
         specs=[spec for spec, _ in event_features],
@@ -355,7 +362,7 @@ def learned_scoring_terms(model: LearnedModel | None = None) -> ScoringTerms | N
         event_counts=event_counts,
         events_logit=_events_total(event_features, "learned_n"),
         events_zero=float(zero),
-        event_kinds=tuple(spec.name[len(EVENTS_PREFIX) :] for spec, _ in event_features),
+        event_kinds=kinds,
     )
 
 
