@@ -88,6 +88,7 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     ),
     SALES_MANAGER: (
         "crm.*",
+        "reports.view_*",
         "leads.view_*",
         "learning.view_*",
         "campaigns.view_*",

@@ -5,10 +5,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from config import views
 
 api_patterns = [
-    path("", include("leads.urls_api")),
-    path("", include("leads.learning.urls_api")),
-    path("", include("campaigns.urls_api")),
-    path("", include("crm.urls_api")),
+    path("", include("leads.rest.urls")),
+    path("", include("leads.learning.rest.urls")),
+    path("", include("campaigns.rest.urls")),
+    path("", include("crm.rest.urls")),
+    path("", include("reports.rest.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="api-redoc"),

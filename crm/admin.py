@@ -1,7 +1,5 @@
 from django.contrib import admin
 
-from config.admin_base import ReadOnlyModelAdmin
-
 from .models import (
     Account,
     Assignment,
@@ -10,12 +8,10 @@ from .models import (
     Deal,
     DealStageChange,
     FollowUp,
-    FunnelRollup,
     HandoffRefusal,
     Notification,
     ObjectionNote,
     QueueMembership,
-    ReportRollupRun,
     SalesQueue,
     SlaBreach,
 )
@@ -201,20 +197,3 @@ class DealStageChangeAdmin(admin.ModelAdmin):
     list_filter = ["to_stage"]
     list_select_related = ["deal", "actor"]
     raw_id_fields = ["deal", "actor"]
-
-
-@admin.register(FunnelRollup)
-class FunnelRollupAdmin(ReadOnlyModelAdmin):
-    """Rebuilt whole by a beat task (crm.services.report_rollups)."""
-
-    list_display = ["day", "source", "furthest", "leads"]
-    list_filter = ["source", "furthest"]
-    date_hierarchy = "day"
-    show_full_result_count = False
-
-
-@admin.register(ReportRollupRun)
-class ReportRollupRunAdmin(ReadOnlyModelAdmin):
-    """Written by the beat task that rebuilds the rollups."""
-
-    list_display = ["name", "refreshed_at", "time_zone", "duration_ms"]

@@ -8,6 +8,3 @@ class CrmConfig(AppConfig):
 
     def ready(self) -> None:
         from . import receivers  # noqa: F401
-        from .admin_reports import install as install_admin_reports
-
-        install_admin_reports()

@@ -11,7 +11,6 @@ from django.conf import settings
 
 from crm.services.handoff import handoff_backlog, handoff_queue_fill, handoff_sweep, lead_handoff, sla_check
 from crm.services.notifications import notification_email
-from crm.services.report_rollups import funnel_rollup_refresh
 
 
 @shared_task(name="crm.tasks.handoff_lead_task", acks_late=True, reject_on_worker_lost=True)
@@ -59,10 +58,3 @@ def notification_email_task(notification_ids: list[int] | int) -> int:
     """E-mail in-app notifications. Not acks_late: a lost e-mail is better than two."""
     ids = [notification_ids] if isinstance(notification_ids, int) else list(notification_ids)
     return notification_email(notification_ids=ids)
-
-
-@shared_task(name="crm.tasks.funnel_rollup_refresh_task")
-def funnel_rollup_refresh_task() -> int:
-    """Periodic (beat, every ``REPORTS_FUNNEL_ROLLUP_MINUTES``): rebuild the funnel report's
-    rollup. Idempotent (a whole rebuild under a row lock). Returns how long it took, in ms."""
-    return funnel_rollup_refresh().duration_ms

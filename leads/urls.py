@@ -1,6 +1,7 @@
 from django.urls import path
 
-from . import apis, views
+from . import views
+from .rest import leads as rest_leads
 
 app_name = "leads"
 urlpatterns = [
@@ -10,5 +11,5 @@ urlpatterns = [
     path("marketing/segments/<int:pk>/", views.segment_detail, name="segment-detail"),
     path("marketing/imports/", views.import_list, name="import-list"),
     path("marketing/imports/<int:pk>/", views.import_detail, name="import-detail"),
-    path("capture/<slug:key>/", apis.CaptureApi.as_view(), name="capture"),
+    path("capture/<slug:key>/", rest_leads.CaptureApi.as_view(), name="capture"),
 ]

@@ -37,7 +37,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "reports.apps.BatonAdminConfig",  # django.contrib.admin with the report pages
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "leads.learning.apps.LearningConfig",
     "campaigns.apps.CampaignsConfig",
     "crm.apps.CrmConfig",
+    "reports.apps.ReportsConfig",
+    "devtools.apps.DevtoolsConfig",
 ]
 
 MIDDLEWARE = [
@@ -233,6 +235,7 @@ CELERY_TASK_ROUTES = {
     "campaigns.*": {"queue": "marketing"},
     "crm.tasks.handoff*": {"queue": "handoff"},
     "crm.*": {"queue": "sales"},
+    "reports.*": {"queue": "sales"},
 }
 CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_WORKER_PREFETCH_MULTIPLIER", 1)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -251,8 +254,8 @@ HANDOFF_BACKLOG_BATCH_SIZE = env_int("HANDOFF_BACKLOG_BATCH_SIZE", 100)
 # the max age (beat stopped) is not shown, and the counts are computed live instead.
 REPORTS_FUNNEL_ROLLUP_MINUTES = env_int("REPORTS_FUNNEL_ROLLUP_MINUTES", 15)
 REPORTS_FUNNEL_ROLLUP_MAX_AGE_MINUTES = env_int("REPORTS_FUNNEL_ROLLUP_MAX_AGE_MINUTES", 120)
-CELERY_BEAT_SCHEDULE["crm-funnel-rollup"] = {
-    "task": "crm.tasks.funnel_rollup_refresh_task",
+CELERY_BEAT_SCHEDULE["reports-funnel-rollup"] = {
+    "task": "reports.tasks.funnel_rollup_refresh_task",
     "schedule": 60.0 * REPORTS_FUNNEL_ROLLUP_MINUTES,
 }
 

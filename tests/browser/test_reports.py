@@ -6,8 +6,8 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from crm.reports import REPORTS
-from tests.crm.reports.conftest import make_activity
+from reports.selectors import REPORTS
+from tests.reports.conftest import make_activity
 
 
 @pytest.fixture(autouse=True)

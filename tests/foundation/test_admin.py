@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from crm.services.report_rollups import funnel_rollup_refresh
+from reports.services import funnel_rollup_refresh
 from tests.campaigns.factories import (
     CampaignMemberFactory,
     CollateralFactory,
@@ -36,7 +36,7 @@ from tests.leads.factories import (
 
 pytestmark = pytest.mark.django_db
 
-OUR_APPS = {"leads", "campaigns", "crm", "learning"}
+OUR_APPS = {"leads", "campaigns", "crm", "learning", "reports"}
 
 
 def our_models():

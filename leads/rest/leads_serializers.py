@@ -1,0 +1,96 @@
+from rest_framework import serializers
+
+from ..models import EngagementKind, Lead, Segment, SegmentVersion
+
+
+class LeadSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username", default=None, read_only=True)
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "title",
+            "company",
+            "company_domain",
+            "industry",
+            "employees",
+            "country",
+            "timezone",
+            "source",
+            "custom_attributes",
+            "email_opt_in",
+            "do_not_call",
+            "do_not_contact",
+            "stage",
+            "fit_score",
+            "engagement_score",
+            "learned_score",
+            "score",
+            "score_breakdown",
+            "qualified_at",
+            "owner",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class LeadSampleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Lead
+        fields = ["id", "email", "first_name", "last_name", "company", "industry", "country", "stage", "score"]
+        read_only_fields = fields
+
+
+class SegmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Segment
+        fields = ["id", "name", "description", "definition", "is_icp", "version", "member_count", "counted_at"]
+        read_only_fields = fields
+
+
+class SegmentWriteSerializer(serializers.Serializer):
+    """Input of create and update; the rule tree itself is validated by the segment compiler,
+    whose errors name the path in the tree (``definition.all.0.value``)."""
+
+    name = serializers.CharField(max_length=150)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    definition = serializers.JSONField()
+    is_icp = serializers.BooleanField(required=False)
+
+
+class SegmentPreviewSerializer(serializers.Serializer):
+    definition = serializers.JSONField()
+    sample = serializers.IntegerField(required=False, min_value=0, max_value=100)
+
+
+class SegmentVersionSerializer(serializers.ModelSerializer):
+    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
+
+    class Meta:
+        model = SegmentVersion
+        fields = ["version", "definition", "member_count", "created_by", "created_at"]
+        read_only_fields = fields
+
+
+class EngagementEventInSerializer(serializers.Serializer):
+    """One event: the lead by ``lead`` (id) or ``email``; with an unknown email a lead is created
+    only when the event carries enough to make one (``lead_fields`` with at least a name or a
+    company)."""
+
+    lead = serializers.IntegerField(required=False, min_value=1)
+    email = serializers.EmailField(required=False, max_length=254)
+    kind = serializers.ChoiceField(choices=EngagementKind.choices)
+    occurred_at = serializers.DateTimeField(required=False)
+    source_reference = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    lead_fields = serializers.DictField(required=False)
+
+    def validate(self, attrs):
+        if not attrs.get("lead") and not attrs.get("email"):
+            raise serializers.ValidationError({"lead": "Give the lead's id ('lead') or its 'email'."})
+        return attrs
