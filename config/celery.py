@@ -34,3 +34,12 @@ def ping(marker: str = "") -> str:
         pings.mkdir(parents=True, exist_ok=True)
         (pings / marker).write_text(marker)
     return marker
+
+
+def send_task_on_commit(name: str, *args) -> None:
+    """Send the task ``name`` once the current transaction commits (at once outside one).
+
+    What every app's ``enqueue.py`` uses: sending by name, services never import tasks."""
+    from django.db import transaction
+
+    transaction.on_commit(lambda: app.send_task(name, args=list(args)))

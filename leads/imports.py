@@ -15,12 +15,12 @@ import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 
+from . import enqueue
 from .intake import ATTR_NAME, ATTR_PREFIX, LEAD_FIELDS, lead_values_clean
 from .models import ImportStatus, Lead, LeadImport, LeadSource
 
@@ -282,13 +282,7 @@ def _write_batch(batch, report: ImportReport, *, dry_run: bool, update_existing:
         if score and scored:
             # Scored (and qualified) by a worker right after commit, one set-based UPDATE per
             # batch, so a big import is not held up by scoring.
-            transaction.on_commit(partial(_enqueue_scoring, scored))
-
-
-def _enqueue_scoring(lead_ids: list[int]) -> None:
-    from .tasks import leads_score_batch_task
-
-    leads_score_batch_task.delay(lead_ids)
+            enqueue.leads_score_batch(scored)
 
 
 def _copy_insert(leads: list[Lead]) -> list[int]:
@@ -373,14 +367,8 @@ def lead_import_start(*, upload, dry_run: bool, update_existing: bool, actor) ->
             update_existing=update_existing,
             created_by=actor,
         )
-        transaction.on_commit(lambda: _enqueue_import(job.pk))
+        enqueue.lead_import_run(job.pk)
     return job
-
-
-def _enqueue_import(import_id: int) -> None:
-    from .tasks import lead_import_run_task
-
-    lead_import_run_task.delay(import_id)
 
 
 def lead_import_run(*, import_id: int) -> LeadImport:

@@ -35,6 +35,7 @@ from django.db.models import Case, F, FloatField, Func, IntegerField, OuterRef, 
 from django.db.models.functions import Coalesce, Least, Power
 from django.utils import timezone
 
+from . import enqueue
 from .lifecycle import lead_transition
 from .models import (
     EngagementEvent,
@@ -302,9 +303,7 @@ def leads_rescore_all(*, now: datetime.datetime | None = None, qualify: bool = T
     with transaction.atomic():
         count = _rescore(None, now=now)
     if qualify:
-        from .tasks import leads_qualify_ready_task
-
-        transaction.on_commit(leads_qualify_ready_task.delay)
+        enqueue.leads_qualify_ready()
     return count
 
 
@@ -398,6 +397,4 @@ def leads_score_batch(*, lead_ids: list[int]) -> int:
 
 def rescore_all_on_commit() -> None:
     """After a rule or policy change: re-score every lead once the change is committed."""
-    from .tasks import leads_rescore_all_task
-
-    transaction.on_commit(leads_rescore_all_task.delay)
+    enqueue.leads_rescore_all()

@@ -8,6 +8,7 @@ from django.db import connection, transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 
+from . import enqueue
 from .lifecycle import lead_transition, leads_transition
 from .models import (
     ANY_KIND,
@@ -62,7 +63,7 @@ def engagement_record(
         )
         # Under that lock, so the last of concurrent writers ranks every event.
         _latest_engagement_rebuild([lead_id])
-        transaction.on_commit(lambda: _enqueue_score(lead_id))
+        enqueue.score_lead(lead_id)
     return event, True
 
 
@@ -139,12 +140,6 @@ def lead_engagement_refresh(*, lead_ids: Iterable[int] | None = None) -> int:
             updated += Lead.objects.filter(pk__in=batch).update(**latest)
             _latest_engagement_rebuild(batch)
     return updated
-
-
-def _enqueue_score(lead_id: int) -> None:
-    from .tasks import score_lead_task
-
-    score_lead_task.delay(lead_id)
 
 
 # --- Outcomes reported by sales (through leads.api) ----------------------------------------

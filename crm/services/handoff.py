@@ -26,7 +26,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from config.roles import SALES_REP, is_manager
-from crm import routing
+from crm import enqueue, routing
 from crm.business_hours import queue_sla_due
 from crm.models import (
     OPEN_FOR_REP_STATUSES,
@@ -231,9 +231,7 @@ def _after_assigned(assignment: Assignment, *, lead_stage: str, membership: Queu
 def queue_fill_on_commit(queue_id: int) -> None:
     """A place in the queue came free (a rejection, a reassignment, a closed deal, an
     exhausted cadence): give it to the queue's next waiting lead once this commits."""
-    from crm.tasks import handoff_queue_fill_task
-
-    transaction.on_commit(lambda: handoff_queue_fill_task.delay(queue_id))
+    enqueue.handoff_queue_fill(queue_id)
 
 
 def handoff_queue_fill(*, queue_id: int, limit: int = 50) -> int:

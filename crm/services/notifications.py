@@ -6,9 +6,9 @@ import logging
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
 from django.utils import timezone
 
+from crm import enqueue
 from crm.models import Notification
 
 logger = logging.getLogger(__name__)
@@ -45,9 +45,7 @@ def notifications_send(items, *, email: bool = True) -> list[Notification]:
     )
     to_email = [n.pk for n in notifications if email and getattr(n.user, "email", "")]
     if to_email:
-        from crm.tasks import notification_email_task
-
-        transaction.on_commit(lambda: notification_email_task.delay(to_email))
+        enqueue.notification_email(to_email)
     return notifications
 
 

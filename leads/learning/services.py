@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from leads.models import EngagementKind, Lead
 
+from . import enqueue
 from .features import (
     ATTR_PREFIX,
     EVENTS_PREFIX,
@@ -197,7 +198,7 @@ def learned_model_activate(*, model_id: int, actor) -> LearnedModel:
         model.activated_by = actor
         model.activated_at = timezone.now()
         model.save(update_fields=["is_active", "activated_by", "activated_at"])
-        transaction.on_commit(lambda: _enqueue_apply(model.pk))
+        enqueue.learned_apply(model.pk)
     return model
 
 
@@ -205,14 +206,8 @@ def learned_model_deactivate(*, actor) -> int:
     """Stop learned scoring (rules only); learned scores are cleared after commit."""
     with transaction.atomic():
         stopped = LearnedModel.objects.filter(is_active=True).update(is_active=False)
-        transaction.on_commit(lambda: _enqueue_apply(None))
+        enqueue.learned_apply(None)
     return stopped
-
-
-def _enqueue_apply(model_id: int | None) -> None:
-    from .tasks import learned_apply_task
-
-    learned_apply_task.delay(model_id)
 
 
 POLICY_FIELDS = ("negative_reasons", "min_outcomes_per_class", "window_days", "default_exclusions")

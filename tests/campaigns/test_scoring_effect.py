@@ -1,8 +1,6 @@
 """Tracked views and campaign responses reach scoring: the engagement events they record
 earn the points of the matching engagement rule, and a re-score is enqueued after commit."""
 
-from unittest import mock
-
 import pytest
 
 from campaigns.models import CampaignKind
@@ -11,6 +9,7 @@ from leads.api import lead_score
 from leads.models import EngagementKind, RuleKind
 from tests.campaigns.factories import CampaignFactory, CampaignMemberFactory, CollateralShareFactory
 from tests.leads.factories import ScoringPolicyFactory, ScoringRuleFactory
+from tests.sent_tasks import task_sends
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +35,7 @@ def test_a_tracked_view_raises_the_leads_engagement_score(client, rules, django_
     before = lead_score(lead_id=share.lead_id).engagement_score
 
     with (
-        mock.patch("leads.tasks.score_lead_task.delay") as enqueue,
+        task_sends("leads.tasks.score_lead_task") as enqueue,
         django_capture_on_commit_callbacks(execute=True),
     ):
         client.get(f"/c/{share.token}/")
@@ -50,7 +49,7 @@ def test_a_webinar_response_raises_the_leads_engagement_score(marketer, rules, d
     before = lead_score(lead_id=member.lead_id).engagement_score
 
     with (
-        mock.patch("leads.tasks.score_lead_task.delay") as enqueue,
+        task_sends("leads.tasks.score_lead_task") as enqueue,
         django_capture_on_commit_callbacks(execute=True),
     ):
         campaign_response_record(campaign_id=member.campaign_id, lead_id=member.lead_id, actor=marketer)

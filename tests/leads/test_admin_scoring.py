@@ -1,8 +1,7 @@
-from unittest import mock
-
 import pytest
 
 from leads.models import ScoringRule
+from tests.sent_tasks import task_sends
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +22,7 @@ def test_a_marketer_adds_a_rule_in_the_admin_and_every_lead_is_rescored_after_co
     client_for, marketer, django_capture_on_commit_callbacks
 ):
     with (
-        mock.patch("leads.tasks.leads_rescore_all_task.delay") as delay,
+        task_sends("leads.tasks.leads_rescore_all_task") as delay,
         django_capture_on_commit_callbacks(execute=True),
     ):
         response = client_for(marketer).post("/admin/leads/scoringrule/add/", RULE)

@@ -6,6 +6,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from leads.models import CaptureForm, EngagementEvent, Lead
 from tests.leads.factories import LeadFactory
+from tests.sent_tasks import task_sends
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +20,7 @@ def _fresh_throttles():
 
 @pytest.fixture(autouse=True)
 def _no_broker():
-    with mock.patch("leads.tasks.score_lead_task.delay"):
+    with task_sends("leads.tasks.score_lead_task"):
         yield
 
 
@@ -28,7 +29,7 @@ def _no_broker():
 
 def test_one_event_is_recorded_for_a_lead_by_id(api_for, marketer, django_capture_on_commit_callbacks):
     lead = LeadFactory()
-    with mock.patch("leads.tasks.score_lead_task.delay") as delay, django_capture_on_commit_callbacks(execute=True):
+    with task_sends("leads.tasks.score_lead_task") as delay, django_capture_on_commit_callbacks(execute=True):
         response = api_for(marketer).post(
             "/api/events/", {"lead": lead.pk, "kind": "webinar", "source_reference": "w-1"}, format="json"
         )

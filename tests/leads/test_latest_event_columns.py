@@ -5,7 +5,6 @@ every write path of events.
 
 import datetime
 import threading
-from unittest import mock
 
 import pytest
 from django.contrib import admin
@@ -26,6 +25,7 @@ from leads.segments import compile_definition
 from leads.services import engagement_record, lead_engagement_refresh
 from tests.leads.factories import EngagementEventFactory, LeadFactory
 from tests.leads.latest_events import assert_columns_match_events, stored_columns, stored_ranks
+from tests.sent_tasks import task_sends
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +34,7 @@ NOW = datetime.datetime(2026, 6, 1, 12, 0, tzinfo=datetime.UTC)
 
 @pytest.fixture(autouse=True)
 def _no_broker():
-    with mock.patch("leads.tasks.score_lead_task.delay"):
+    with task_sends("leads.tasks.score_lead_task"):
         yield
 
 

@@ -1,6 +1,5 @@
 import datetime
 import random
-from unittest import mock
 
 import pytest
 from django.db import connection
@@ -12,6 +11,7 @@ from leads.models import Lead, LeadTransition, LifecycleStage, RuleKind, Scoring
 from leads.scoring import leads_qualify_ready, leads_rescore_all
 from tests.leads.factories import EngagementEventFactory, LeadFactory, ScoringRuleFactory, SegmentFactory
 from tests.leads.segment_oracle import condition_holds
+from tests.sent_tasks import task_sends
 
 pytestmark = pytest.mark.django_db
 S = LifecycleStage
@@ -262,7 +262,7 @@ def test_a_recycled_lead_qualifies_again_only_on_new_engagement(
     assert received == []
 
     with (
-        mock.patch("leads.tasks.score_lead_task.delay") as delay,
+        task_sends("leads.tasks.score_lead_task") as delay,
         django_capture_on_commit_callbacks(execute=True),
     ):
         engagement_record(lead_id=lead.pk, kind="webinar", source_reference="webinar-42")
@@ -288,7 +288,7 @@ def test_rescore_all_qualifies_leads_through_the_lifecycle(
         EngagementEventFactory(lead=lead, kind="webinar", occurred_at=timezone.now())
 
     with (
-        mock.patch("leads.tasks.leads_qualify_ready_task.delay") as delay,
+        task_sends("leads.tasks.leads_qualify_ready_task") as delay,
         django_capture_on_commit_callbacks(execute=True),
     ):
         leads_rescore_all()
@@ -303,7 +303,7 @@ def test_rescore_all_qualifies_leads_through_the_lifecycle(
 
 def test_changing_a_rule_or_the_threshold_rescores_on_commit(django_capture_on_commit_callbacks):
     ScoringPolicy.current()
-    with mock.patch("leads.tasks.leads_rescore_all_task.delay") as delay:
+    with task_sends("leads.tasks.leads_rescore_all_task") as delay:
         with django_capture_on_commit_callbacks(execute=True):
             rule = ScoringRuleFactory()
         assert delay.call_count == 1

@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from config.celery import app
 from leads.learning.models import LearnedModel, LearnedModelStatus, LearnedWeight
 
 from .factories import LearnedModelFactory
@@ -16,7 +17,11 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def no_enqueue(monkeypatch):
     calls = []
-    monkeypatch.setattr("leads.learning.tasks.learned_apply_task.delay", lambda *a: calls.append(("apply", a)))
+    monkeypatch.setattr(
+        app,
+        "send_task",
+        lambda name, args=(), **kw: name.endswith(".learned_apply_task") and calls.append(("apply", tuple(args))),
+    )
     monkeypatch.setattr("leads.learning.tasks.learned_train_task.delay", lambda *a: calls.append(("train", a)))
     return calls
 

@@ -5,6 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from config.celery import app
 from leads.api import learned_reasons_for_lead
 from leads.learning.models import LearnedModel, LearnedModelStatus, LearnedWeight
 from tests.leads.factories import LeadFactory
@@ -18,7 +19,11 @@ URL = "/marketing/scoring/learned/"
 @pytest.fixture
 def no_enqueue(monkeypatch):
     calls = []
-    monkeypatch.setattr("leads.learning.tasks.learned_apply_task.delay", lambda *a: calls.append(("apply", a)))
+    monkeypatch.setattr(
+        app,
+        "send_task",
+        lambda name, args=(), **kw: name.endswith(".learned_apply_task") and calls.append(("apply", tuple(args))),
+    )
     monkeypatch.setattr("leads.learning.tasks.learned_train_task.delay", lambda *a: calls.append(("train", a)))
     return calls
 

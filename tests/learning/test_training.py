@@ -19,6 +19,7 @@ from leads.learning.services import (
 )
 from leads.models import EngagementEvent, EngagementKind, Lead, LeadTransition, LifecycleStage
 from tests.leads.factories import LeadFactory
+from tests.sent_tasks import record_sent_tasks
 
 from .factories import LearnedModelFactory, outcome_history
 
@@ -120,8 +121,7 @@ def test_engagement_after_the_outcome_does_not_train_the_model(db):
 
 
 def test_versions_number_up_and_only_one_is_active(trained, django_capture_on_commit_callbacks, monkeypatch):
-    applied = []
-    monkeypatch.setattr("leads.learning.tasks.learned_apply_task.delay", lambda model_id: applied.append(model_id))
+    sent = record_sent_tasks(monkeypatch)
     second = learned_model_train(actor=None)
     assert second.version == trained.version + 1
     with django_capture_on_commit_callbacks(execute=True):
@@ -129,13 +129,16 @@ def test_versions_number_up_and_only_one_is_active(trained, django_capture_on_co
     with django_capture_on_commit_callbacks(execute=True):
         learned_model_activate(model_id=second.pk, actor=None)
     assert list(LearnedModel.objects.active()) == [second]
-    assert applied == [trained.pk, second.pk]
+    assert sent == [
+        ("leads.learning.tasks.learned_apply_task", (trained.pk,)),
+        ("leads.learning.tasks.learned_apply_task", (second.pk,)),
+    ]
     with pytest.raises(IntegrityError), transaction.atomic():
         LearnedModel.objects.filter(pk=trained.pk).update(is_active=True)
 
 
 def test_activation_records_who_and_when(trained, marketer, monkeypatch):
-    monkeypatch.setattr("leads.learning.tasks.learned_apply_task.delay", lambda model_id: None)
+    record_sent_tasks(monkeypatch)
     model = learned_model_activate(model_id=trained.pk, actor=marketer)
     model.refresh_from_db()
     assert model.is_active and model.activated_by == marketer and model.activated_at is not None
@@ -257,7 +260,7 @@ def test_learning_policy_rejects_bad_values_naming_the_field(db):
 
 
 def test_a_factory_model_can_be_activated(monkeypatch):
-    monkeypatch.setattr("leads.learning.tasks.learned_apply_task.delay", lambda model_id: None)
+    record_sent_tasks(monkeypatch)
     model = LearnedModelFactory()
     assert learned_model_activate(model_id=model.pk, actor=None).is_active
 

@@ -11,6 +11,7 @@ from tests.campaigns.factories import CollateralFactory
 from tests.crm.factories import AccountFactory, ContactFactory, FollowUpFactory
 from tests.crm.sales_fixtures import accepted_lead, assigned_lead, queue_with_attempts
 from tests.leads.factories import LeadFactory
+from tests.sent_tasks import run_sent_tasks_inline
 
 pytestmark = pytest.mark.django_db
 
@@ -222,10 +223,9 @@ def test_an_exhausted_cadence_gives_the_freed_place_to_the_queues_waiting_lead_a
     rep, monkeypatch, django_capture_on_commit_callbacks
 ):
     from crm.services.handoff import lead_handoff
-    from crm.tasks import handoff_queue_fill_task
     from tests.crm.factories import QueueMembershipFactory
 
-    monkeypatch.setattr(handoff_queue_fill_task, "delay", lambda *args: handoff_queue_fill_task.apply(args=args))
+    run_sent_tasks_inline(monkeypatch)
     queue = queue_with_attempts(1)
     QueueMembershipFactory(queue=queue, rep=rep, capacity=1)
     assignment = assigned_lead(rep, queue=queue)

@@ -8,6 +8,7 @@ from crm.services.deals import deal_close, deal_convert, deal_move, deal_update
 from leads.models import Lead, LeadTransition, LifecycleStage
 from tests.crm.factories import AccountFactory
 from tests.crm.sales_fixtures import accepted_lead, assigned_lead
+from tests.sent_tasks import run_sent_tasks_inline
 
 pytestmark = pytest.mark.django_db
 
@@ -171,10 +172,9 @@ def test_closing_a_deal_gives_the_freed_place_to_the_queues_waiting_lead_at_once
     rep, won, monkeypatch, django_capture_on_commit_callbacks
 ):
     from crm.services.handoff import lead_handoff
-    from crm.tasks import handoff_queue_fill_task
     from tests.crm.factories import QueueMembershipFactory, SalesQueueFactory
 
-    monkeypatch.setattr(handoff_queue_fill_task, "delay", lambda *args: handoff_queue_fill_task.apply(args=args))
+    run_sent_tasks_inline(monkeypatch)
     queue = SalesQueueFactory(business_days=[0, 1, 2, 3, 4, 5, 6])
     QueueMembershipFactory(queue=queue, rep=rep, capacity=1)
     assignment, deal = _converted(rep, queue=queue)

@@ -31,6 +31,7 @@ from crm.services.notifications import notification_email
 from leads.models import Lead, LeadTransition, LifecycleStage
 from tests.crm.factories import AccountFactory, AssignmentFactory, QueueMembershipFactory, SalesQueueFactory
 from tests.leads.factories import LeadFactory, SegmentFactory
+from tests.sent_tasks import task_sends
 
 S = LifecycleStage
 pytestmark = pytest.mark.django_db
@@ -79,7 +80,7 @@ def test_the_rep_gets_an_in_app_notification_and_an_email_after_commit(
     lead = mql()
 
     with (
-        mock.patch("crm.tasks.notification_email_task.delay") as delay,
+        task_sends("crm.tasks.notification_email_task") as delay,
         django_capture_on_commit_callbacks(execute=True),
     ):
         lead_handoff(lead_id=lead.pk)
