@@ -7,8 +7,6 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
-from leads.models import Lead, Segment
-
 
 class ObjectionCategory(models.TextChoices):
     """The fixed objection taxonomy. It lives here because collateral is tagged with the
@@ -62,7 +60,7 @@ class Campaign(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="campaigns"
     )
     target_segment = models.ForeignKey(
-        Segment, null=True, blank=True, on_delete=models.SET_NULL, related_name="campaigns"
+        "leads.Segment", null=True, blank=True, on_delete=models.SET_NULL, related_name="campaigns"
     )
     goal = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -98,7 +96,9 @@ class CampaignMember(models.Model):
     # No separate FK indexes: campaign_member_unique (campaign, lead) and member_lead_added_idx
     # (lead, added_at) lead with these columns, and every index slows the set-based add.
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="members", db_index=False)
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="campaign_memberships", db_index=False)
+    lead = models.ForeignKey(
+        "leads.Lead", on_delete=models.CASCADE, related_name="campaign_memberships", db_index=False
+    )
     status = models.CharField(max_length=20, choices=MemberStatus.choices, default=MemberStatus.TARGETED)
     added_at = models.DateTimeField()
     responded_at = models.DateTimeField(null=True, blank=True)
@@ -162,7 +162,7 @@ class Collateral(models.Model):
     objection_categories = models.JSONField(
         default=list, blank=True, help_text="Objection categories the item answers."
     )
-    approved_segments = models.ManyToManyField(Segment, blank=True, related_name="approved_collateral")
+    approved_segments = models.ManyToManyField("leads.Segment", blank=True, related_name="approved_collateral")
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="collateral"
     )
@@ -231,7 +231,7 @@ class CollateralShare(models.Model):
     """A rep sent an item to a lead: the tracked link `/c/<token>/`."""
 
     collateral = models.ForeignKey(Collateral, on_delete=models.CASCADE, related_name="shares")
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="collateral_shares")
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="collateral_shares")
     shared_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="collateral_shares"
     )
@@ -269,7 +269,7 @@ class FeedbackSource(models.TextChoices):
 
 
 class CustomerFeedback(models.Model):
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="feedback")
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="feedback")
     campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback")
     rating = models.PositiveSmallIntegerField(validators=[MinValueValidator(0), MaxValueValidator(10)])
     comment = models.TextField(blank=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.forms import formset_factory
 
-from campaigns.models import ObjectionCategory
+from campaigns.api import ObjectionCategory
 
 from .models import OPEN_DEAL_STAGES, CallOutcome, DealStage, LostReason, RejectReason
 

@@ -7,8 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from campaigns.models import Collateral, ObjectionCategory
-from leads.models import Lead, Segment
+from campaigns.api import ObjectionCategory
 
 
 class RoutingStrategy(models.TextChoices):
@@ -38,7 +37,7 @@ class SalesQueue(models.Model):
 
     name = models.CharField(max_length=150, unique=True)
     segment = models.ForeignKey(
-        Segment,
+        "leads.Segment",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -154,7 +153,7 @@ class AssignmentQuerySet(models.QuerySet):
 class Assignment(models.Model):
     """One hand-off of a lead into a queue and, when someone has room, to a rep."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="assignments")
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="assignments")
     queue = models.ForeignKey(SalesQueue, on_delete=models.PROTECT, related_name="assignments")
     rep = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="assignments"
@@ -263,7 +262,7 @@ class HandoffRefusal(models.Model):
     """A qualified lead the hand-off refused to pass to sales, and why. The lead stays an MQL;
     if the flag is lifted the sweep hands it off then."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="handoff_refusals")
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="handoff_refusals")
     reason = models.CharField(max_length=30, choices=HandoffRefusalReason.choices)
     at = models.DateTimeField()
 
@@ -301,7 +300,7 @@ class Account(models.Model):
 
 class Contact(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts")
-    lead = models.OneToOneField(Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="contact")
+    lead = models.OneToOneField("leads.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="contact")
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
     email = models.EmailField(blank=True)
@@ -337,7 +336,7 @@ CONNECTED_OUTCOMES = (
 
 class Call(models.Model):
     rep = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="calls")
-    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="calls")
+    lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.CASCADE, related_name="calls")
     contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="calls")
     assignment = models.ForeignKey(Assignment, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls")
     outcome = models.CharField(max_length=30, choices=CallOutcome.choices)
@@ -377,7 +376,7 @@ class FollowUpQuerySet(models.QuerySet):
 
 class FollowUp(models.Model):
     rep = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follow_ups")
-    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="follow_ups")
+    lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.CASCADE, related_name="follow_ups")
     contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="follow_ups")
     call = models.ForeignKey(Call, null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups")
     kind = models.CharField(max_length=20, choices=FollowUpKind.choices, default=FollowUpKind.FOLLOW_UP)
@@ -402,13 +401,13 @@ class FollowUp(models.Model):
 
 class ObjectionNote(models.Model):
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="objections")
-    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.CASCADE, related_name="objections")
+    lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.CASCADE, related_name="objections")
     category = models.CharField(max_length=20, choices=ObjectionCategory.choices)
     said = models.TextField("what was said", blank=True)
     response = models.TextField("how it was answered", blank=True)
     overcome = models.BooleanField(default=False)
     collateral = models.ForeignKey(
-        Collateral, null=True, blank=True, on_delete=models.SET_NULL, related_name="objection_notes"
+        "campaigns.Collateral", null=True, blank=True, on_delete=models.SET_NULL, related_name="objection_notes"
     )
     created_at = models.DateTimeField()
 
@@ -457,7 +456,7 @@ class Deal(models.Model):
     name = models.CharField(max_length=200)
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="deals")
     contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="deals")
-    lead = models.ForeignKey(Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="deals")
+    lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="deals")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="deals")
     stage = models.CharField(max_length=20, choices=DealStage.choices, default=DealStage.QUALIFICATION)
     amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)

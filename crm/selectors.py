@@ -39,7 +39,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from campaigns.models import CampaignMember, CollateralShare
+from campaigns.api import CampaignMember, CollateralShare
 from config.roles import is_marketer, is_rep, sees_all_sales_data
 from leads.api import Lead, LeadTransition, LifecycleStage
 

@@ -5,7 +5,8 @@ tables itself, and marketing never reads sales tables.
 """
 
 from .lifecycle import IllegalTransition, can_transition, lead_transition
-from .models import EngagementKind, Lead, LeadTransition, LifecycleStage, Segment
+from .locks import lead_lock, leads_lock
+from .models import EngagementKind, Lead, LeadSource, LeadTransition, LifecycleStage, Segment
 from .scoring import lead_score, leads_rescore_all
 from .segments import segment_contains, segment_member_q
 from .services import (
@@ -45,6 +46,7 @@ __all__ = [
     "EngagementKind",
     "IllegalTransition",
     "Lead",
+    "LeadSource",
     "LeadTransition",
     "LifecycleStage",
     "Segment",
@@ -54,6 +56,7 @@ __all__ = [
     "lead_converted_to_opportunity",
     "lead_engagement_refresh",
     "lead_handed_off",
+    "lead_lock",
     "lead_lost",
     "lead_owner_set",
     "lead_qualified",
@@ -64,6 +67,7 @@ __all__ = [
     "lead_won",
     "learned_reasons_for_lead",
     "leads_handed_off",
+    "leads_lock",
     "leads_rescore_all",
     "segment_contains",
     "segment_member_q",

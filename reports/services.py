@@ -10,7 +10,7 @@ from django.db.models import F
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from leads.models import Lead
+from leads.api import Lead
 from reports.models import FunnelRollup, ReportRollupRun
 
 

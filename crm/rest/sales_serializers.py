@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from campaigns.models import ObjectionCategory
+from campaigns.api import ObjectionCategory
 
 from ..models import OPEN_DEAL_STAGES, Account, Call, CallOutcome, Contact, Deal, LostReason, ObjectionNote
 

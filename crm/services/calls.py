@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from campaigns.models import Collateral, ObjectionCategory
+from campaigns.api import Collateral, ObjectionCategory
 from leads import api as leads_api
 from leads.api import LifecycleStage
 

@@ -46,6 +46,7 @@ from leads.api import (
     LifecycleStage,
     lead_accepted_by_sales,
     lead_handed_off,
+    lead_lock,
     lead_owner_set,
     lead_recycled_no_contact,
     lead_rejected_by_sales,
@@ -95,7 +96,7 @@ def lead_handoff(*, lead_id: int) -> Assignment | None:
         return existing
     try:
         with transaction.atomic():
-            lead = Lead.objects.select_for_update().filter(pk=lead_id).first()
+            lead = lead_lock(lead_id=lead_id)
             if lead is None:
                 return None
             return handoff_locked_leads(leads=[lead]).get(lead_id)
@@ -250,7 +251,7 @@ def handoff_queue_fill(*, queue_id: int, limit: int = 50) -> int:
             return 0
         picker = routing.RepPicker(waiting[0].queue, expected=len(waiting))
         for assignment in waiting:
-            lead = Lead.objects.select_for_update().get(pk=assignment.lead_id)
+            lead = lead_lock(lead_id=assignment.lead_id)
             now = timezone.now()
             if lead.stage != LifecycleStage.MQL:
                 Assignment.objects.filter(pk=assignment.pk).update(status=AssignmentStatus.CLOSED, closed_at=now)
@@ -477,7 +478,7 @@ def _rep_or_error(rep_id):
 
 def _move_to_rep(assignment: Assignment, *, rep, now, actor=None, membership=None) -> Assignment:
     """Caller holds the assignment's lock. Returns the active assignment after the move."""
-    lead = Lead.objects.select_for_update().get(pk=assignment.lead_id)
+    lead = lead_lock(lead_id=assignment.lead_id)
     if assignment.status == AssignmentStatus.QUEUED:
         if lead.stage != LifecycleStage.MQL:
             raise ValidationError({"status": f"The lead is no longer qualified ({lead.get_stage_display()})."})
@@ -567,7 +568,7 @@ def _sla_breach(assignment: Assignment, *, now) -> bool:
     lead = assignment.lead
     if queue.sla_action == SlaAction.REASSIGN:
         # Lock order: assignment, lead, membership (as everywhere else).
-        Lead.objects.select_for_update().filter(pk=assignment.lead_id).first()
+        lead_lock(lead_id=assignment.lead_id)
         membership = routing.rep_lock_with_room(queue=queue, exclude_rep_ids=[assignment.rep_id])
         if membership is not None:
             new = _move_to_rep(assignment, rep=membership.rep, now=now, membership=membership)

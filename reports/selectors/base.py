@@ -21,10 +21,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 
-from campaigns.models import Campaign
+from campaigns.api import Campaign
 from config.roles import SALES_REP
-from crm.models import SalesQueue
-from leads.models import LeadSource, Segment
+from crm.api import SalesQueue
+from leads.api import LeadSource, Segment
 
 DEFAULT_WEEKS = 12
 TEXT_KINDS = ("text", "note")
@@ -218,21 +218,11 @@ def lead_filter_q(data: dict, prefix: str = "") -> Q:
     return q
 
 
-def segments_available() -> bool:
-    from leads import api as leads_api
-
-    return hasattr(leads_api, "segment_member_q")
-
-
 def segment_lead_ids(segment):
     """Leads in a segment, as a subquery (the scoring helper compiles the rule tree)."""
-    from leads import api as leads_api
-    from leads.models import Lead
+    from leads.api import Lead, segment_member_q
 
-    member_q = getattr(leads_api, "segment_member_q", None)
-    if member_q is None:
-        raise ValidationError({"segment": "Segment filters are not available yet (segment rules not compiled)."})
-    return Lead.objects.filter(member_q(segment)).values("pk")
+    return Lead.objects.filter(segment_member_q(segment)).values("pk")
 
 
 # --- SQL helpers ----------------------------------------------------------------------------

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from django.db import connection
 
-from leads.api import REASON_LOST_PREFIX, REASON_REJECTED_PREFIX, REASON_WON
-from leads.models import Lead, LeadTransition, LifecycleStage
+from leads.api import REASON_LOST_PREFIX, REASON_REJECTED_PREFIX, REASON_WON, Lead, LeadTransition, LifecycleStage
 
 from .base import (
     Column,

@@ -18,9 +18,9 @@ from django import forms
 from django.db import connection
 from django.db.models import Count, Q
 
-from campaigns.models import Campaign, CampaignKind, CampaignMember
-from crm.models import Deal, DealStage
-from leads.models import Lead, LeadTransition, LifecycleStage
+from campaigns.api import Campaign, CampaignKind, CampaignMember
+from crm.api import Deal, DealStage
+from leads.api import Lead, LeadTransition, LifecycleStage
 
 from .base import (
     Column,

@@ -13,8 +13,8 @@ import datetime
 from django import forms
 from django.db.models import Count, F, Max, Q
 
-from campaigns.models import Collateral, CollateralKind
-from crm.models import Deal, DealStage
+from campaigns.api import Collateral, CollateralKind
+from crm.api import Deal, DealStage
 
 from .base import (
     Column,

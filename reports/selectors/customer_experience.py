@@ -8,8 +8,8 @@ from django.db import connection
 from django.db.models import Avg, Count, F, Q
 from django.db.models.functions import TruncWeek
 
-from campaigns.models import CustomerFeedback, FeedbackSource
-from leads.models import Lead, Segment
+from campaigns.api import CustomerFeedback, FeedbackSource
+from leads.api import Lead, Segment
 
 from .base import (
     Column,
@@ -23,7 +23,6 @@ from .base import (
     segment_field,
     segment_flag_sql,
     segment_lead_ids,
-    segments_available,
     weeks_in_range,
 )
 from .charts import bar_chart, line_chart
@@ -122,7 +121,7 @@ def build(data) -> ReportResult:
 
     segments = list(Segment.objects.order_by("name")[:MAX_SEGMENTS])
     segment_rows = []
-    if segments and segments_available():
+    if segments:
         fb_q = Q(feedback__created_at__gte=start, feedback__created_at__lt=end)
         if data.get("feedback_source"):
             fb_q &= Q(feedback__source=data["feedback_source"])

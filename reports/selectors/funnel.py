@@ -21,7 +21,7 @@ from django.db.models import Case, Count, F, IntegerField, Max, Q, Sum, Value, W
 from django.db.models.functions import Mod, TruncWeek
 from django.utils import timezone
 
-from leads.models import Lead, LeadTransition, LifecycleStage
+from leads.api import Lead, LeadTransition, LifecycleStage
 from reports.models import FunnelRollup, ReportRollupRun
 
 from .base import (

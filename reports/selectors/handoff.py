@@ -17,7 +17,7 @@ from django.db.models import Count, F, Min, Q, Sum
 from django.db.models.functions import Coalesce, TruncWeek
 from django.utils import timezone
 
-from crm.models import (
+from crm.api import (
     OPEN_FOR_REP_STATUSES,
     Assignment,
     AssignmentStatus,
@@ -26,7 +26,7 @@ from crm.models import (
     RejectReason,
     SalesQueue,
 )
-from leads.models import Lead, LeadTransition, LifecycleStage
+from leads.api import Lead, LeadTransition, LifecycleStage
 
 from .base import (
     Column,

@@ -9,10 +9,9 @@ from django.db import connection
 from django.db.models import Count, F, OuterRef, Q, Subquery, Window
 from django.db.models.functions import RowNumber
 
-from campaigns.models import ObjectionCategory
-from crm.models import ObjectionNote
-from leads.api import REASON_LOST_PREFIX, REASON_WON
-from leads.models import Lead, LeadTransition, LifecycleStage, Segment
+from campaigns.api import ObjectionCategory
+from crm.api import ObjectionNote
+from leads.api import REASON_LOST_PREFIX, REASON_WON, Lead, LeadTransition, LifecycleStage, Segment
 
 from .base import (
     Column,
@@ -26,7 +25,6 @@ from .base import (
     ratio,
     segment_field,
     segment_flag_sql,
-    segments_available,
     source_field,
 )
 from .charts import bar_chart
@@ -195,7 +193,7 @@ def _cross_table(data, labels, industry_pairs=None) -> Table:
     by = data.get("by") or "industry"
     notes = _notes(data)
     if by == "segment":
-        segments = list(Segment.objects.order_by("name")[:MAX_CROSS_COLUMNS]) if segments_available() else []
+        segments = list(Segment.objects.order_by("name")[:MAX_CROSS_COLUMNS])
         dims = [(f"s{s.pk}", s.name) for s in segments]
         cells = {}
         if segments:

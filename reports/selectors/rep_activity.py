@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
 from django.db.models.functions import TruncWeek
 
-from crm.models import CONNECTED_OUTCOMES, Assignment, Call, CallOutcome
+from crm.api import CONNECTED_OUTCOMES, Assignment, Call, CallOutcome
 
 from .base import (
     Column,

@@ -1,0 +1,33 @@
+"""What other apps may import from crm (today only the reports read sales data).
+
+The reports aggregate sales rows in SQL, so they read these models and choices; nothing here
+writes. The sales side's own code uses ``crm.services`` and ``crm.selectors``.
+"""
+
+from .models import (
+    CONNECTED_OUTCOMES,
+    OPEN_FOR_REP_STATUSES,
+    Assignment,
+    AssignmentStatus,
+    Call,
+    CallOutcome,
+    Deal,
+    DealStage,
+    ObjectionNote,
+    RejectReason,
+    SalesQueue,
+)
+
+__all__ = [
+    "CONNECTED_OUTCOMES",
+    "OPEN_FOR_REP_STATUSES",
+    "Assignment",
+    "AssignmentStatus",
+    "Call",
+    "CallOutcome",
+    "Deal",
+    "DealStage",
+    "ObjectionNote",
+    "RejectReason",
+    "SalesQueue",
+]
