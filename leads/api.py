@@ -4,6 +4,7 @@ Sales reports outcomes to marketing through these functions; it never writes mar
 tables itself, and marketing never reads sales tables.
 """
 
+from .learned_scoring import LearnedScoring, learned_scoring, learned_scoring_register
 from .lifecycle import IllegalTransition, can_transition, lead_transition
 from .locks import lead_lock, leads_lock
 from .models import EngagementKind, Lead, LeadSource, LeadTransition, LifecycleStage, Segment
@@ -33,9 +34,8 @@ def learned_reasons_for_lead(lead: Lead) -> list[dict]:
     """Why the active learned model scores this lead as it does, strongest first: dicts with
     ``feature``, ``value``, ``weight`` (logit points) and ``text`` ("industry = software:
     +0.42"). Empty when no learned model is active. The caller checks the lead is visible."""
-    from .learning.apply import learned_reasons
-
-    return learned_reasons(lead)
+    provider = learned_scoring()
+    return provider.reasons(lead) if provider is not None else []
 
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "Lead",
     "LeadSource",
     "LeadTransition",
+    "LearnedScoring",
     "LifecycleStage",
     "Segment",
     "can_transition",
@@ -66,6 +67,7 @@ __all__ = [
     "lead_transition",
     "lead_won",
     "learned_reasons_for_lead",
+    "learned_scoring_register",
     "leads_handed_off",
     "leads_lock",
     "leads_rescore_all",

@@ -36,6 +36,7 @@ from django.db.models.functions import Coalesce, Least, Power
 from django.utils import timezone
 
 from . import enqueue
+from .learned_scoring import learned_scoring
 from .lifecycle import lead_transition
 from .models import (
     EngagementEvent,
@@ -208,11 +209,10 @@ def _update_sql(
         engagement = f"({raw_engagement})"
     probability, probability_params, learned_set = "COALESCE(t.learned_score, 0.0)", [], ""
     if learned is not None:
-        from .learning.apply import learned_logit_sql, probability_sql
-
+        provider = learned_scoring()
         # The events grouped by lead (``e``) are always joined when the model reads counts.
-        logit, probability_params = learned_logit_sql(learned)
-        probability = probability_sql(logit)
+        logit, probability_params = provider.logit_sql(learned)
+        probability = provider.probability_sql(logit)
         learned_set = f"learned_score = {probability}, "
     learned = ""
     learned_params: list = []
@@ -262,10 +262,9 @@ def _rescore(lead_ids: list[int] | None, *, now: datetime.datetime | None = None
     now = now or timezone.now()
     rules = rules or rule_set_current()
     learned = None
-    if rules.policy.learned_mode != LearnedScoreMode.OFF:
-        from .learning.apply import learned_scoring_terms
-
-        learned = learned_scoring_terms()
+    provider = learned_scoring()
+    if rules.policy.learned_mode != LearnedScoreMode.OFF and provider is not None:
+        learned = provider.scoring_terms()
     leads = Lead.objects.all() if lead_ids is None else Lead.objects.filter(pk__in=lead_ids)
     columns = _fit_columns(rules, now)
     if learned is not None:
