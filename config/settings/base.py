@@ -146,6 +146,8 @@ CACHES = {
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "baton@localhost")
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)  # seconds; the outbox row is locked while sending
 
 # --- Sales ---------------------------------------------------------------------------------
 # Calling hours in the lead's own time zone: the call list shows leads outside them last.
@@ -260,6 +262,15 @@ CELERY_BEAT_SCHEDULE: dict = {}
 # of two runs is harmless.
 CELERY_BEAT_SCHEDULE["crm-handoff-sweep"] = {"task": "crm.tasks.handoff_sweep_task", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["crm-sla-check"] = {"task": "crm.tasks.sla_check_task", "schedule": 60.0}
+# E-mail outbox (crm/services/notifications.py): the resend job sends unsent rows older than
+# the grace period (their doorbell was lost) and retries failed sends with backoff (base
+# seconds, doubling, capped) up to the maximum number of attempts.
+CELERY_BEAT_SCHEDULE["crm-email-outbox-resend"] = {"task": "crm.tasks.email_outbox_resend_task", "schedule": 60.0}
+EMAIL_OUTBOX_RESEND_GRACE_SECONDS = env_int("EMAIL_OUTBOX_RESEND_GRACE_SECONDS", 30)
+EMAIL_OUTBOX_RESEND_BATCH = env_int("EMAIL_OUTBOX_RESEND_BATCH", 2000)
+EMAIL_OUTBOX_RETRY_SECONDS = env_int("EMAIL_OUTBOX_RETRY_SECONDS", 60)
+EMAIL_OUTBOX_RETRY_MAX_SECONDS = env_int("EMAIL_OUTBOX_RETRY_MAX_SECONDS", 3600)
+EMAIL_OUTBOX_MAX_ATTEMPTS = env_int("EMAIL_OUTBOX_MAX_ATTEMPTS", 10)
 # Leads per sweep transaction (rows stay locked that long) and per sweep run.
 HANDOFF_SWEEP_BATCH_SIZE = env_int("HANDOFF_SWEEP_BATCH_SIZE", 50)
 HANDOFF_SWEEP_MAX_LEADS = env_int("HANDOFF_SWEEP_MAX_LEADS", 20_000)

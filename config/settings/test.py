@@ -1,10 +1,14 @@
 """Settings for pytest. Services come from the environment exactly as in production."""
 
+import os
+
 from .base import *  # noqa: F401,F403
 
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# In-process tests read mail.outbox; a worker subprocess writes files instead
+# (BATON_TEST_EMAIL_BACKEND, EMAIL_FILE_PATH), so the test can count what it sent.
+EMAIL_BACKEND = os.environ.get("BATON_TEST_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
