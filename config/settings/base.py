@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "campaigns.apps.CampaignsConfig",
     "crm.apps.CrmConfig",
     "reports.apps.ReportsConfig",
+    "integrations.apps.IntegrationsConfig",
     "devtools.apps.DevtoolsConfig",
 ]
 
@@ -132,6 +133,17 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# Throttle counts (and anything else cached). Default: one in-memory cache per process; a
+# redis:// URL shares the counts across processes and hosts.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL.startswith(("redis://", "rediss://"))
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "baton@localhost")
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
@@ -144,10 +156,13 @@ CALLING_HOURS_END = env_int("CALLING_HOURS_END", 20)
 
 # --- API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Personal tokens first: an unauthenticated request gets 401 with WWW-Authenticate: Bearer.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "integrations.authentication.PersonalTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
     ],
+    "DEFAULT_THROTTLE_CLASSES": ["config.api.throttles.WriteRateThrottle"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "config.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
@@ -161,6 +176,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "capture": os.environ.get("CAPTURE_THROTTLE_RATE", "30/min"),  # per client IP
         "capture_form": os.environ.get("CAPTURE_FORM_THROTTLE_RATE", "600/min"),  # per capture form
+        "write": os.environ.get("API_WRITE_THROTTLE_RATE", "120/min"),  # per API token (per user for a session)
     },
 }
 SPECTACULAR_SETTINGS = {
