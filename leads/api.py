@@ -7,8 +7,19 @@ tables itself, and marketing never reads sales tables.
 from .learned_scoring import LearnedScoring, learned_scoring, learned_scoring_register
 from .lifecycle import IllegalTransition, can_transition, lead_transition
 from .locks import lead_lock, leads_lock
-from .models import EngagementKind, Lead, LeadSource, LeadTransition, LifecycleStage, Segment
+from .models import (
+    EngagementKind,
+    Lead,
+    LeadSource,
+    LeadTransition,
+    LifecycleStage,
+    Segment,
+    phone_digits,
+    phone_digits_expression,
+)
 from .scoring import lead_score, leads_rescore_all
+from .search import MAX_QUERY_LENGTH as SEARCH_MAX_QUERY_LENGTH
+from .search import SearchTerm, fuzzy_columns_q, lead_search, similarity_rank, text_match_q
 from .segments import segment_contains, segment_member_q
 from .services import (
     REASON_LOST_PREFIX,
@@ -43,6 +54,7 @@ __all__ = [
     "REASON_NO_CONTACT",
     "REASON_REJECTED_PREFIX",
     "REASON_WON",
+    "SEARCH_MAX_QUERY_LENGTH",
     "EngagementKind",
     "IllegalTransition",
     "Lead",
@@ -50,9 +62,11 @@ __all__ = [
     "LeadTransition",
     "LearnedScoring",
     "LifecycleStage",
+    "SearchTerm",
     "Segment",
     "can_transition",
     "engagement_record",
+    "fuzzy_columns_q",
     "lead_accepted_by_sales",
     "lead_converted_to_opportunity",
     "lead_engagement_refresh",
@@ -63,6 +77,7 @@ __all__ = [
     "lead_qualified",
     "lead_recycled_no_contact",
     "lead_rejected_by_sales",
+    "lead_search",
     "lead_score",
     "lead_transition",
     "lead_won",
@@ -71,6 +86,10 @@ __all__ = [
     "leads_handed_off",
     "leads_lock",
     "leads_rescore_all",
+    "phone_digits",
+    "phone_digits_expression",
     "segment_contains",
     "segment_member_q",
+    "similarity_rank",
+    "text_match_q",
 ]
