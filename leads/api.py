@@ -17,6 +17,7 @@ from .models import (
     phone_digits,
     phone_digits_expression,
 )
+from .rule_sets import rule_set_restore, rule_set_save, rule_set_snapshot, rule_set_versions
 from .scoring import lead_score, leads_rescore_all
 from .search import MAX_QUERY_LENGTH as SEARCH_MAX_QUERY_LENGTH
 from .search import SearchTerm, fuzzy_columns_q, lead_search, similarity_rank, text_match_q
@@ -39,6 +40,7 @@ from .services import (
     leads_handed_off,
 )
 from .signals import lead_qualified
+from .whatif import scoring_whatif
 
 
 def learned_reasons_for_lead(lead: Lead) -> list[dict]:
@@ -88,6 +90,11 @@ __all__ = [
     "leads_rescore_all",
     "phone_digits",
     "phone_digits_expression",
+    "rule_set_restore",
+    "rule_set_save",
+    "rule_set_snapshot",
+    "rule_set_versions",
+    "scoring_whatif",
     "segment_contains",
     "segment_member_q",
     "similarity_rank",
