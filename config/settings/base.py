@@ -307,9 +307,13 @@ CELERY_BEAT_SCHEDULE["leads-rescore-nightly"] = {
     "task": "leads.tasks.leads_rescore_all_task",
     "schedule": crontab(hour=env_int("LEADS_RESCORE_HOUR", 2), minute=15),
 }
+# The qualification safety net: leads over the threshold that no task moved (a worker died
+# with its message, a publish failed) become MQL within a minute. One indexed query when none.
+CELERY_BEAT_SCHEDULE["leads-qualify-ready"] = {"task": "leads.tasks.leads_qualify_ready_task", "schedule": 60.0}
 IMPORT_MAX_FIELD_CHARS = env_int("IMPORT_MAX_FIELD_CHARS", 2000)
 IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
 EVENTS_MAX_BATCH = env_int("EVENTS_MAX_BATCH", 500)
+LEADS_BULK_MAX = env_int("LEADS_BULK_MAX", 1000)  # leads per POST /api/leads/bulk/
 # Weekly training of the learned model from the latest outcomes (leads/learning); a new version
 # is kept for a marketer to compare and activate, never activated by itself.
 CELERY_BEAT_SCHEDULE["learning-train-weekly"] = {
