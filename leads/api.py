@@ -7,14 +7,10 @@ tables itself, and marketing never reads sales tables.
 from .learned_scoring import LearnedScoring, learned_scoring, learned_scoring_register
 from .lifecycle import IllegalTransition, can_transition, lead_transition
 from .locks import lead_lock, leads_lock
-from .models import EngagementKind, Lead, LeadSource, LeadTransition, LifecycleStage, Segment
+from .models import EngagementKind, Lead, LeadOutcome, LeadSource, LeadTransition, LifecycleStage, Segment
 from .scoring import lead_score, leads_rescore_all
 from .segments import segment_contains, segment_member_q
 from .services import (
-    REASON_LOST_PREFIX,
-    REASON_NO_CONTACT,
-    REASON_REJECTED_PREFIX,
-    REASON_WON,
     engagement_record,
     lead_accepted_by_sales,
     lead_converted_to_opportunity,
@@ -39,13 +35,10 @@ def learned_reasons_for_lead(lead: Lead) -> list[dict]:
 
 
 __all__ = [
-    "REASON_LOST_PREFIX",
-    "REASON_NO_CONTACT",
-    "REASON_REJECTED_PREFIX",
-    "REASON_WON",
     "EngagementKind",
     "IllegalTransition",
     "Lead",
+    "LeadOutcome",
     "LeadSource",
     "LeadTransition",
     "LearnedScoring",
