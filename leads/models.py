@@ -2,8 +2,8 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models import Q, Value
+from django.db.models.functions import Concat, Lower, Replace
 from django.utils import timezone as dj_timezone
 
 
@@ -62,6 +62,26 @@ class LeadSource(models.TextChoices):
     PARTNER = "partner", "Partner"
     OUTBOUND = "outbound", "Outbound list"
     OTHER = "other", "Other"
+
+
+# Characters a phone number is written with besides its digits: phone_digits drops them, so
+# "+49 (30) 1234-56" and "4930123456" match the same fragment. Portable (nested REPLACE, no
+# regular expression), so the column is the same on SQLite and PostgreSQL.
+PHONE_FORMATTING = (" ", "-", "(", ")", "+", ".", "/")
+
+
+def phone_digits_expression(field: str = "phone"):
+    expression = models.F(field)
+    for char in PHONE_FORMATTING:
+        expression = Replace(expression, Value(char), Value(""))
+    return expression
+
+
+def phone_digits(text: str) -> str:
+    """The same normalisation as the phone_digits column, in Python (for search terms)."""
+    for char in PHONE_FORMATTING:
+        text = text.replace(char, "")
+    return text
 
 
 class LeadQuerySet(models.QuerySet):
@@ -172,6 +192,20 @@ class Lead(models.Model):
         default=dj_timezone.now, help_text="When the lead entered Baton (imports may carry an earlier date)."
     )
     updated_at = models.DateTimeField(auto_now=True)
+    # Search columns, kept by the database: "first last" lower-cased, and the phone without its
+    # formatting. On PostgreSQL migration 0012 adds trigram (pg_trgm) GIN indexes on them and on
+    # lower(company) / company_domain, and a prefix index on lower(email); they are not in
+    # Meta.indexes because SQLite has neither GIN nor operator classes.
+    search_name = models.GeneratedField(
+        expression=Lower(Concat("first_name", Value(" "), "last_name")),
+        output_field=models.CharField(max_length=201),
+        db_persist=True,
+    )
+    phone_digits = models.GeneratedField(
+        expression=phone_digits_expression(),
+        output_field=models.CharField(max_length=40),
+        db_persist=True,
+    )
 
     objects = LeadQuerySet.as_manager()
 
