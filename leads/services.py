@@ -24,7 +24,7 @@ from .models import (
 )
 
 S = LifecycleStage
-O = LeadOutcome
+Outcome = LeadOutcome
 
 # Reason codes written on LeadTransition.reason when sales reports an outcome (for people
 # reading the history). Readers use the typed ``outcome`` / ``outcome_reason`` fields.
@@ -176,7 +176,9 @@ def leads_handed_off(*, owners: dict[int, int], actor=None, at=None) -> list[int
 
 
 def lead_accepted_by_sales(*, lead_id: int, actor=None, at=None) -> Lead:
-    return lead_transition(lead_id=lead_id, to_stage=S.SAL, actor=actor, reason="accepted", outcome=O.ACCEPTED, at=at)
+    return lead_transition(
+        lead_id=lead_id, to_stage=S.SAL, actor=actor, reason="accepted", outcome=Outcome.ACCEPTED, at=at
+    )
 
 
 def lead_rejected_by_sales(*, lead_id: int, reason: str, note: str = "", actor=None, at=None) -> Lead:
@@ -187,7 +189,7 @@ def lead_rejected_by_sales(*, lead_id: int, reason: str, note: str = "", actor=N
             to_stage=S.RECYCLED,
             actor=actor,
             reason=f"{REASON_REJECTED_PREFIX}{reason}",
-            outcome=O.REJECTED,
+            outcome=Outcome.REJECTED,
             outcome_reason=reason,
             note=note,
             at=at,
@@ -203,7 +205,7 @@ def lead_recycled_no_contact(*, lead_id: int, actor=None, note: str = "", at=Non
             to_stage=S.RECYCLED,
             actor=actor,
             reason=REASON_NO_CONTACT,
-            outcome=O.NO_CONTACT,
+            outcome=Outcome.NO_CONTACT,
             note=note,
             at=at,
         )
@@ -216,7 +218,9 @@ def lead_converted_to_opportunity(*, lead_id: int, actor=None, at=None) -> Lead:
 
 
 def lead_won(*, lead_id: int, actor=None, at=None) -> Lead:
-    return lead_transition(lead_id=lead_id, to_stage=S.CUSTOMER, actor=actor, reason=REASON_WON, outcome=O.WON, at=at)
+    return lead_transition(
+        lead_id=lead_id, to_stage=S.CUSTOMER, actor=actor, reason=REASON_WON, outcome=Outcome.WON, at=at
+    )
 
 
 def lead_lost(*, lead_id: int, reason: str, note: str = "", actor=None, at=None) -> Lead:
@@ -226,7 +230,7 @@ def lead_lost(*, lead_id: int, reason: str, note: str = "", actor=None, at=None)
             to_stage=S.RECYCLED,
             actor=actor,
             reason=f"{REASON_LOST_PREFIX}{reason}",
-            outcome=O.LOST,
+            outcome=Outcome.LOST,
             outcome_reason=reason,
             note=note,
             at=at,
