@@ -89,7 +89,7 @@ def test_the_database_refuses_an_outcome_on_the_wrong_stage():
 
 
 def test_the_migration_types_the_old_reason_codes():
-    migration = importlib.import_module("leads.migrations.0013_transition_outcome")
+    migration = importlib.import_module("leads.migrations.0014_transition_outcome")
     rows = {
         "accepted": (S.HANDED_OFF, S.SAL, "accepted"),
         "rejected": (S.HANDED_OFF, S.RECYCLED, "rejected:not_a_fit"),

@@ -29,7 +29,7 @@ def reasons_stay(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("leads", "0012_lead_search_columns"),
+        ("leads", "0013_rule_set_versions"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
