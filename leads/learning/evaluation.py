@@ -162,9 +162,7 @@ def cut_key(cut: float) -> str:
     return f"{cut:g}"
 
 
-def evaluate(
-    table: OutcomeTable, *, time_order: bool, time_cuts: tuple[float, ...] = (0.7,), seed: int = 42
-) -> dict:
+def evaluate(table: OutcomeTable, *, time_order: bool, time_cuts: tuple[float, ...] = (0.7,), seed: int = 42) -> dict:
     """Train on 70 % and score 30 %: a stratified split (seeded), and with ``time_order``, per
     cut F of ``time_cuts``, the oldest F (file order) against the rest. Every model (the
     learned one, the naive Bayes and gradient boosting baselines) is trained with the test

@@ -282,7 +282,11 @@ def infer_specs(
         if kind == NUMERIC:
             binned = name not in trend_only
             spec = FeatureSpec(
-                name=name, kind=NUMERIC, edges=quantile_edges(numbers, bins) if binned else [], exact=exact, binned=binned
+                name=name,
+                kind=NUMERIC,
+                edges=quantile_edges(numbers, bins) if binned else [],
+                exact=exact,
+                binned=binned,
             )
             if not binned and numbers and np.std(numbers) > 0:
                 low, high = float(min(numbers)), float(max(numbers))

@@ -64,7 +64,7 @@ def logged_table(n=600, seed=5):
 
 
 def reads_while_sealed(log: ReadLog, split: dict) -> list[int]:
-    test = set(int(i) for i in split["test_index"])
+    test = {int(i) for i in split["test_index"]}
     sealed, opened = split["seal"]["sealed_ns"], split["seal"]["opened_ns"]
     return sorted({i for i, at in log.reads if i in test and sealed <= at < opened})
 
@@ -78,7 +78,7 @@ def test_no_evaluation_reads_a_test_row_before_its_final_score():
         assert split["seal"]["opened_ns"] is not None
         assert reads_while_sealed(log, split) == []
         # ... and the test rows were read after the seal opened (the final score).
-        test = set(int(i) for i in split["test_index"])
+        test = {int(i) for i in split["test_index"]}
         assert any(i in test and at >= split["seal"]["opened_ns"] for i, at in log.reads)
     assert result["time_cuts"]["0.6"]["time_proxies"], "the time-proxy choice ran on the training rows"
 

@@ -9,8 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from leads.learning.apply import learned_reasons, learned_scores_apply, model_additive, python_probability
-from leads.learning.features import lead_row
-from leads.learning.features import event_counts_for, outcomes_in_window
+from leads.learning.features import event_counts_for, lead_row, outcomes_in_window
 from leads.learning.models import LearnedModel, LearnedModelStatus, LearningPolicy
 from leads.learning.services import (
     learned_model_activate,
