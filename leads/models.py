@@ -499,6 +499,54 @@ class ScoringPolicy(models.Model):
         return policy
 
 
+class RescoreStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for a worker"
+    RUNNING = "running", "Re-scoring"
+    DONE = "done", "Done"
+    SUPERSEDED = "superseded", "Stopped: a newer version took over"
+    FAILED = "failed", "Failed"
+
+
+class RuleSetVersion(models.Model):
+    """One saved version of the whole rule set: the active rules and the policy (threshold, fit
+    minimum, half-life, ...) as they were saved, who saved it, what changed and why. Written
+    only by ``leads.rule_sets`` (save, restore); the background re-score reports its progress
+    here."""
+
+    number = models.PositiveIntegerField(unique=True)
+    rules = models.JSONField(help_text="The active rules of this version, as saved.")
+    policy = models.JSONField(help_text="Threshold, fit minimum, half-life, penalty, learned mode and weight.")
+    changes = models.JSONField(default=list, blank=True, help_text="What changed from the version before.")
+    note = models.TextField(blank=True)
+    restored_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="Restored version."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    rescore_status = models.CharField(max_length=12, choices=RescoreStatus.choices, default=RescoreStatus.PENDING)
+    rescore_total = models.PositiveIntegerField(default=0)
+    rescore_done = models.PositiveIntegerField(default=0)
+    rescore_started_at = models.DateTimeField(null=True, blank=True)
+    rescore_finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.CheckConstraint(condition=Q(rescore_status__in=RescoreStatus.values), name="ruleset_rescore_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Rule set v{self.number}"
+
+    @property
+    def rescore_percent(self) -> int:
+        if self.rescore_status == RescoreStatus.DONE:
+            return 100
+        return min(99, int(100 * self.rescore_done / self.rescore_total)) if self.rescore_total else 0
+
+
 class CaptureForm(models.Model):
     """A public web form that creates or updates leads: ``POST /capture/<key>/``."""
 

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "campaigns.apps.CampaignsConfig",
     "crm.apps.CrmConfig",
     "reports.apps.ReportsConfig",
+    "integrations.apps.IntegrationsConfig",
     "devtools.apps.DevtoolsConfig",
 ]
 
@@ -103,6 +104,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The search's typo tolerance: a term matches a name or company when its trigram word
+    # similarity reaches this (pg_trgm's default 0.6 misses one wrong letter in an 8-letter word).
+    SEARCH_WORD_SIMILARITY = float(os.environ.get("SEARCH_WORD_SIMILARITY", "0.5"))
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        f"-c pg_trgm.word_similarity_threshold={SEARCH_WORD_SIMILARITY}"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -132,8 +140,21 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# Throttle counts (and anything else cached). Default: one in-memory cache per process; a
+# redis:// URL shares the counts across processes and hosts.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL.startswith(("redis://", "rediss://"))
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "baton@localhost")
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)  # seconds; the outbox row is locked while sending
 
 # --- Sales ---------------------------------------------------------------------------------
 # Calling hours in the lead's own time zone: the call list shows leads outside them last.
@@ -142,10 +163,13 @@ CALLING_HOURS_END = env_int("CALLING_HOURS_END", 20)
 
 # --- API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Personal tokens first: an unauthenticated request gets 401 with WWW-Authenticate: Bearer.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "integrations.authentication.PersonalTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
     ],
+    "DEFAULT_THROTTLE_CLASSES": ["config.api.throttles.WriteRateThrottle"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "config.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
@@ -159,6 +183,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "capture": os.environ.get("CAPTURE_THROTTLE_RATE", "30/min"),  # per client IP
         "capture_form": os.environ.get("CAPTURE_FORM_THROTTLE_RATE", "600/min"),  # per capture form
+        "write": os.environ.get("API_WRITE_THROTTLE_RATE", "120/min"),  # per API token (per user for a session)
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -233,6 +258,11 @@ CELERY_TASK_DEFAULT_QUEUE = "sales"
 CELERY_TASK_ROUTES = {
     "leads.*": {"queue": "marketing"},
     "campaigns.*": {"queue": "marketing"},
+    # The recovery jobs (beat) have their own queue: a burst of hand-off messages must not
+    # hold up the sweep that is there to catch what the burst missed.
+    "crm.tasks.handoff_sweep_task": {"queue": "handoff_sweep"},
+    "crm.tasks.sla_check_task": {"queue": "handoff_sweep"},
+    "crm.tasks.email_outbox_resend_task": {"queue": "handoff_sweep"},
     "crm.tasks.handoff*": {"queue": "handoff"},
     "crm.*": {"queue": "sales"},
     "reports.*": {"queue": "sales"},
@@ -244,6 +274,15 @@ CELERY_BEAT_SCHEDULE: dict = {}
 # of two runs is harmless.
 CELERY_BEAT_SCHEDULE["crm-handoff-sweep"] = {"task": "crm.tasks.handoff_sweep_task", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["crm-sla-check"] = {"task": "crm.tasks.sla_check_task", "schedule": 60.0}
+# E-mail outbox (crm/services/notifications.py): the resend job sends unsent rows older than
+# the grace period (their doorbell was lost) and retries failed sends with backoff (base
+# seconds, doubling, capped) up to the maximum number of attempts.
+CELERY_BEAT_SCHEDULE["crm-email-outbox-resend"] = {"task": "crm.tasks.email_outbox_resend_task", "schedule": 60.0}
+EMAIL_OUTBOX_RESEND_GRACE_SECONDS = env_int("EMAIL_OUTBOX_RESEND_GRACE_SECONDS", 30)
+EMAIL_OUTBOX_RESEND_BATCH = env_int("EMAIL_OUTBOX_RESEND_BATCH", 2000)
+EMAIL_OUTBOX_RETRY_SECONDS = env_int("EMAIL_OUTBOX_RETRY_SECONDS", 60)
+EMAIL_OUTBOX_RETRY_MAX_SECONDS = env_int("EMAIL_OUTBOX_RETRY_MAX_SECONDS", 3600)
+EMAIL_OUTBOX_MAX_ATTEMPTS = env_int("EMAIL_OUTBOX_MAX_ATTEMPTS", 10)
 # Leads per sweep transaction (rows stay locked that long) and per sweep run.
 HANDOFF_SWEEP_BATCH_SIZE = env_int("HANDOFF_SWEEP_BATCH_SIZE", 50)
 HANDOFF_SWEEP_MAX_LEADS = env_int("HANDOFF_SWEEP_MAX_LEADS", 20_000)
@@ -273,9 +312,13 @@ CELERY_BEAT_SCHEDULE["leads-rescore-nightly"] = {
     "task": "leads.tasks.leads_rescore_all_task",
     "schedule": crontab(hour=env_int("LEADS_RESCORE_HOUR", 2), minute=15),
 }
+# The qualification safety net: leads over the threshold that no task moved (a worker died
+# with its message, a publish failed) become MQL within a minute. One indexed query when none.
+CELERY_BEAT_SCHEDULE["leads-qualify-ready"] = {"task": "leads.tasks.leads_qualify_ready_task", "schedule": 60.0}
 IMPORT_MAX_FIELD_CHARS = env_int("IMPORT_MAX_FIELD_CHARS", 2000)
 IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
 EVENTS_MAX_BATCH = env_int("EVENTS_MAX_BATCH", 500)
+LEADS_BULK_MAX = env_int("LEADS_BULK_MAX", 1000)  # leads per POST /api/leads/bulk/
 # Weekly training of the learned model from the latest outcomes (leads/learning); a new version
 # is kept for a marketer to compare and activate, never activated by itself.
 CELERY_BEAT_SCHEDULE["learning-train-weekly"] = {
