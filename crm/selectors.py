@@ -70,7 +70,12 @@ def assignment_list_for_user(*, user) -> QuerySet[Assignment]:
     if sees_all_sales_data(user):
         return qs
     if is_rep(user):
-        return qs.filter(rep=user)
+        # Not the ones moved away from the rep, nor any of a lead another rep now holds: the
+        # lead's name and e-mail go with it to the new rep. Their own rejections stay.
+        held_by_other = Assignment.objects.filter(
+            lead=OuterRef("lead_id"), status__in=OPEN_FOR_REP_STATUSES, rep__isnull=False
+        ).exclude(rep=user)
+        return qs.filter(rep=user).exclude(status=AssignmentStatus.REASSIGNED).exclude(Exists(held_by_other))
     if is_marketer(user):
         return qs.filter(status=AssignmentStatus.REJECTED)
     return qs.none()
@@ -102,13 +107,18 @@ def queue_list_for_user(*, user) -> QuerySet[SalesQueue]:
 
 
 def lead_visible_q(user) -> Q:
-    """A rep's leads: the ones they own, and the ones with an open assignment to them."""
+    """A rep's leads: the ones with an open assignment to them, and the ones they own that
+    no other rep holds an open assignment for. Visibility follows the active assignment
+    first, so a lead moved to another rep disappears for the old one however the move was
+    made (service, SLA check, or an admin edit that left ``owner`` behind)."""
     if sees_all_sales_data(user):
         return Q()
     if not is_rep(user):
         return NOTHING
-    open_assignment = Assignment.objects.filter(lead=OuterRef("pk"), rep=user, status__in=OPEN_FOR_REP_STATUSES)
-    return Q(owner=user) | Q(Exists(open_assignment))
+    open_assignments = Assignment.objects.filter(lead=OuterRef("pk"), status__in=OPEN_FOR_REP_STATUSES)
+    mine = open_assignments.filter(rep=user)
+    someone_elses = open_assignments.filter(rep__isnull=False).exclude(rep=user)
+    return Q(Exists(mine)) | (Q(owner=user) & ~Q(Exists(someone_elses)))
 
 
 def deal_visible_q(user) -> Q:
