@@ -139,6 +139,8 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "baton@localhost")
 # Calling hours in the lead's own time zone: the call list shows leads outside them last.
 CALLING_HOURS_START = env_int("CALLING_HOURS_START", 9)
 CALLING_HOURS_END = env_int("CALLING_HOURS_END", 20)
+# A callback still open this long after its time ranks and reads as overdue on the call list.
+CALLBACK_OVERDUE_AFTER_MINUTES = env_int("CALLBACK_OVERDUE_AFTER_MINUTES", 60)
 
 # --- API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
