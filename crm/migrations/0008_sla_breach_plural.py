@@ -4,14 +4,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0006_report_rollups_moved'),
+        ("crm", "0007_email_outbox"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='slabreach',
-            options={'ordering': ['-breached_at'], 'verbose_name': 'SLA breach', 'verbose_name_plural': 'SLA breaches'},
+            name="slabreach",
+            options={"ordering": ["-breached_at"], "verbose_name": "SLA breach", "verbose_name_plural": "SLA breaches"},
         ),
     ]
