@@ -7,9 +7,20 @@ tables itself, and marketing never reads sales tables.
 from .learned_scoring import LearnedScoring, learned_scoring, learned_scoring_register
 from .lifecycle import IllegalTransition, can_transition, lead_transition
 from .locks import lead_lock, leads_lock
-from .models import EngagementKind, Lead, LeadSource, LeadTransition, LifecycleStage, Segment
+from .models import (
+    EngagementKind,
+    Lead,
+    LeadSource,
+    LeadTransition,
+    LifecycleStage,
+    Segment,
+    phone_digits,
+    phone_digits_expression,
+)
 from .rule_sets import rule_set_restore, rule_set_save, rule_set_snapshot, rule_set_versions
 from .scoring import lead_score, leads_rescore_all
+from .search import MAX_QUERY_LENGTH as SEARCH_MAX_QUERY_LENGTH
+from .search import SearchTerm, fuzzy_columns_q, lead_search, similarity_rank, text_match_q
 from .segments import segment_contains, segment_member_q
 from .services import (
     REASON_LOST_PREFIX,
@@ -45,6 +56,7 @@ __all__ = [
     "REASON_NO_CONTACT",
     "REASON_REJECTED_PREFIX",
     "REASON_WON",
+    "SEARCH_MAX_QUERY_LENGTH",
     "EngagementKind",
     "IllegalTransition",
     "Lead",
@@ -52,9 +64,11 @@ __all__ = [
     "LeadTransition",
     "LearnedScoring",
     "LifecycleStage",
+    "SearchTerm",
     "Segment",
     "can_transition",
     "engagement_record",
+    "fuzzy_columns_q",
     "lead_accepted_by_sales",
     "lead_converted_to_opportunity",
     "lead_engagement_refresh",
@@ -65,6 +79,7 @@ __all__ = [
     "lead_qualified",
     "lead_recycled_no_contact",
     "lead_rejected_by_sales",
+    "lead_search",
     "lead_score",
     "lead_transition",
     "lead_won",
@@ -73,6 +88,8 @@ __all__ = [
     "leads_handed_off",
     "leads_lock",
     "leads_rescore_all",
+    "phone_digits",
+    "phone_digits_expression",
     "rule_set_restore",
     "rule_set_save",
     "rule_set_snapshot",
@@ -80,4 +97,6 @@ __all__ = [
     "scoring_whatif",
     "segment_contains",
     "segment_member_q",
+    "similarity_rank",
+    "text_match_q",
 ]

@@ -104,6 +104,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The search's typo tolerance: a term matches a name or company when its trigram word
+    # similarity reaches this (pg_trgm's default 0.6 misses one wrong letter in an 8-letter word).
+    SEARCH_WORD_SIMILARITY = float(os.environ.get("SEARCH_WORD_SIMILARITY", "0.5"))
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        f"-c pg_trgm.word_similarity_threshold={SEARCH_WORD_SIMILARITY}"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -310,9 +317,13 @@ CELERY_BEAT_SCHEDULE["leads-rescore-nightly"] = {
     "task": "leads.tasks.leads_rescore_all_task",
     "schedule": crontab(hour=env_int("LEADS_RESCORE_HOUR", 2), minute=15),
 }
+# The qualification safety net: leads over the threshold that no task moved (a worker died
+# with its message, a publish failed) become MQL within a minute. One indexed query when none.
+CELERY_BEAT_SCHEDULE["leads-qualify-ready"] = {"task": "leads.tasks.leads_qualify_ready_task", "schedule": 60.0}
 IMPORT_MAX_FIELD_CHARS = env_int("IMPORT_MAX_FIELD_CHARS", 2000)
 IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
 EVENTS_MAX_BATCH = env_int("EVENTS_MAX_BATCH", 500)
+LEADS_BULK_MAX = env_int("LEADS_BULK_MAX", 1000)  # leads per POST /api/leads/bulk/
 # Weekly training of the learned model from the latest outcomes (leads/learning); a new version
 # is kept for a marketer to compare and activate, never activated by itself.
 CELERY_BEAT_SCHEDULE["learning-train-weekly"] = {
