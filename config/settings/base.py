@@ -268,6 +268,11 @@ CELERY_TASK_DEFAULT_QUEUE = "sales"
 CELERY_TASK_ROUTES = {
     "leads.*": {"queue": "marketing"},
     "campaigns.*": {"queue": "marketing"},
+    # The recovery jobs (beat) have their own queue: a burst of hand-off messages must not
+    # hold up the sweep that is there to catch what the burst missed.
+    "crm.tasks.handoff_sweep_task": {"queue": "handoff_sweep"},
+    "crm.tasks.sla_check_task": {"queue": "handoff_sweep"},
+    "crm.tasks.email_outbox_resend_task": {"queue": "handoff_sweep"},
     "crm.tasks.handoff*": {"queue": "handoff"},
     "crm.*": {"queue": "sales"},
     "reports.*": {"queue": "sales"},

@@ -91,10 +91,35 @@ def test_outcomes_come_from_history_and_the_policy_says_which_reasons_count(db):
     won, lost, rejected, no_contact, other, open_lead = LeadFactory.create_batch(6)
     LeadTransition.objects.bulk_create(
         [
-            LeadTransition(lead=won, from_stage=S.OPPORTUNITY, to_stage=S.CUSTOMER, reason="won", at=now),
-            LeadTransition(lead=lost, from_stage=S.OPPORTUNITY, to_stage=S.RECYCLED, reason="lost:price", at=now),
-            LeadTransition(lead=rejected, from_stage=S.HANDED_OFF, to_stage=S.RECYCLED, reason="rejected:x", at=now),
-            LeadTransition(lead=no_contact, from_stage=S.SAL, to_stage=S.RECYCLED, reason="no_contact", at=now),
+            LeadTransition(
+                lead=won, from_stage=S.OPPORTUNITY, to_stage=S.CUSTOMER, reason="won", outcome="won", at=now
+            ),
+            LeadTransition(
+                lead=lost,
+                from_stage=S.OPPORTUNITY,
+                to_stage=S.RECYCLED,
+                reason="lost:price",
+                outcome="lost",
+                outcome_reason="price",
+                at=now,
+            ),
+            LeadTransition(
+                lead=rejected,
+                from_stage=S.HANDED_OFF,
+                to_stage=S.RECYCLED,
+                reason="rejected:x",
+                outcome="rejected",
+                outcome_reason="x",
+                at=now,
+            ),
+            LeadTransition(
+                lead=no_contact,
+                from_stage=S.SAL,
+                to_stage=S.RECYCLED,
+                reason="no_contact",
+                outcome="no_contact",
+                at=now,
+            ),
             LeadTransition(lead=other, from_stage=S.SAL, to_stage=S.RECYCLED, reason="duplicate", at=now),
             LeadTransition(lead=open_lead, from_stage=S.NEW, to_stage=S.ENGAGED, at=now),
         ]
