@@ -343,5 +343,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # interpret logs every boosting step at INFO (thousands of lines per training).
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "interpret": {"level": "WARNING"}},
 }
