@@ -10,6 +10,7 @@ from .locks import lead_lock, leads_lock
 from .models import (
     EngagementKind,
     Lead,
+    LeadOutcome,
     LeadSource,
     LeadTransition,
     LifecycleStage,
@@ -23,10 +24,6 @@ from .search import MAX_QUERY_LENGTH as SEARCH_MAX_QUERY_LENGTH
 from .search import SearchTerm, fuzzy_columns_q, lead_search, similarity_rank, text_match_q
 from .segments import segment_contains, segment_member_q
 from .services import (
-    REASON_LOST_PREFIX,
-    REASON_NO_CONTACT,
-    REASON_REJECTED_PREFIX,
-    REASON_WON,
     engagement_record,
     lead_accepted_by_sales,
     lead_converted_to_opportunity,
@@ -52,14 +49,11 @@ def learned_reasons_for_lead(lead: Lead) -> list[dict]:
 
 
 __all__ = [
-    "REASON_LOST_PREFIX",
-    "REASON_NO_CONTACT",
-    "REASON_REJECTED_PREFIX",
-    "REASON_WON",
     "SEARCH_MAX_QUERY_LENGTH",
     "EngagementKind",
     "IllegalTransition",
     "Lead",
+    "LeadOutcome",
     "LeadSource",
     "LeadTransition",
     "LearnedScoring",

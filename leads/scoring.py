@@ -42,6 +42,7 @@ from .locks import rescore_all_turn, rescore_lock
 from .models import (
     EngagementEvent,
     Lead,
+    LeadOutcome,
     LeadTransition,
     LearnedScoreMode,
     LifecycleStage,
@@ -139,7 +140,7 @@ def _fit_columns(rules: RuleSet, now: datetime.datetime) -> dict:
         )
     if rules.policy.rejection_penalty:
         rejected = (
-            LeadTransition.objects.filter(lead=OuterRef("pk"), reason__startswith="rejected:")
+            LeadTransition.objects.filter(lead=OuterRef("pk"), outcome=LeadOutcome.REJECTED)
             .order_by()
             .values("lead")
             .annotate(n=Func(F("id"), function="COUNT", output_field=IntegerField()))
