@@ -17,6 +17,7 @@ BENCH_MODULES = (
     "devtools.benchmarks.learned_apply",
     "devtools.benchmarks.campaign_members",
     "devtools.benchmarks.handoff",
+    "devtools.benchmarks.chaos",
     "devtools.benchmarks.calllist",
     "devtools.benchmarks.reports",
     "devtools.benchmarks.whatif",
