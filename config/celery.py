@@ -1,5 +1,5 @@
 """The Celery app. Queues: `marketing` (scoring, imports, training), `handoff` (routing and
-assignment), `sales` (notifications, SLA). Routing by module lives in settings."""
+assignment), `sales` (notifications, SLA), `webhooks` (integrations: webhook deliveries). Routing by module lives in settings."""
 
 import os
 
@@ -8,7 +8,7 @@ from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
-QUEUE_NAMES = ("marketing", "handoff", "sales")
+QUEUE_NAMES = ("marketing", "handoff", "sales", "webhooks")
 
 app = Celery("baton")
 app.config_from_object("django.conf:settings", namespace="CELERY")

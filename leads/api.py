@@ -28,7 +28,7 @@ from .services import (
     lead_won,
     leads_handed_off,
 )
-from .signals import lead_qualified
+from .signals import LEAD_EVENTS, lead_events, lead_qualified
 from .whatif import scoring_whatif
 
 
@@ -44,6 +44,7 @@ __all__ = [
     "REASON_LOST_PREFIX",
     "REASON_NO_CONTACT",
     "REASON_REJECTED_PREFIX",
+    "LEAD_EVENTS",
     "REASON_WON",
     "EngagementKind",
     "IllegalTransition",
@@ -58,6 +59,7 @@ __all__ = [
     "lead_accepted_by_sales",
     "lead_converted_to_opportunity",
     "lead_engagement_refresh",
+    "lead_events",
     "lead_handed_off",
     "lead_lock",
     "lead_lost",
