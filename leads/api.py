@@ -7,15 +7,23 @@ tables itself, and marketing never reads sales tables.
 from .learned_scoring import LearnedScoring, learned_scoring, learned_scoring_register
 from .lifecycle import IllegalTransition, can_transition, lead_transition
 from .locks import lead_lock, leads_lock
-from .models import EngagementKind, Lead, LeadSource, LeadTransition, LifecycleStage, Segment
+from .models import (
+    EngagementKind,
+    Lead,
+    LeadOutcome,
+    LeadSource,
+    LeadTransition,
+    LifecycleStage,
+    Segment,
+    phone_digits,
+    phone_digits_expression,
+)
 from .rule_sets import rule_set_restore, rule_set_save, rule_set_snapshot, rule_set_versions
 from .scoring import lead_score, leads_rescore_all
+from .search import MAX_QUERY_LENGTH as SEARCH_MAX_QUERY_LENGTH
+from .search import SearchTerm, fuzzy_columns_q, lead_search, similarity_rank, text_match_q
 from .segments import segment_contains, segment_member_q
 from .services import (
-    REASON_LOST_PREFIX,
-    REASON_NO_CONTACT,
-    REASON_REJECTED_PREFIX,
-    REASON_WON,
     engagement_record,
     lead_accepted_by_sales,
     lead_converted_to_opportunity,
@@ -46,16 +54,20 @@ __all__ = [
     "REASON_REJECTED_PREFIX",
     "LEAD_EVENTS",
     "REASON_WON",
+    "SEARCH_MAX_QUERY_LENGTH",
     "EngagementKind",
     "IllegalTransition",
     "Lead",
+    "LeadOutcome",
     "LeadSource",
     "LeadTransition",
     "LearnedScoring",
     "LifecycleStage",
+    "SearchTerm",
     "Segment",
     "can_transition",
     "engagement_record",
+    "fuzzy_columns_q",
     "lead_accepted_by_sales",
     "lead_converted_to_opportunity",
     "lead_engagement_refresh",
@@ -67,6 +79,7 @@ __all__ = [
     "lead_qualified",
     "lead_recycled_no_contact",
     "lead_rejected_by_sales",
+    "lead_search",
     "lead_score",
     "lead_transition",
     "lead_won",
@@ -75,6 +88,8 @@ __all__ = [
     "leads_handed_off",
     "leads_lock",
     "leads_rescore_all",
+    "phone_digits",
+    "phone_digits_expression",
     "rule_set_restore",
     "rule_set_save",
     "rule_set_snapshot",
@@ -82,4 +97,6 @@ __all__ = [
     "scoring_whatif",
     "segment_contains",
     "segment_member_q",
+    "similarity_rank",
+    "text_match_q",
 ]

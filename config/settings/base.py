@@ -104,6 +104,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The search's typo tolerance: a term matches a name or company when its trigram word
+    # similarity reaches this (pg_trgm's default 0.6 misses one wrong letter in an 8-letter word).
+    SEARCH_WORD_SIMILARITY = float(os.environ.get("SEARCH_WORD_SIMILARITY", "0.5"))
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        f"-c pg_trgm.word_similarity_threshold={SEARCH_WORD_SIMILARITY}"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -251,6 +258,11 @@ CELERY_TASK_DEFAULT_QUEUE = "sales"
 CELERY_TASK_ROUTES = {
     "leads.*": {"queue": "marketing"},
     "campaigns.*": {"queue": "marketing"},
+    # The recovery jobs (beat) have their own queue: a burst of hand-off messages must not
+    # hold up the sweep that is there to catch what the burst missed.
+    "crm.tasks.handoff_sweep_task": {"queue": "handoff_sweep"},
+    "crm.tasks.sla_check_task": {"queue": "handoff_sweep"},
+    "crm.tasks.email_outbox_resend_task": {"queue": "handoff_sweep"},
     "crm.tasks.handoff*": {"queue": "handoff"},
     "crm.*": {"queue": "sales"},
     "reports.*": {"queue": "sales"},
@@ -345,5 +357,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # interpret logs every boosting step at INFO (thousands of lines per training).
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "interpret": {"level": "WARNING"}},
 }
