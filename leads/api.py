@@ -49,11 +49,7 @@ def learned_reasons_for_lead(lead: Lead) -> list[dict]:
 
 
 __all__ = [
-    "REASON_LOST_PREFIX",
-    "REASON_NO_CONTACT",
-    "REASON_REJECTED_PREFIX",
     "LEAD_EVENTS",
-    "REASON_WON",
     "SEARCH_MAX_QUERY_LENGTH",
     "EngagementKind",
     "IllegalTransition",
