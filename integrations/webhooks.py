@@ -23,7 +23,8 @@ import requests
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from campaigns.api import CAMPAIGN_EVENTS
@@ -210,6 +211,7 @@ def _backoff(attempts: int) -> float:
 def _record(delivery: WebhookDelivery, *, status_code, error: str, latency_ms: int) -> str:
     now = timezone.now()
     ok = not error
+    subs = WebhookSubscription.objects.filter(pk=delivery.subscription_id)
     with transaction.atomic():
         WebhookAttempt.objects.create(
             delivery=delivery,
@@ -220,7 +222,6 @@ def _record(delivery: WebhookDelivery, *, status_code, error: str, latency_ms: i
             error=error,
             succeeded=ok,
         )
-        sub = WebhookSubscription.objects.select_for_update().get(pk=delivery.subscription_id)
         if ok:
             WebhookDelivery.objects.filter(pk=delivery.pk).update(
                 status=DeliveryStatus.DELIVERED,
@@ -229,8 +230,9 @@ def _record(delivery: WebhookDelivery, *, status_code, error: str, latency_ms: i
                 last_status_code=status_code,
                 last_error="",
             )
-            if sub.consecutive_failures or sub.failing_since:
-                WebhookSubscription.objects.filter(pk=sub.pk).update(consecutive_failures=0, failing_since=None)
+            # No lock on the subscription row when it was not failing: deliveries of one
+            # subscription run side by side.
+            subs.filter(consecutive_failures__gt=0).update(consecutive_failures=0, failing_since=None)
             return "delivered"
         delay = _backoff(delivery.attempts)
         give_up = now + timedelta(seconds=delay) > delivery.retry_until
@@ -241,10 +243,10 @@ def _record(delivery: WebhookDelivery, *, status_code, error: str, latency_ms: i
             last_status_code=status_code,
             last_error=error,
         )
-        sub.consecutive_failures += 1
-        sub.failing_since = sub.failing_since or now
-        sub.save(update_fields=["consecutive_failures", "failing_since"])
-        _disable_if_failing(sub, now=now)
+        subs.update(
+            consecutive_failures=F("consecutive_failures") + 1, failing_since=Coalesce("failing_since", Value(now))
+        )
+        _disable_if_failing(subs.get(), now=now)
         if not give_up:
             enqueue.webhook_retry(delivery.pk, delay)
     return "failed" if give_up else "retry"
@@ -258,8 +260,10 @@ def _disable_if_failing(sub: WebhookSubscription, *, now) -> None:
     if now - sub.failing_since < timedelta(seconds=settings.WEBHOOKS_DISABLE_AFTER_SECONDS):
         return
     reason = f"Disabled after {sub.consecutive_failures} failed attempts in a row since {sub.failing_since:%Y-%m-%d %H:%M} UTC."
-    WebhookSubscription.objects.filter(pk=sub.pk).update(is_active=False, disabled_at=now, disabled_reason=reason)
-    if sub.created_by_id:
+    disabled = WebhookSubscription.objects.filter(pk=sub.pk, is_active=True).update(
+        is_active=False, disabled_at=now, disabled_reason=reason
+    )
+    if disabled and sub.created_by_id:
         from django.urls import reverse
 
         notification_send(
