@@ -1,4 +1,5 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from .models import (
     Account,
@@ -16,6 +17,7 @@ from .models import (
     SalesQueue,
     SlaBreach,
 )
+from .services.handoff import assignment_reassign
 
 
 class QueueMembershipInline(admin.TabularInline):
@@ -62,6 +64,18 @@ class AssignmentAdmin(admin.ModelAdmin):
     raw_id_fields = ["lead", "rep", "previous"]
     date_hierarchy = "handed_off_at"
     show_full_result_count = False
+
+    def save_model(self, request, obj, form, change):
+        # A new rep on an existing assignment is a reassignment: it goes through the service
+        # (old assignment closed, new one opened, lead owner moved, both reps told), never a
+        # bare column edit that would leave the old rep holding the lead.
+        if change and "rep" in form.changed_data and obj.rep_id is not None:
+            try:
+                assignment_reassign(assignment_id=obj.pk, rep_id=obj.rep_id, actor=request.user)
+            except (ValidationError, PermissionDenied) as error:
+                self.message_user(request, " ".join(getattr(error, "messages", [str(error)])), messages.ERROR)
+            return
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(SlaBreach)

@@ -153,6 +153,9 @@ CACHES = {
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "baton@localhost")
+# Where people reach this Baton: links in e-mails are absolute on it (an e-mail has no page
+# to be relative to). `make run` serves http://127.0.0.1:8000.
+BATON_BASE_URL = os.environ.get("BATON_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)  # seconds; the outbox row is locked while sending
 
@@ -160,6 +163,8 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)  # seconds; the outbox row is locke
 # Calling hours in the lead's own time zone: the call list shows leads outside them last.
 CALLING_HOURS_START = env_int("CALLING_HOURS_START", 9)
 CALLING_HOURS_END = env_int("CALLING_HOURS_END", 20)
+# A callback still open this long after its time ranks and reads as overdue on the call list.
+CALLBACK_OVERDUE_AFTER_MINUTES = env_int("CALLBACK_OVERDUE_AFTER_MINUTES", 60)
 
 # --- API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -231,14 +236,19 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 30 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 25 * 60)
 CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 2 * 60 * 60)
 if CELERY_BROKER_URL.startswith("filesystem"):
-    for sub in ("out", "processed", "control"):
+    for sub in ("out", "processed", "control", "tmp", "bad"):
         (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
+    # kombu's transport with atomic message files (config/broker.py): a worker never reads a
+    # half-written message.
+    CELERY_BROKER_TRANSPORT = "config.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "out"),
         "data_folder_out": str(BROKER_DIR / "out"),
         "processed_folder": str(BROKER_DIR / "processed"),
         "store_processed": False,
         "control_folder": str(BROKER_DIR / "control"),
+        "temp_folder": str(BROKER_DIR / "tmp"),
+        "bad_folder": str(BROKER_DIR / "bad"),
         "polling_interval": 0.05,
     }
 else:
@@ -333,5 +343,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # interpret logs every boosting step at INFO (thousands of lines per training).
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "interpret": {"level": "WARNING"}},
 }

@@ -115,7 +115,7 @@ def call_log(
         known = set(Collateral.objects.filter(pk__in=collateral_ids).values_list("pk", flat=True))
         for index, row in enumerate(objection_rows):
             if row.get("collateral_id") and row["collateral_id"] not in known:
-                errors[f"objections.{index}.collateral_id"] = [f"Collateral {row['collateral_id']} not found."]
+                errors[f"objections.{index}.collateral_id"] = ["Collateral not found."]
     if errors:
         raise ValidationError(errors)
 

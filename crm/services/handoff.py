@@ -384,7 +384,9 @@ def _assignment_for_actor(*, assignment_id, actor) -> Assignment:
     except (TypeError, ValueError):
         assignment = None
     if assignment is None:
-        raise ValidationError({"assignment_id": f"Assignment {assignment_id} not found."}, code="not_found")
+        raise ValidationError(
+            {"assignment_id": "Assignment not found (it may have been moved to someone else)."}, code="not_found"
+        )
     return assignment
 
 
@@ -411,6 +413,8 @@ def assignment_reject(*, assignment_id: int, reason: str, note: str = "", actor)
     """The rep sends the lead back: assignment REJECTED with the reason, lead -> RECYCLED
     through leads (reason code ``rejected:<reason>``; ``no_contact`` uses the no-contact
     outcome). "Other" needs a note. The freed place goes to the queue's next waiting lead."""
+    if not reason:
+        raise ValidationError({"reason": "Choose why you are sending the lead back."})
     if reason not in RejectReason.values:
         choices = ", ".join(RejectReason.values)
         raise ValidationError({"reason": f"'{reason}' is not a rejection reason; choose one of: {choices}."})

@@ -68,7 +68,7 @@ def backwards(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0014_transition_outcome'),
+        ('leads', '0015_whatif_cover_index'),
     ]
 
     operations = [
