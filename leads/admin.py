@@ -15,6 +15,7 @@ from .models import (
     RuleSetVersion,
     ScoringPolicy,
     ScoringRule,
+    SearchWord,
     Segment,
     SegmentVersion,
 )
@@ -124,6 +125,16 @@ class LatestEngagementAdmin(ReadOnlyModelAdmin):
     search_fields = ["lead__email"]
     list_select_related = ["lead"]
     raw_id_fields = ["lead"]
+    show_full_result_count = False
+
+
+@admin.register(SearchWord)
+class SearchWordAdmin(ReadOnlyModelAdmin):
+    """Read-only: the search's spelling vocabulary, kept by database triggers from the leads'
+    names and companies (PostgreSQL; empty on SQLite, where search tolerates typos by LIKE)."""
+
+    list_display = ["word"]
+    search_fields = ["word"]
     show_full_result_count = False
 
 
