@@ -20,6 +20,7 @@ BENCH_MODULES = (
     "devtools.benchmarks.calllist",
     "devtools.benchmarks.reports",
     "devtools.benchmarks.search",
+    "devtools.benchmarks.webhooks",
     "devtools.benchmarks.whatif",
 )
 
