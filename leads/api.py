@@ -36,7 +36,7 @@ from .services import (
     lead_won,
     leads_handed_off,
 )
-from .signals import lead_qualified
+from .signals import LEAD_EVENTS, lead_events, lead_qualified
 from .whatif import scoring_whatif
 
 
@@ -49,6 +49,7 @@ def learned_reasons_for_lead(lead: Lead) -> list[dict]:
 
 
 __all__ = [
+    "LEAD_EVENTS",
     "SEARCH_MAX_QUERY_LENGTH",
     "EngagementKind",
     "IllegalTransition",
@@ -66,6 +67,7 @@ __all__ = [
     "lead_accepted_by_sales",
     "lead_converted_to_opportunity",
     "lead_engagement_refresh",
+    "lead_events",
     "lead_handed_off",
     "lead_lock",
     "lead_lost",

@@ -231,6 +231,21 @@ class Lead(models.Model):
             # The scoring calibration report reads the score of the period's handed-off leads:
             # merged in id order from this index, not hashed out of the whole lead table.
             models.Index(fields=["id"], include=["score"], name="lead_id_score_idx"),
+            # The scoring what-if reads every lead's scores, stage, consent and creation date:
+            # from this index alone (index-only once vacuumed), not from the wide lead rows.
+            models.Index(
+                fields=["score"],
+                include=[
+                    "id",
+                    "fit_score",
+                    "engagement_score",
+                    "learned_score",
+                    "stage",
+                    "do_not_contact",
+                    "created_at",
+                ],
+                name="lead_whatif_cover_idx",
+            ),
             # Segment counts on a million leads: the common firmographic filters are answered
             # from these (index-only once vacuumed) instead of a scan of the whole table.
             models.Index(fields=["industry", "employees"], name="lead_industry_employees_idx"),

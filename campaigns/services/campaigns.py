@@ -226,7 +226,7 @@ def campaign_member_add(*, campaign_id: int, lead_id: int, actor, at=None) -> Ca
     _ensure_open(campaign)
     lead = Lead.objects.filter(pk=lead_id).first() if is_id(lead_id) else None
     if lead is None:
-        raise ValidationError({"lead_id": f"Lead {lead_id} not found."}, code="not_found")
+        raise ValidationError({"lead_id": "Lead not found."}, code="not_found")
     _ensure_in_audience(campaign, lead)
     try:
         with transaction.atomic():

@@ -19,6 +19,8 @@ BENCH_MODULES = (
     "devtools.benchmarks.handoff",
     "devtools.benchmarks.calllist",
     "devtools.benchmarks.reports",
+    "devtools.benchmarks.webhooks",
+    "devtools.benchmarks.whatif",
 )
 
 
