@@ -23,7 +23,7 @@ from .models import (
 from .rule_sets import rule_set_restore, rule_set_save, rule_set_snapshot, rule_set_versions
 from .scoring import lead_score, leads_rescore_all
 from .search import MAX_QUERY_LENGTH as SEARCH_MAX_QUERY_LENGTH
-from .search import SearchTerm, fuzzy_columns_q, lead_search, similarity_rank, text_match_q
+from .search import SearchTerm, exact_rank, fuzzy_columns_q, lead_search, text_match_q
 from .segments import segment_contains, segment_member_q
 from .services import (
     engagement_record,
@@ -70,6 +70,7 @@ __all__ = [
     "Segment",
     "can_transition",
     "engagement_record",
+    "exact_rank",
     "fuzzy_columns_q",
     "lead_accepted_by_sales",
     "lead_converted_to_opportunity",
@@ -100,6 +101,5 @@ __all__ = [
     "scoring_whatif",
     "segment_contains",
     "segment_member_q",
-    "similarity_rank",
     "text_match_q",
 ]

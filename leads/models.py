@@ -678,3 +678,16 @@ class LeadImport(models.Model):
         if self.status == ImportStatus.DONE:
             return 100
         return min(99, int(100 * self.bytes_read / self.size_bytes)) if self.size_bytes else 0
+
+
+class SearchWord(models.Model):
+    """Every distinct lower-case word of the leads' first names, last names and companies: the
+    search's spelling vocabulary. A misspelt word is corrected to its nearest word here (a
+    trigram KNN over a few thousand rows) before the leads are searched, instead of comparing
+    the misspelling with a million leads. On PostgreSQL triggers (migration 0016) keep it
+    filled; words of deleted leads stay (a correction that finds nothing costs nothing)."""
+
+    word = models.CharField(max_length=200, primary_key=True)
+
+    def __str__(self) -> str:
+        return self.word
