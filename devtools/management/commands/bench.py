@@ -20,6 +20,9 @@ BENCH_MODULES = (
     "devtools.benchmarks.handoff",
     "devtools.benchmarks.calllist",
     "devtools.benchmarks.reports",
+    "devtools.benchmarks.search",
+    "devtools.benchmarks.webhooks",
+    "devtools.benchmarks.whatif",
 )
 
 
