@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0014_transition_outcome'),
+        ('leads', '0016_search_words'),
     ]
 
     operations = [
