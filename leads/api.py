@@ -4,6 +4,8 @@ Sales reports outcomes to marketing through these functions; it never writes mar
 tables itself, and marketing never reads sales tables.
 """
 
+from .bulk import DISQUALIFY_REASONS, MAX_BULK, leads_disqualify, leads_mark_do_not_contact
+from .editing import lead_edit
 from .learned_scoring import LearnedScoring, learned_scoring, learned_scoring_register
 from .lifecycle import IllegalTransition, can_transition, lead_transition
 from .locks import lead_lock, leads_lock
@@ -49,7 +51,12 @@ def learned_reasons_for_lead(lead: Lead) -> list[dict]:
 
 
 __all__ = [
+    "DISQUALIFY_REASONS",
     "LEAD_EVENTS",
+    "MAX_BULK",
+    "lead_edit",
+    "leads_disqualify",
+    "leads_mark_do_not_contact",
     "SEARCH_MAX_QUERY_LENGTH",
     "EngagementKind",
     "IllegalTransition",
