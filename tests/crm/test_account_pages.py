@@ -220,7 +220,10 @@ def test_a_contact_is_edited_with_validation(client_for, rep, other_rep, account
     client = client_for(rep)
     bad = client.post(url, {"contact-first_name": "Vera", "contact-email": "bad"})
     assert bad.status_code == 400 and "Enter a valid email address." in bad.content.decode()
-    assert client.post(url, {"contact-first_name": "Vera", "contact-last_name": "T.", "contact-phone": "1"}).status_code == 302
+    assert (
+        client.post(url, {"contact-first_name": "Vera", "contact-last_name": "T.", "contact-phone": "1"}).status_code
+        == 302
+    )
     contact.refresh_from_db()
     assert contact.last_name == "T."
     assert client_for(other_rep).post(url, {"contact-first_name": "Z"}).status_code == 404
