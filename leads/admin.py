@@ -7,6 +7,7 @@ from config.admin_base import ReadOnlyModelAdmin
 
 from .models import (
     CaptureForm,
+    DuplicatePair,
     EngagementEvent,
     LatestEngagement,
     Lead,
@@ -342,6 +343,14 @@ class ScoringPolicyAdmin(admin.ModelAdmin):
             actor=request.user,
         )
         obj.pk = 1
+
+
+@admin.register(DuplicatePair)
+class DuplicatePairAdmin(admin.ModelAdmin):
+    list_display = ["lead_a", "lead_b", "reason", "found_at", "dismissed"]
+    list_filter = ["reason", "dismissed"]
+    list_select_related = ["lead_a", "lead_b"]
+    raw_id_fields = ["lead_a", "lead_b"]
 
 
 @admin.register(RuleSetVersion)

@@ -316,6 +316,8 @@ def _write_batch(
             # Scored (and qualified) by a worker right after commit, one set-based UPDATE per
             # batch, so a big import is not held up by scoring.
             enqueue.leads_score_batch(scored)
+        if scored:
+            enqueue.duplicates_find(scored)
 
 
 def _copy_insert(leads: list[Lead]) -> list[int]:

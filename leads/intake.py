@@ -407,4 +407,5 @@ def capture_submit(*, form: CaptureForm, data: dict) -> tuple[Lead | None, bool]
             occurred_at=timezone.now(),
             source_reference=f"form:{form.key}:{uuid.uuid4().hex[:16]}",
         )
+        enqueue.duplicates_find([lead.pk])
     return lead, created

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Concat, Lower, Replace
 from django.utils import timezone as dj_timezone
 
@@ -612,6 +612,35 @@ class RuleSetVersion(models.Model):
         if self.rescore_status == RescoreStatus.DONE:
             return 100
         return min(99, int(100 * self.rescore_done / self.rescore_total)) if self.rescore_total else 0
+
+
+class DuplicateReason(models.TextChoices):
+    PHONE = "phone", "Same phone number"
+    NAME_DOMAIN = "name_domain", "Same name at the same company domain"
+
+
+class DuplicatePair(models.Model):
+    """Two leads that look like one person, found by ``leads.duplicates`` (on capture, on
+    import and nightly); ``lead_a`` is always the lower id. The same e-mail (any case) cannot
+    be two leads: capture and import update the lead that has it."""
+
+    lead_a = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+")
+    lead_b = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+", db_index=False)
+    reason = models.CharField(max_length=20, choices=DuplicateReason.choices)
+    found_at = models.DateTimeField()
+    dismissed = models.BooleanField(default=False, help_text="A marketer said these are different people.")
+
+    class Meta:
+        ordering = ["-found_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["lead_a", "lead_b", "reason"], name="duplicate_pair_unique"),
+            models.CheckConstraint(condition=Q(lead_a__lt=F("lead_b")), name="duplicate_pair_ordered"),
+            models.CheckConstraint(condition=Q(reason__in=DuplicateReason.values), name="duplicate_reason_valid"),
+        ]
+        indexes = [models.Index(fields=["lead_b"], name="duplicate_lead_b_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.lead_a_id} ~ {self.lead_b_id} ({self.reason})"
 
 
 class CaptureForm(models.Model):

@@ -319,6 +319,12 @@ SEGMENT_MAX_DEPTH = env_int("SEGMENT_MAX_DEPTH", 8)  # levels of all/any/not gro
 SEGMENT_MAX_CONDITIONS = env_int("SEGMENT_MAX_CONDITIONS", 100)
 SEGMENT_PREVIEW_SAMPLE = env_int("SEGMENT_PREVIEW_SAMPLE", 10)  # leads shown beside a live count
 # Nightly re-score: engagement decays with time even when nothing happens (hour in TIME_ZONE).
+# Duplicate leads (leads/duplicates.py): every lead checked once a night; capture and import
+# check the leads they touch as they go.
+CELERY_BEAT_SCHEDULE["leads-duplicates-nightly"] = {
+    "task": "leads.tasks.duplicates_find_task",
+    "schedule": crontab(hour=env_int("LEADS_DUPLICATES_HOUR", 3), minute=30),
+}
 CELERY_BEAT_SCHEDULE["leads-rescore-nightly"] = {
     "task": "leads.tasks.leads_rescore_all_task",
     "schedule": crontab(hour=env_int("LEADS_RESCORE_HOUR", 2), minute=15),
