@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0016_search_words'),
+        ('leads', '0017_daily_rescore'),
     ]
 
     operations = [
