@@ -622,18 +622,10 @@ def _last_touch_and_campaign(lead_ref: OuterRef) -> dict:
     }
 
 
-def _ranked_assignments(limit: int) -> QuerySet:
-    """The rep's open assignments, ranked in SQL; only the top ``limit`` leave the database.
-
-    The inner query ranks on narrow columns (index-only: ``assignment_rep_open_idx`` and
-    ``lead_owner_callable_idx``) and returns ``limit`` ids; the outer one reads what is shown
-    (last touch, attempts, source campaign) for those rows only. The inner query filters on
-    both the assignment's rep and the lead's owner (the hand-off keeps the two in step), so
-    PostgreSQL hash-joins the rep's assignments with the rep's leads instead of probing the
-    lead table once per assignment. Due follow-ups are an uncorrelated IN: PostgreSQL runs
-    it once (``follow_up_rep_due_idx``) and hashes it, where a correlated EXISTS would be
-    probed once per assignment.
-    """
+def _ranked_assignment_ids(limit: int) -> QuerySet:
+    """The ids of the rep's top ``limit`` open assignments in call-list order (the SQL half of
+    the order; ``CallListRow.sort_key`` is the Python half, kept in agreement by
+    tests/crm/test_call_list_order_agreement.py)."""
     rep, now = Param("rep", IntegerField()), Param("now", DateTimeField())
     late = Param("callback_late", DateTimeField())
     open_follow_ups = FollowUp.objects.filter(lead=OuterRef("lead_id"), rep_id=rep, done_at__isnull=True)
@@ -653,7 +645,7 @@ def _ranked_assignments(limit: int) -> QuerySet:
         output_field=IntegerField(),
     )
     outside_hours = TimezoneIn("lead__timezone", "outside")
-    top_ids = (
+    return (
         Assignment.objects.filter(rep_id=rep, status__in=OPEN_FOR_REP_STATUSES)
         .filter(lead__owner_id=rep, lead__do_not_call=False, lead__do_not_contact=False)
         .annotate(
@@ -671,6 +663,23 @@ def _ranked_assignments(limit: int) -> QuerySet:
         .order_by("rank", F("sort_at").asc(nulls_last=True), "-lead__score", "-handed_off_at", "-id")
         .values("pk")[:limit]
     )
+
+
+def _ranked_assignments(limit: int) -> QuerySet:
+    """The rep's open assignments, ranked in SQL; only the top ``limit`` leave the database.
+
+    The inner query ranks on narrow columns (index-only: ``assignment_rep_open_idx`` and
+    ``lead_owner_callable_idx``) and returns ``limit`` ids; the outer one reads what is shown
+    (last touch, attempts, source campaign) for those rows only. The inner query filters on
+    both the assignment's rep and the lead's owner (the hand-off keeps the two in step), so
+    PostgreSQL hash-joins the rep's assignments with the rep's leads instead of probing the
+    lead table once per assignment. Due follow-ups are an uncorrelated IN: PostgreSQL runs
+    it once (``follow_up_rep_due_idx``) and hashes it, where a correlated EXISTS would be
+    probed once per assignment.
+    """
+    rep = Param("rep", IntegerField())
+    open_follow_ups = FollowUp.objects.filter(lead=OuterRef("lead_id"), rep_id=rep, done_at__isnull=True)
+    top_ids = _ranked_assignment_ids(limit)
     return (
         Assignment.objects.filter(pk__in=top_ids)
         .annotate(
