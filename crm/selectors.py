@@ -767,6 +767,17 @@ def _call_list_lead(row: dict, pk: int, prefix: str = "") -> CallListLead:
     )
 
 
+def call_list_params(*, rep, now: datetime.datetime) -> dict:
+    """The values the call-list statements run with, for this rep at this time."""
+    return {
+        "rep": rep.pk,
+        "now": now,
+        "today": timezone.localdate(now),
+        "outside": timezones_outside_calling_hours(now),
+        "callback_late": callback_overdue_before(now),
+    }
+
+
 def call_list_for_rep(
     *, rep, now: datetime.datetime | None = None, limit: int = 50, offset: int = 0
 ) -> list[CallListRow]:
@@ -791,13 +802,7 @@ def call_list_for_rep(
         raise ValueError("limit must be positive and offset not negative")
     now = now or timezone.now()
     top = offset + limit
-    values = {
-        "rep": rep.pk,
-        "now": now,
-        "today": timezone.localdate(now),
-        "outside": timezones_outside_calling_hours(now),
-        "callback_late": callback_overdue_before(now),
-    }
+    values = call_list_params(rep=rep, now=now)
     assignments = compiled_query(("call_list_assignments", top), lambda: _ranked_assignments(top))
     customers = compiled_query(("call_list_check_ins", top), lambda: _check_ins_due(top))
     with _without_parallel_workers():
