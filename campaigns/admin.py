@@ -12,6 +12,7 @@ from .models import (
     CollateralView,
     CustomerFeedback,
     ObjectionCategory,
+    SavedLeadView,
 )
 
 CAMPAIGN_FIELDS = ["name", "kind", "status", "starts_on", "ends_on", "budget", "actual_cost", "target_segment", "goal"]
@@ -221,3 +222,10 @@ class CustomerFeedbackAdmin(admin.ModelAdmin):
     search_fields = ["lead__email", "comment"]
     list_select_related = ["lead", "campaign"]
     raw_id_fields = ["lead", "entered_by"]
+
+
+@admin.register(SavedLeadView)
+class SavedLeadViewAdmin(admin.ModelAdmin):
+    list_display = ["name", "owner", "query", "created_at"]
+    list_select_related = ["owner"]
+    raw_id_fields = ["owner"]

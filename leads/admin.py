@@ -7,6 +7,7 @@ from config.admin_base import ReadOnlyModelAdmin
 
 from .models import (
     CaptureForm,
+    DailyRescore,
     EngagementEvent,
     LatestEngagement,
     Lead,
@@ -15,6 +16,7 @@ from .models import (
     RuleSetVersion,
     ScoringPolicy,
     ScoringRule,
+    SearchWord,
     Segment,
     SegmentVersion,
 )
@@ -134,6 +136,16 @@ class LatestEngagementAdmin(ReadOnlyModelAdmin):
     search_fields = ["lead__email"]
     list_select_related = ["lead"]
     raw_id_fields = ["lead"]
+    show_full_result_count = False
+
+
+@admin.register(SearchWord)
+class SearchWordAdmin(ReadOnlyModelAdmin):
+    """Read-only: the search's spelling vocabulary, kept by database triggers from the leads'
+    names and companies (PostgreSQL; empty on SQLite, where search tolerates typos by LIKE)."""
+
+    list_display = ["word"]
+    search_fields = ["word"]
     show_full_result_count = False
 
 
@@ -374,3 +386,10 @@ class LeadImportAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # uploads go through /marketing/imports/, which runs them on a worker
+
+
+@admin.register(DailyRescore)
+class DailyRescoreAdmin(ReadOnlyModelAdmin):
+    """When the daily re-score last ran and how much it touched (written by the job)."""
+
+    list_display = ["last_run_at", "full", "rescored", "decayed"]
