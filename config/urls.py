@@ -25,4 +25,5 @@ urlpatterns = [
     path("", include("leads.learning.urls")),
     path("", include("campaigns.urls")),
     path("", include("crm.urls")),
+    path("", include("integrations.urls")),
 ]

@@ -7,6 +7,7 @@ from .models import (
     Contact,
     Deal,
     DealStageChange,
+    EmailOutbox,
     FollowUp,
     HandoffRefusal,
     Notification,
@@ -95,6 +96,24 @@ class NotificationAdmin(admin.ModelAdmin):
     list_filter = ["kind"]
     search_fields = ["message", "user__username"]
     list_select_related = ["user"]
+
+
+@admin.register(EmailOutbox)
+class EmailOutboxAdmin(admin.ModelAdmin):
+    """Notification e-mails: sent ones have "sent at"; an unsent one with attempts left is retried
+    by the resend job at "next attempt at"; one out of attempts shows its last error."""
+
+    list_display = ["to_email", "subject", "created_at", "sent_at", "attempts", "next_attempt_at"]
+    list_filter = [("sent_at", admin.EmptyFieldListFilter)]
+    search_fields = ["to_email", "subject"]
+    raw_id_fields = ["notification"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 class ContactInline(admin.TabularInline):

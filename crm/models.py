@@ -253,6 +253,45 @@ class Notification(models.Model):
         return self.message
 
 
+class EmailOutboxQuerySet(models.QuerySet):
+    def unsent(self):
+        return self.filter(sent_at__isnull=True)
+
+
+class EmailOutbox(models.Model):
+    """An e-mail to send, written in the transaction of the notification it carries.
+
+    PostgreSQL is the record of truth: the row exists exactly when the notification does, and
+    ``sent_at`` says whether it left. A Celery task only rings the bell after commit; a beat job
+    re-rings for rows whose bell was lost (a publish can fail after the commit) and retries
+    failed sends with backoff (``next_attempt_at``). One row per notification (unique), and
+    the sender claims the row under ``FOR UPDATE SKIP LOCKED`` and re-checks ``sent_at``, so
+    concurrent or repeated deliveries send it once.
+    """
+
+    notification = models.OneToOneField(Notification, on_delete=models.CASCADE, related_name="email_outbox")
+    to_email = models.EmailField()
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    created_at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField(help_text="Not retried before this time (backoff after a failure).")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    objects = EmailOutboxQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "e-mail outbox row"
+        indexes = [
+            # The resend job's scan: only unsent rows are indexed, so the index stays small.
+            models.Index(fields=["next_attempt_at"], name="email_outbox_unsent_idx", condition=Q(sent_at__isnull=True))
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.to_email}: {self.subject}"
+
+
 class HandoffRefusalReason(models.TextChoices):
     DO_NOT_CALL = "do_not_call", "Do not call"
     DO_NOT_CONTACT = "do_not_contact", "Do not contact"

@@ -10,7 +10,7 @@ from celery import shared_task
 from django.conf import settings
 
 from crm.services.handoff import handoff_backlog, handoff_queue_fill, handoff_sweep, lead_handoff, sla_check
-from crm.services.notifications import notification_email
+from crm.services.notifications import email_outbox_deliver, email_outbox_resend
 
 
 @shared_task(name="crm.tasks.handoff_lead_task", acks_late=True, reject_on_worker_lost=True)
@@ -53,8 +53,16 @@ def sla_check_task() -> int:
     return sla_check(batch_size=settings.HANDOFF_SWEEP_BATCH_SIZE)
 
 
-@shared_task(name="crm.tasks.notification_email_task")
-def notification_email_task(notification_ids: list[int] | int) -> int:
-    """E-mail in-app notifications. Not acks_late: a lost e-mail is better than two."""
-    ids = [notification_ids] if isinstance(notification_ids, int) else list(notification_ids)
-    return notification_email(notification_ids=ids)
+@shared_task(name="crm.tasks.email_outbox_deliver_task", acks_late=True, reject_on_worker_lost=True)
+def email_outbox_deliver_task(outbox_ids: list[int] | int) -> int:
+    """The e-mail doorbell: send these outbox rows. Re-delivery after a worker died is safe:
+    a row is claimed under its lock and sent only while ``sent_at`` is empty."""
+    ids = [outbox_ids] if isinstance(outbox_ids, int) else list(outbox_ids)
+    return email_outbox_deliver(outbox_ids=ids)
+
+
+@shared_task(name="crm.tasks.email_outbox_resend_task", acks_late=True, reject_on_worker_lost=True)
+def email_outbox_resend_task() -> int:
+    """Periodic (beat, every minute): send outbox rows whose doorbell was lost and failed sends
+    whose backoff has passed."""
+    return email_outbox_resend()

@@ -12,6 +12,7 @@ from .models import (
     Lead,
     LeadImport,
     LeadTransition,
+    RuleSetVersion,
     ScoringPolicy,
     ScoringRule,
     Segment,
@@ -219,6 +220,21 @@ class ScoringPolicyAdmin(admin.ModelAdmin):
         return not ScoringPolicy.objects.exists()
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RuleSetVersion)
+class RuleSetVersionAdmin(admin.ModelAdmin):
+    """Read-only: versions are written by saving or restoring on /marketing/scoring/."""
+
+    list_display = ["number", "created_by", "created_at", "note", "restored_from", "rescore_status"]
+    list_select_related = ["created_by", "restored_from"]
+    readonly_fields = [f.name for f in RuleSetVersion._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
         return False
 
 

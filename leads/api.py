@@ -8,6 +8,7 @@ from .learned_scoring import LearnedScoring, learned_scoring, learned_scoring_re
 from .lifecycle import IllegalTransition, can_transition, lead_transition
 from .locks import lead_lock, leads_lock
 from .models import EngagementKind, Lead, LeadSource, LeadTransition, LifecycleStage, Segment
+from .rule_sets import rule_set_restore, rule_set_save, rule_set_snapshot, rule_set_versions
 from .scoring import lead_score, leads_rescore_all
 from .segments import segment_contains, segment_member_q
 from .services import (
@@ -28,6 +29,7 @@ from .services import (
     leads_handed_off,
 )
 from .signals import lead_qualified
+from .whatif import scoring_whatif
 
 
 def learned_reasons_for_lead(lead: Lead) -> list[dict]:
@@ -71,6 +73,11 @@ __all__ = [
     "leads_handed_off",
     "leads_lock",
     "leads_rescore_all",
+    "rule_set_restore",
+    "rule_set_save",
+    "rule_set_snapshot",
+    "rule_set_versions",
+    "scoring_whatif",
     "segment_contains",
     "segment_member_q",
 ]

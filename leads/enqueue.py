@@ -28,3 +28,7 @@ def leads_qualify_ready() -> None:
 
 def lead_import_run(import_id: int) -> None:
     send_on_commit("leads.tasks.lead_import_run_task", import_id)
+
+
+def rule_set_rescore(version_id: int) -> None:
+    send_on_commit("leads.tasks.rule_set_rescore_task", version_id)

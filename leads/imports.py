@@ -293,7 +293,7 @@ def _copy_insert(leads: list[Lead]) -> list[int]:
     from django.utils import timezone
 
     now = timezone.now()
-    fields = [f for f in Lead._meta.concrete_fields if not f.primary_key]
+    fields = [f for f in Lead._meta.concrete_fields if not f.primary_key and not f.generated]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     table = connection.ops.quote_name(Lead._meta.db_table)
     with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:

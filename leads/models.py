@@ -2,8 +2,8 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
-from django.db.models.functions import Lower
+from django.db.models import Q, Value
+from django.db.models.functions import Concat, Lower, Replace
 from django.utils import timezone as dj_timezone
 
 
@@ -42,6 +42,26 @@ class LeadSource(models.TextChoices):
     PARTNER = "partner", "Partner"
     OUTBOUND = "outbound", "Outbound list"
     OTHER = "other", "Other"
+
+
+# Characters a phone number is written with besides its digits: phone_digits drops them, so
+# "+49 (30) 1234-56" and "4930123456" match the same fragment. Portable (nested REPLACE, no
+# regular expression), so the column is the same on SQLite and PostgreSQL.
+PHONE_FORMATTING = (" ", "-", "(", ")", "+", ".", "/")
+
+
+def phone_digits_expression(field: str = "phone"):
+    expression = models.F(field)
+    for char in PHONE_FORMATTING:
+        expression = Replace(expression, Value(char), Value(""))
+    return expression
+
+
+def phone_digits(text: str) -> str:
+    """The same normalisation as the phone_digits column, in Python (for search terms)."""
+    for char in PHONE_FORMATTING:
+        text = text.replace(char, "")
+    return text
 
 
 class LeadQuerySet(models.QuerySet):
@@ -155,6 +175,20 @@ class Lead(models.Model):
         default=dj_timezone.now, help_text="When the lead entered Baton (imports may carry an earlier date)."
     )
     updated_at = models.DateTimeField(auto_now=True)
+    # Search columns, kept by the database: "first last" lower-cased, and the phone without its
+    # formatting. On PostgreSQL migration 0012 adds trigram (pg_trgm) GIN indexes on them and on
+    # lower(company) / company_domain, and a prefix index on lower(email); they are not in
+    # Meta.indexes because SQLite has neither GIN nor operator classes.
+    search_name = models.GeneratedField(
+        expression=Lower(Concat("first_name", Value(" "), "last_name")),
+        output_field=models.CharField(max_length=201),
+        db_persist=True,
+    )
+    phone_digits = models.GeneratedField(
+        expression=phone_digits_expression(),
+        output_field=models.CharField(max_length=40),
+        db_persist=True,
+    )
 
     objects = LeadQuerySet.as_manager()
 
@@ -466,6 +500,54 @@ class ScoringPolicy(models.Model):
     def current(cls) -> "ScoringPolicy":
         policy, _ = cls.objects.get_or_create(pk=1)
         return policy
+
+
+class RescoreStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for a worker"
+    RUNNING = "running", "Re-scoring"
+    DONE = "done", "Done"
+    SUPERSEDED = "superseded", "Stopped: a newer version took over"
+    FAILED = "failed", "Failed"
+
+
+class RuleSetVersion(models.Model):
+    """One saved version of the whole rule set: the active rules and the policy (threshold, fit
+    minimum, half-life, ...) as they were saved, who saved it, what changed and why. Written
+    only by ``leads.rule_sets`` (save, restore); the background re-score reports its progress
+    here."""
+
+    number = models.PositiveIntegerField(unique=True)
+    rules = models.JSONField(help_text="The active rules of this version, as saved.")
+    policy = models.JSONField(help_text="Threshold, fit minimum, half-life, penalty, learned mode and weight.")
+    changes = models.JSONField(default=list, blank=True, help_text="What changed from the version before.")
+    note = models.TextField(blank=True)
+    restored_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="Restored version."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=dj_timezone.now)
+    rescore_status = models.CharField(max_length=12, choices=RescoreStatus.choices, default=RescoreStatus.PENDING)
+    rescore_total = models.PositiveIntegerField(default=0)
+    rescore_done = models.PositiveIntegerField(default=0)
+    rescore_started_at = models.DateTimeField(null=True, blank=True)
+    rescore_finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.CheckConstraint(condition=Q(rescore_status__in=RescoreStatus.values), name="ruleset_rescore_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Rule set v{self.number}"
+
+    @property
+    def rescore_percent(self) -> int:
+        if self.rescore_status == RescoreStatus.DONE:
+            return 100
+        return min(99, int(100 * self.rescore_done / self.rescore_total)) if self.rescore_total else 0
 
 
 class CaptureForm(models.Model):

@@ -257,8 +257,15 @@ def _update_sql(
     return sql, all_params
 
 
-def _rescore(lead_ids: list[int] | None, *, now: datetime.datetime | None = None, rules: RuleSet | None = None) -> int:
-    """Score the given leads (None: every lead) with one UPDATE; returns the rows scored."""
+def _rescore(
+    lead_ids: list[int] | None,
+    *,
+    now: datetime.datetime | None = None,
+    rules: RuleSet | None = None,
+    id_range: tuple[int, int] | None = None,
+) -> int:
+    """Score the given leads (None: every lead, or those with ``lo <= id < hi`` for an
+    ``id_range``) with one UPDATE; returns the rows scored."""
     now = now or timezone.now()
     rules = rules or rule_set_current()
     learned = None
@@ -266,6 +273,10 @@ def _rescore(lead_ids: list[int] | None, *, now: datetime.datetime | None = None
     if rules.policy.learned_mode != LearnedScoreMode.OFF and provider is not None:
         learned = provider.scoring_terms()
     leads = Lead.objects.all() if lead_ids is None else Lead.objects.filter(pk__in=lead_ids)
+    events = EngagementEvent.objects.all() if lead_ids is None else EngagementEvent.objects.filter(lead_id__in=lead_ids)
+    if id_range is not None:
+        leads = leads.filter(pk__gte=id_range[0], pk__lt=id_range[1])
+        events = events.filter(lead_id__gte=id_range[0], lead_id__lt=id_range[1])
     columns = _fit_columns(rules, now)
     if learned is not None:
         columns["learned_logit"] = learned.lead_logit
@@ -273,9 +284,6 @@ def _rescore(lead_ids: list[int] | None, *, now: datetime.datetime | None = None
     eng_sql, eng_params = None, None
     learned_counts = learned.event_counts if learned is not None else {}
     if rules.engagement or learned_counts:
-        events = (
-            EngagementEvent.objects.all() if lead_ids is None else EngagementEvent.objects.filter(lead_id__in=lead_ids)
-        )
         eng_columns = _engagement_columns(rules, now)
         grouped = events.order_by().values("lead_id").annotate(**eng_columns, **learned_counts)
         selected = list(eng_columns)

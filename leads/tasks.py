@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from .rule_sets import rule_set_rescore
 from .scoring import lead_score, leads_qualify_ready, leads_rescore_all, leads_score_batch
 
 
@@ -50,3 +51,10 @@ def lead_import_run_task(import_id: int) -> int:
 def leads_score_batch_task(lead_ids: list[int]) -> int:
     """Score and qualify a batch of leads (an import batch) in one set-based UPDATE."""
     return leads_score_batch(lead_ids=lead_ids)
+
+
+@shared_task(name="leads.tasks.rule_set_rescore_task")
+def rule_set_rescore_task(version_id: int) -> str:
+    """Re-score every lead after a rule set version was saved or restored, with progress on the
+    version. Safe to repeat (see ``rule_set_rescore``)."""
+    return rule_set_rescore(version_id=version_id)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import scoring_views, views
 from .rest import leads as rest_leads
 
 app_name = "leads"
@@ -11,5 +11,8 @@ urlpatterns = [
     path("marketing/segments/<int:pk>/", views.segment_detail, name="segment-detail"),
     path("marketing/imports/", views.import_list, name="import-list"),
     path("marketing/imports/<int:pk>/", views.import_detail, name="import-detail"),
+    path("marketing/scoring/", scoring_views.scoring_page, name="scoring"),
+    path("marketing/scoring/progress/", scoring_views.scoring_progress, name="scoring-progress"),
+    path("marketing/scoring/versions/<int:pk>/restore/", scoring_views.scoring_restore, name="scoring-restore"),
     path("capture/<slug:key>/", rest_leads.CaptureApi.as_view(), name="capture"),
 ]

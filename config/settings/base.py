@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "campaigns.apps.CampaignsConfig",
     "crm.apps.CrmConfig",
     "reports.apps.ReportsConfig",
+    "integrations.apps.IntegrationsConfig",
     "devtools.apps.DevtoolsConfig",
 ]
 
@@ -132,8 +133,21 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# Throttle counts (and anything else cached). Default: one in-memory cache per process; a
+# redis:// URL shares the counts across processes and hosts.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL.startswith(("redis://", "rediss://"))
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "baton@localhost")
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)  # seconds; the outbox row is locked while sending
 
 # --- Sales ---------------------------------------------------------------------------------
 # Calling hours in the lead's own time zone: the call list shows leads outside them last.
@@ -142,10 +156,13 @@ CALLING_HOURS_END = env_int("CALLING_HOURS_END", 20)
 
 # --- API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
+    # Personal tokens first: an unauthenticated request gets 401 with WWW-Authenticate: Bearer.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "integrations.authentication.PersonalTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
     ],
+    "DEFAULT_THROTTLE_CLASSES": ["config.api.throttles.WriteRateThrottle"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "config.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
@@ -159,6 +176,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "capture": os.environ.get("CAPTURE_THROTTLE_RATE", "30/min"),  # per client IP
         "capture_form": os.environ.get("CAPTURE_FORM_THROTTLE_RATE", "600/min"),  # per capture form
+        "write": os.environ.get("API_WRITE_THROTTLE_RATE", "120/min"),  # per API token (per user for a session)
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -244,6 +262,15 @@ CELERY_BEAT_SCHEDULE: dict = {}
 # of two runs is harmless.
 CELERY_BEAT_SCHEDULE["crm-handoff-sweep"] = {"task": "crm.tasks.handoff_sweep_task", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["crm-sla-check"] = {"task": "crm.tasks.sla_check_task", "schedule": 60.0}
+# E-mail outbox (crm/services/notifications.py): the resend job sends unsent rows older than
+# the grace period (their doorbell was lost) and retries failed sends with backoff (base
+# seconds, doubling, capped) up to the maximum number of attempts.
+CELERY_BEAT_SCHEDULE["crm-email-outbox-resend"] = {"task": "crm.tasks.email_outbox_resend_task", "schedule": 60.0}
+EMAIL_OUTBOX_RESEND_GRACE_SECONDS = env_int("EMAIL_OUTBOX_RESEND_GRACE_SECONDS", 30)
+EMAIL_OUTBOX_RESEND_BATCH = env_int("EMAIL_OUTBOX_RESEND_BATCH", 2000)
+EMAIL_OUTBOX_RETRY_SECONDS = env_int("EMAIL_OUTBOX_RETRY_SECONDS", 60)
+EMAIL_OUTBOX_RETRY_MAX_SECONDS = env_int("EMAIL_OUTBOX_RETRY_MAX_SECONDS", 3600)
+EMAIL_OUTBOX_MAX_ATTEMPTS = env_int("EMAIL_OUTBOX_MAX_ATTEMPTS", 10)
 # Leads per sweep transaction (rows stay locked that long) and per sweep run.
 HANDOFF_SWEEP_BATCH_SIZE = env_int("HANDOFF_SWEEP_BATCH_SIZE", 50)
 HANDOFF_SWEEP_MAX_LEADS = env_int("HANDOFF_SWEEP_MAX_LEADS", 20_000)

@@ -1,15 +1,18 @@
-"""Notifying people: an in-app `Notification` row and an e-mail through Django's backend."""
+"""Notifying people: an in-app `Notification` row and its e-mail, sent from an outbox row
+(`EmailOutbox`) written in the same transaction."""
 
 from __future__ import annotations
 
+import datetime
 import logging
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
 from django.utils import timezone
 
 from crm import enqueue
-from crm.models import Notification
+from crm.models import EmailOutbox, Notification
 
 logger = logging.getLogger(__name__)
 
@@ -23,19 +26,20 @@ class NotificationKind:
 
 
 def notification_send(*, user, kind: str, message: str, url: str = "", email: bool = True) -> Notification:
-    """Record an in-app notification for ``user`` and, after the caller's transaction
-    commits, e-mail it on the ``sales`` queue.
+    """Record an in-app notification for ``user`` and its e-mail outbox row; after the
+    caller's transaction commits, a task on the ``sales`` queue sends the e-mail.
 
-    The row is part of the caller's transaction (it exists exactly when the change it reports
-    does); the e-mail leaves only once that change is committed, so a rolled-back hand-off
-    never e-mails anyone, and a slow mail server never holds a lead's lock.
+    Both rows are part of the caller's transaction (they exist exactly when the change they
+    report does); the e-mail leaves only once that change is committed, so a rolled-back
+    hand-off never e-mails anyone, and a slow mail server never holds a lead's lock. If the
+    doorbell is lost, the resend job (beat) sends the row.
     """
     return notifications_send([(user, kind, message, url)], email=email)[0]
 
 
 def notifications_send(items, *, email: bool = True) -> list[Notification]:
-    """``notification_send`` for many (user, kind, message, url) at once: one insert, and one
-    e-mail task for all of them after commit."""
+    """``notification_send`` for many (user, kind, message, url) at once: one insert of the
+    notifications, one of their outbox rows, and one e-mail doorbell for all after commit."""
     now = timezone.now()
     notifications = Notification.objects.bulk_create(
         [
@@ -43,25 +47,120 @@ def notifications_send(items, *, email: bool = True) -> list[Notification]:
             for user, kind, message, url in items
         ]
     )
-    to_email = [n.pk for n in notifications if email and getattr(n.user, "email", "")]
-    if to_email:
-        enqueue.notification_email(to_email)
+    if email:
+        rows = EmailOutbox.objects.bulk_create(
+            [
+                EmailOutbox(
+                    notification=n,
+                    to_email=n.user.email,
+                    subject=email_subject(n),
+                    body=email_body(n),
+                    created_at=now,
+                    next_attempt_at=now,
+                )
+                for n in notifications
+                if getattr(n.user, "email", "")
+            ]
+        )
+        if rows:
+            enqueue.email_outbox_deliver([row.pk for row in rows])
     return notifications
 
 
-def notification_email(*, notification_ids: list[int]) -> int:
-    """E-mail notifications to their users, one message each. Returns how many were sent."""
+def email_subject(notification: Notification) -> str:
+    return f"[Baton] {notification.message[:80]}"
+
+
+def email_body(notification: Notification) -> str:
+    body = notification.message
+    if notification.url:
+        body = f"{body}\n\n{notification.url}"
+    return body
+
+
+def email_message_id(row: EmailOutbox) -> str:
+    """Stable per outbox row: the one case that can send twice (the mail server took the
+    message, then the worker died before ``sent_at`` was committed) carries the same
+    Message-ID, so a receiving server or a count can tell the copy."""
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "baton.localhost"
+    return f"<baton-outbox-{row.pk}@{domain}>"
+
+
+def email_retry_delay(attempts: int) -> datetime.timedelta:
+    """Backoff after the ``attempts``-th failed send: 1, 2, 4, ... minutes, at most an hour."""
+    base = settings.EMAIL_OUTBOX_RETRY_SECONDS
+    return datetime.timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), settings.EMAIL_OUTBOX_RETRY_MAX_SECONDS))
+
+
+def email_outbox_deliver(*, outbox_ids: list[int] | None = None, now=None, limit: int = 500) -> int:
+    """Send unsent outbox rows: the given ones (a doorbell), or every row that is due (the
+    resend job: doorbell lost, or a failed send whose backoff has passed). Returns how many
+    were sent now.
+
+    Each row is claimed in its own transaction with ``SELECT ... FOR UPDATE SKIP LOCKED`` and
+    ``sent_at IS NULL`` re-checked under the lock, sent, and stamped before the commit: two
+    deliverers never both send a row, and a sent row is never sent again. A failed send counts
+    the attempt, keeps the error and pushes ``next_attempt_at`` back; after
+    ``EMAIL_OUTBOX_MAX_ATTEMPTS`` the row stays unsent for a person to look at.
+    """
+    now = now or timezone.now()
+    pending = EmailOutbox.objects.unsent().filter(attempts__lt=settings.EMAIL_OUTBOX_MAX_ATTEMPTS)
+    if outbox_ids is not None:
+        pending = pending.filter(pk__in=list(outbox_ids))
+    else:
+        pending = pending.filter(next_attempt_at__lte=now)
+    ids = list(pending.order_by("pk").values_list("pk", flat=True)[:limit])
+    if not ids:
+        return 0
     sent = 0
-    for notification in Notification.objects.select_related("user").filter(pk__in=notification_ids):
-        if not notification.user.email:
-            continue
-        body = notification.message
-        if notification.url:
-            body = f"{body}\n\n{notification.url}"
-        sent += send_mail(
-            subject=f"[Baton] {notification.message[:80]}",
-            message=body,
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=[notification.user.email],
-        )
+    # Opened on the first send (inside the per-row try, so a mail server that is down counts
+    # as a failed attempt) and reused for the batch.
+    mail = get_connection(fail_silently=False)
+    try:
+        for pk in ids:
+            with transaction.atomic():
+                row = (
+                    EmailOutbox.objects.select_for_update(skip_locked=True).filter(pk=pk, sent_at__isnull=True).first()
+                )
+                if row is None:
+                    continue  # sent meanwhile, or another deliverer holds it right now
+                row.attempts += 1
+                message = EmailMessage(
+                    subject=row.subject,
+                    body=row.body,
+                    from_email=settings.DEFAULT_FROM_EMAIL,
+                    to=[row.to_email],
+                    headers={"Message-ID": email_message_id(row)},
+                    connection=mail,
+                )
+                try:
+                    message.send()
+                except Exception as exc:  # noqa: BLE001 - any mail-server failure is retried later
+                    logger.warning(
+                        "e-mail outbox row %s: send failed (attempt %s)", row.pk, row.attempts, exc_info=True
+                    )
+                    row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+                    row.next_attempt_at = timezone.now() + email_retry_delay(row.attempts)
+                    row.save(update_fields=["attempts", "last_error", "next_attempt_at"])
+                    continue
+                row.sent_at = timezone.now()
+                row.save(update_fields=["attempts", "sent_at"])
+                sent += 1
+    finally:
+        mail.close()
     return sent
+
+
+def email_outbox_resend(*, grace_seconds: int | None = None, now=None) -> int:
+    """The beat job: deliver every due unsent row older than the grace period (a fresh row's
+    doorbell is normally on its way; delivering it here too would be harmless, just wasted)."""
+    now = now or timezone.now()
+    grace = settings.EMAIL_OUTBOX_RESEND_GRACE_SECONDS if grace_seconds is None else grace_seconds
+    cutoff = now - datetime.timedelta(seconds=grace)
+    ids = list(
+        EmailOutbox.objects.unsent()
+        .filter(attempts__lt=settings.EMAIL_OUTBOX_MAX_ATTEMPTS, next_attempt_at__lte=now, created_at__lte=cutoff)
+        .order_by("pk")
+        .values_list("pk", flat=True)[: settings.EMAIL_OUTBOX_RESEND_BATCH]
+    )
+    return email_outbox_deliver(outbox_ids=ids, now=now) if ids else 0

@@ -13,6 +13,7 @@ from crm.models import (
     Contact,
     Deal,
     DealStageChange,
+    EmailOutbox,
     FollowUp,
     Notification,
     ObjectionNote,
@@ -72,6 +73,18 @@ class NotificationFactory(factory.django.DjangoModelFactory):
     kind = "assignment"
     message = "A new lead was assigned to you."
     created_at = factory.LazyFunction(timezone.now)
+
+
+class EmailOutboxFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EmailOutbox
+
+    notification = factory.SubFactory(NotificationFactory)
+    to_email = factory.LazyAttribute(lambda o: o.notification.user.email)
+    subject = "[Baton] A new lead was assigned to you."
+    body = "A new lead was assigned to you."
+    created_at = factory.LazyFunction(timezone.now)
+    next_attempt_at = factory.LazyFunction(timezone.now)
 
 
 class AccountFactory(factory.django.DjangoModelFactory):

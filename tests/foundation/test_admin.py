@@ -20,6 +20,7 @@ from tests.crm.factories import (
     CallFactory,
     ContactFactory,
     DealStageChangeFactory,
+    EmailOutboxFactory,
     FollowUpFactory,
     NotificationFactory,
     ObjectionNoteFactory,
@@ -56,6 +57,7 @@ def make_rows(count: int) -> None:
         QueueMembershipFactory()
         SlaBreachFactory()
         NotificationFactory()
+        EmailOutboxFactory()
         ContactFactory()
         ObjectionNoteFactory()
         FollowUpFactory()

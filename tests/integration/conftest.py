@@ -68,8 +68,9 @@ def purge_queues() -> None:
 
 
 class WorkerProcess:
-    def __init__(self, queues: str, concurrency: int, pool: str, log_path: Path):
+    def __init__(self, queues: str, concurrency: int, pool: str, log_path: Path, env: dict | None = None):
         self.queues, self.concurrency, self.pool, self.log_path = queues, concurrency, pool, log_path
+        self.env = env or {}
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "WorkerProcess":
@@ -97,7 +98,7 @@ class WorkerProcess:
                 f"test-{uuid.uuid4().hex[:8]}@%h",
             ],
             cwd=ROOT,
-            env=worker_env(),
+            env=worker_env(**self.env),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -138,12 +139,15 @@ class WorkerProcess:
 
 @pytest.fixture
 def celery_worker_factory(transactional_db, tmp_path):
-    """Start real worker processes: ``start(queues="handoff", concurrency=2)``."""
+    """Start real worker processes: ``start(queues="handoff", concurrency=2)``; ``env`` adds
+    environment variables for the worker (e.g. a file e-mail backend)."""
     purge_queues()
     workers: list[WorkerProcess] = []
 
-    def start(queues: str = "marketing,handoff,sales", concurrency: int = 1, pool: str = "prefork"):
-        worker = WorkerProcess(queues, concurrency, pool, tmp_path / f"worker-{len(workers)}.log")
+    def start(
+        queues: str = "marketing,handoff,sales", concurrency: int = 1, pool: str = "prefork", env: dict | None = None
+    ):
+        worker = WorkerProcess(queues, concurrency, pool, tmp_path / f"worker-{len(workers)}.log", env)
         workers.append(worker)  # before starting, so teardown stops it even if it never gets ready
         return worker.start()
 

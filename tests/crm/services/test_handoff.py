@@ -27,7 +27,7 @@ from crm.services.handoff import (
     lead_handoff,
     sla_check,
 )
-from crm.services.notifications import notification_email
+from crm.services.notifications import email_outbox_deliver
 from leads.models import Lead, LeadTransition, LifecycleStage
 from tests.crm.factories import AccountFactory, AssignmentFactory, QueueMembershipFactory, SalesQueueFactory
 from tests.leads.factories import LeadFactory, SegmentFactory
@@ -80,15 +80,15 @@ def test_the_rep_gets_an_in_app_notification_and_an_email_after_commit(
     lead = mql()
 
     with (
-        task_sends("crm.tasks.notification_email_task") as delay,
+        task_sends("crm.tasks.email_outbox_deliver_task") as delay,
         django_capture_on_commit_callbacks(execute=True),
     ):
         lead_handoff(lead_id=lead.pk)
 
     notification = Notification.objects.get(user=rep)
     assert notification.kind == "assignment"
-    delay.assert_called_once_with([notification.pk])
-    assert notification_email(notification_ids=[notification.pk]) == 1
+    delay.assert_called_once_with([notification.email_outbox.pk])
+    assert email_outbox_deliver(outbox_ids=[notification.email_outbox.pk]) == 1
     assert mail.outbox[0].to == [rep.email]
 
 

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class IntegrationsConfig(AppConfig):
+    name = "integrations"
+    verbose_name = "Integrations: API tokens and webhooks"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,10 @@
+from django import forms
+
+
+class TokenCreateForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What the token is for, e.g. 'website forms'.")
+    expires_on = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Optional. The token stops working at the start of this day (UTC).",
+    )
