@@ -35,6 +35,7 @@ from .models import (
     FeedbackSource,
     ObjectionCategory,
 )
+from .privacy import privacy_campaigns_erase, privacy_campaigns_export
 from .services.collateral import collateral_share, collateral_share_revoke
 from .services.feedback import feedback_record
 from .suggestions import CollateralSuggestion, collateral_suggestions
@@ -46,6 +47,8 @@ def collateral_link_path(share: CollateralShare) -> str:
 
 
 __all__ = [
+    "privacy_campaigns_erase",
+    "privacy_campaigns_export",
     "CUSTOMER_CAMPAIGN_KINDS",
     "INFLUENCE_MODELS",
     "Campaign",

@@ -17,8 +17,12 @@ from .models import (
     RejectReason,
     SalesQueue,
 )
+from .privacy import privacy_crm_erase, privacy_crm_export, privacy_crm_open_deals
 
 __all__ = [
+    "privacy_crm_erase",
+    "privacy_crm_export",
+    "privacy_crm_open_deals",
     "CONNECTED_OUTCOMES",
     "OPEN_FOR_REP_STATUSES",
     "Assignment",

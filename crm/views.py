@@ -167,6 +167,8 @@ def _lead_page(
         and lead.stage in ("handed_off", "sal"),
         "can_convert": lead.stage == "sal",
         "contact": getattr(lead, "contact", None),
+        "consents": leads_api.consent_overview(lead.pk),
+        "next_url": reverse("crm:lead-detail", kwargs={"lead_id": lead.pk}) + "#consent",
         # Only a lead the active model has scored has learned reasons; skip the lookups otherwise.
         "learned_reasons": leads_api.learned_reasons_for_lead(lead)[:6] if lead.learned_score is not None else [],
     }

@@ -4,10 +4,27 @@ Sales reports outcomes to marketing through these functions; it never writes mar
 tables itself, and marketing never reads sales tables.
 """
 
+from .consent import consent_overview, consent_withdraw, consents_record, unsubscribe_token, unsubscribe_url
 from .learned_scoring import LearnedScoring, learned_scoring, learned_scoring_register
 from .lifecycle import IllegalTransition, can_transition, lead_transition
 from .locks import lead_lock, leads_lock
-from .models import EngagementKind, Lead, LeadSource, LeadTransition, LifecycleStage, Segment
+from .models import (
+    ConsentPurpose,
+    ConsentRecord,
+    ConsentSource,
+    EngagementKind,
+    Lead,
+    LeadSource,
+    LeadTransition,
+    LifecycleStage,
+    Segment,
+)
+from .privacy import (
+    privacy_lead_erase,
+    privacy_lead_export,
+    privacy_lead_find,
+    privacy_lead_personal_terms,
+)
 from .rule_sets import rule_set_restore, rule_set_save, rule_set_snapshot, rule_set_versions
 from .scoring import lead_score, leads_rescore_all
 from .segments import segment_contains, segment_member_q
@@ -37,10 +54,24 @@ def learned_reasons_for_lead(lead: Lead) -> list[dict]:
     ``feature``, ``value``, ``weight`` (logit points) and ``text`` ("industry = software:
     +0.42"). Empty when no learned model is active. The caller checks the lead is visible."""
     provider = learned_scoring()
-    return provider.reasons(lead) if provider is not None else []
+    if provider is None or lead.do_not_profile:  # profiling withdrawn: no learned reasons
+        return []
+    return provider.reasons(lead)
 
 
 __all__ = [
+    "privacy_lead_erase",
+    "privacy_lead_export",
+    "privacy_lead_find",
+    "privacy_lead_personal_terms",
+    "ConsentPurpose",
+    "ConsentRecord",
+    "ConsentSource",
+    "consent_overview",
+    "consent_withdraw",
+    "consents_record",
+    "unsubscribe_token",
+    "unsubscribe_url",
     "REASON_LOST_PREFIX",
     "REASON_NO_CONTACT",
     "REASON_REJECTED_PREFIX",

@@ -13,7 +13,8 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from .models import CaptureForm, EngagementKind, Lead, LeadSource
+from .consent import consent_changes_from_flags, consents_record
+from .models import CaptureForm, ConsentSource, EngagementKind, Lead, LeadSource
 from .services import engagement_record
 
 TEXT_FIELDS = (
@@ -25,7 +26,7 @@ TEXT_FIELDS = (
     "company_domain",
     "industry",
 )
-BOOL_FIELDS = ("email_opt_in", "do_not_call", "do_not_contact")
+BOOL_FIELDS = ("email_opt_in", "do_not_call", "do_not_contact", "do_not_profile")
 LEAD_FIELDS = ("email", *TEXT_FIELDS, "employees", "country", "timezone", "source", *BOOL_FIELDS)
 ATTR_PREFIX = "attr."
 ATTR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -152,9 +153,26 @@ def _clean_field(name: str, value):
     return value.lower() if name == "company_domain" else value
 
 
-def _lead_upsert(values: dict, *, source: str) -> tuple[Lead, bool]:
-    """Create the lead, or fill in what the existing one (same email, any case) lacks."""
+def _lead_upsert(values: dict, *, source: str, consent_source: str, evidence: str) -> tuple[Lead, bool]:
+    """Create the lead, or fill in what the existing one (same email, any case) lacks. The
+    consent columns become consent records (only a yes counts: a form never clears an
+    opt-out), from which the lead's flags are derived."""
+    with transaction.atomic():
+        lead, created = _lead_fill(values, source=source)
+        consents_record(
+            lead_id=lead.pk,
+            changes=consent_changes_from_flags(values, tighten_only=True),
+            source=consent_source,
+            evidence=evidence,
+        )
+    if created or any(name in values for name in BOOL_FIELDS):
+        lead.refresh_from_db()
+    return lead, created
+
+
+def _lead_fill(values: dict, *, source: str) -> tuple[Lead, bool]:
     email = values["email"]
+    values = {name: value for name, value in values.items() if name not in BOOL_FIELDS}
     with transaction.atomic():
         lead = Lead.objects.select_for_update().filter(email__iexact=email).first()
         if lead is None:
@@ -171,11 +189,6 @@ def _lead_upsert(values: dict, *, source: str) -> tuple[Lead, bool]:
                 merged = {**lead.custom_attributes, **value}
                 if merged != lead.custom_attributes:
                     lead.custom_attributes = merged
-                    changed.append(name)
-            elif name in BOOL_FIELDS:
-                # Consent and opt-outs only tighten from a form: never clear do-not-contact.
-                if value and not getattr(lead, name):
-                    setattr(lead, name, True)
                     changed.append(name)
             elif getattr(lead, name) != value:
                 setattr(lead, name, value)
@@ -234,7 +247,9 @@ def events_record(*, events: list[dict], max_batch: int) -> list[dict]:
         for event, lead_id, fields in plan:
             lead_created = False
             if lead_id is None:
-                lead, lead_created = _lead_upsert(fields, source=LeadSource.EVENT)
+                lead, lead_created = _lead_upsert(
+                    fields, source=LeadSource.EVENT, consent_source=ConsentSource.API, evidence="POST /api/events/"
+                )
                 lead_id = lead.pk
             recorded, created = engagement_record(
                 lead_id=lead_id,
@@ -267,7 +282,12 @@ def capture_submit(*, form: CaptureForm, data: dict) -> tuple[Lead | None, bool]
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
-        lead, created = _lead_upsert(values, source=LeadSource.WEB_FORM)
+        lead, created = _lead_upsert(
+            values,
+            source=LeadSource.WEB_FORM,
+            consent_source=ConsentSource.FORM,
+            evidence=form.consent_text or f"Form '{form.name}' ({form.key})",
+        )
         engagement_record(
             lead_id=lead.pk,
             kind=EngagementKind.FORM_SUBMIT,

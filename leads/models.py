@@ -130,6 +130,9 @@ class Lead(models.Model):
     do_not_profile = models.BooleanField(
         default=False, help_text="Profiling withdrawn: the learned model does not score this lead."
     )
+    erased_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When a manager erased the person (personal data removed)."
+    )
 
     stage = models.CharField(
         max_length=20,

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "crm.apps.CrmConfig",
     "reports.apps.ReportsConfig",
     "integrations.apps.IntegrationsConfig",
+    "privacy.apps.PrivacyConfig",
     "devtools.apps.DevtoolsConfig",
 ]
 

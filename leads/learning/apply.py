@@ -250,7 +250,11 @@ def learned_scores_apply(*, scope: Q | None = None) -> int:
     model = LearnedModel.objects.active().first()
     if model is None:
         return leads.filter(learned_score__isnull=False).update(learned_score=None)
-    return _update_changed(leads, model)
+    # Profiling withdrawn: no learned score (the full-table statement skips them too).
+    cleared = leads.filter(do_not_profile=True, learned_score__isnull=False).update(learned_score=None)
+    if scope is not None:
+        leads = leads.filter(do_not_profile=False)
+    return cleared + _update_changed(leads, model)
 
 
 def _update_changed(leads, model: LearnedModel) -> int:
@@ -315,7 +319,7 @@ def _update_all_sql(terms: ScoringTerms) -> tuple[str, list]:
     table = connection.ops.quote_name(Lead._meta.db_table)
     sql = (
         f"UPDATE {table} AS t SET learned_score = {probability} FROM ({lead_sql}) AS s{join} "
-        f"WHERE t.id = s.id AND (t.learned_score IS NULL OR t.learned_score <> {probability})"
+        f"WHERE t.id = s.id AND NOT t.do_not_profile AND (t.learned_score IS NULL OR t.learned_score <> {probability})"
     )
     return sql, [*logit_params, *lead_params, *join_params, *logit_params]
 
