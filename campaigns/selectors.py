@@ -33,7 +33,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from config.roles import is_manager, is_marketer, is_rep
-from leads.api import REASON_LOST_PREFIX, REASON_WON, LeadTransition, Segment
+from leads.api import LeadOutcome, LeadTransition, Segment
 
 from .influence import DealInput
 from .models import (
@@ -162,14 +162,14 @@ def lead_outcome_deals(*, since=None, lead_ids=None) -> list[DealInput]:
     """Won and lost outcomes as sales reported them to marketing (``leads`` history), in the
     plain deal shape the influence services take: marketing pages use these because they
     cannot read ``crm`` deals. Amounts are unknown here (0); deal ids are transition ids."""
-    qs = LeadTransition.objects.filter(Q(reason=REASON_WON) | Q(reason__startswith=REASON_LOST_PREFIX))
+    qs = LeadTransition.objects.filter(outcome__in=[LeadOutcome.WON, LeadOutcome.LOST])
     if since is not None:
         qs = qs.filter(at__gte=since)
     if lead_ids is not None:
         qs = qs.filter(lead_id__in=lead_ids)
     return [
-        DealInput(deal_id=pk, lead_id=lead_id, closed_at=at, won=(reason == REASON_WON))
-        for pk, lead_id, at, reason in qs.order_by("at", "pk").values_list("pk", "lead_id", "at", "reason")
+        DealInput(deal_id=pk, lead_id=lead_id, closed_at=at, won=(outcome == LeadOutcome.WON))
+        for pk, lead_id, at, outcome in qs.order_by("at", "pk").values_list("pk", "lead_id", "at", "outcome")
     ]
 
 
@@ -211,8 +211,8 @@ def _outcome_count(reason_q: Q):
     return Coalesce(Subquery(outcomes, output_field=IntegerField()), 0)
 
 
-WON_Q = Q(reason=REASON_WON)
-LOST_Q = Q(reason__startswith=REASON_LOST_PREFIX)
+WON_Q = Q(outcome=LeadOutcome.WON)
+LOST_Q = Q(outcome=LeadOutcome.LOST)
 
 
 def collateral_with_outcome_usage(qs: QuerySet[Collateral]) -> QuerySet[Collateral]:

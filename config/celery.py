@@ -1,5 +1,7 @@
 """The Celery app. Queues: `marketing` (scoring, imports, training), `handoff` (routing and
-assignment), `sales` (notifications, SLA). Routing by module lives in settings."""
+assignment), `handoff_sweep` (the periodic recovery jobs: the hand-off sweep, the SLA check, the
+e-mail resend, so recovery never waits behind a hand-off backlog), `sales` (notifications).
+Routing by name lives in settings."""
 
 import os
 
@@ -8,7 +10,7 @@ from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
-QUEUE_NAMES = ("marketing", "handoff", "sales")
+QUEUE_NAMES = ("marketing", "handoff", "handoff_sweep", "sales")
 
 app = Celery("baton")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -19,6 +19,12 @@ def handoff_on_lead_qualified(sender, lead_id: int, **kwargs) -> None:
 
 
 def _enqueue(task, lead_id: int) -> None:
+    # A lead a backlog drain or a sweep already assigned needs no message: in a burst those
+    # would be thousands of no-ops queued in front of real work.
+    from crm.models import Assignment
+
+    if Assignment.objects.active().filter(lead_id=lead_id).exists():
+        return
     try:
         task.delay(lead_id)
     except Exception:  # noqa: BLE001 - a broker outage must not break the qualifying request

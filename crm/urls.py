@@ -1,9 +1,11 @@
 from django.urls import path
 
-from . import views
+from . import views, views_accounts, views_search
 
 app_name = "crm"
 urlpatterns = [
+    path("search/", views_search.search_page, name="search"),
+    path("search/suggest/", views_search.search_suggest, name="search-suggest"),
     path("calls/", views.call_list, name="call-list"),
     path("calls/next/", views.next_call, name="next-call"),
     path("calls/leads/<int:lead_id>/", views.lead_detail, name="lead-detail"),
@@ -12,6 +14,9 @@ urlpatterns = [
     path("calls/leads/<int:lead_id>/reject/", views.lead_reject, name="lead-reject"),
     path("calls/leads/<int:lead_id>/convert/", views.lead_convert, name="lead-convert"),
     path("calls/leads/<int:lead_id>/share/", views.lead_share_collateral, name="lead-share"),
+    path("accounts/", views_accounts.account_list, name="account-list"),
+    path("accounts/<int:account_id>/", views_accounts.account_detail, name="account-detail"),
+    path("contacts/<int:contact_id>/", views_accounts.contact_detail, name="contact-detail"),
     path("deals/", views.deal_list, name="deal-list"),
     path("deals/<int:deal_id>/move/", views.deal_move_view, name="deal-move"),
     path("deals/<int:deal_id>/close/", views.deal_close_view, name="deal-close"),

@@ -26,7 +26,7 @@ class LeadTransitionInline(admin.TabularInline):
     model = LeadTransition
     extra = 0
     can_delete = False
-    fields = ["at", "from_stage", "to_stage", "actor", "reason", "note"]
+    fields = ["at", "from_stage", "to_stage", "actor", "outcome", "outcome_reason", "reason", "note"]
     readonly_fields = fields
 
     def has_add_permission(self, request, obj=None):
@@ -72,8 +72,8 @@ class LeadAdmin(admin.ModelAdmin):
 
 @admin.register(LeadTransition)
 class LeadTransitionAdmin(admin.ModelAdmin):
-    list_display = ["lead", "from_stage", "to_stage", "actor", "reason", "at"]
-    list_filter = ["to_stage", "from_stage", "reason"]
+    list_display = ["lead", "from_stage", "to_stage", "actor", "outcome", "outcome_reason", "at"]
+    list_filter = ["outcome", "to_stage", "from_stage"]
     search_fields = ["lead__email"]
     list_select_related = ["lead", "actor"]
     raw_id_fields = ["lead", "actor"]

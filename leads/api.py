@@ -14,10 +14,13 @@ from .models import (
     ConsentSource,
     EngagementKind,
     Lead,
+    LeadOutcome,
     LeadSource,
     LeadTransition,
     LifecycleStage,
     Segment,
+    phone_digits,
+    phone_digits_expression,
 )
 from .privacy import (
     privacy_lead_erase,
@@ -27,12 +30,10 @@ from .privacy import (
 )
 from .rule_sets import rule_set_restore, rule_set_save, rule_set_snapshot, rule_set_versions
 from .scoring import lead_score, leads_rescore_all
+from .search import MAX_QUERY_LENGTH as SEARCH_MAX_QUERY_LENGTH
+from .search import SearchTerm, fuzzy_columns_q, lead_search, similarity_rank, text_match_q
 from .segments import segment_contains, segment_member_q
 from .services import (
-    REASON_LOST_PREFIX,
-    REASON_NO_CONTACT,
-    REASON_REJECTED_PREFIX,
-    REASON_WON,
     engagement_record,
     lead_accepted_by_sales,
     lead_converted_to_opportunity,
@@ -60,32 +61,32 @@ def learned_reasons_for_lead(lead: Lead) -> list[dict]:
 
 
 __all__ = [
-    "privacy_lead_erase",
-    "privacy_lead_export",
-    "privacy_lead_find",
-    "privacy_lead_personal_terms",
     "ConsentPurpose",
     "ConsentRecord",
     "ConsentSource",
     "consent_overview",
     "consent_withdraw",
     "consents_record",
+    "privacy_lead_erase",
+    "privacy_lead_export",
+    "privacy_lead_find",
+    "privacy_lead_personal_terms",
     "unsubscribe_token",
     "unsubscribe_url",
-    "REASON_LOST_PREFIX",
-    "REASON_NO_CONTACT",
-    "REASON_REJECTED_PREFIX",
-    "REASON_WON",
+    "SEARCH_MAX_QUERY_LENGTH",
     "EngagementKind",
     "IllegalTransition",
     "Lead",
+    "LeadOutcome",
     "LeadSource",
     "LeadTransition",
     "LearnedScoring",
     "LifecycleStage",
+    "SearchTerm",
     "Segment",
     "can_transition",
     "engagement_record",
+    "fuzzy_columns_q",
     "lead_accepted_by_sales",
     "lead_converted_to_opportunity",
     "lead_engagement_refresh",
@@ -96,6 +97,7 @@ __all__ = [
     "lead_qualified",
     "lead_recycled_no_contact",
     "lead_rejected_by_sales",
+    "lead_search",
     "lead_score",
     "lead_transition",
     "lead_won",
@@ -104,6 +106,8 @@ __all__ = [
     "leads_handed_off",
     "leads_lock",
     "leads_rescore_all",
+    "phone_digits",
+    "phone_digits_expression",
     "rule_set_restore",
     "rule_set_save",
     "rule_set_snapshot",
@@ -111,4 +115,6 @@ __all__ = [
     "scoring_whatif",
     "segment_contains",
     "segment_member_q",
+    "similarity_rank",
+    "text_match_q",
 ]

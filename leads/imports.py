@@ -22,7 +22,15 @@ from django.db.models.functions import Lower
 
 from . import enqueue
 from .consent import consent_changes_from_flags, consents_record_many
-from .intake import ATTR_NAME, ATTR_PREFIX, LEAD_FIELDS, lead_values_clean
+from .intake import (
+    API_DEFAULT_SOURCE,
+    ATTR_NAME,
+    ATTR_PREFIX,
+    LEAD_FIELDS,
+    api_field_name,
+    api_lead_input,
+    lead_values_clean,
+)
 from .models import ConsentSource, ImportStatus, Lead, LeadImport, LeadSource
 
 HEADER_ALIASES = {
@@ -249,7 +257,9 @@ def _position(stream) -> int:
         return 0
 
 
-def _write_batch(batch, report: ImportReport, *, dry_run: bool, update_existing: bool, score: bool) -> None:
+def _write_batch(
+    batch, report: ImportReport, *, dry_run: bool, update_existing: bool, score: bool, source: str = LeadSource.IMPORT
+) -> None:
     emails = [values["email"] for _line, values in batch]
     existing = {lead.le: lead for lead in Lead.objects.annotate(le=Lower("email")).filter(le__in=emails).order_by()}
     new: list[tuple[int, Lead]] = []
@@ -258,7 +268,7 @@ def _write_batch(batch, report: ImportReport, *, dry_run: bool, update_existing:
     for line, values in batch:
         lead = existing.get(values["email"])
         if lead is None:
-            new.append((line, Lead(**{"source": LeadSource.IMPORT, **values})))
+            new.append((line, Lead(**{"source": source, **values})))
             continue
         if not update_existing:
             report.reject(
@@ -365,6 +375,58 @@ def _apply(lead: Lead, values: dict) -> set[str]:
 
         lead.updated_at = timezone.now()
     return diff
+
+
+# --- Bulk create through the API ---------------------------------------------------------------
+
+
+def leads_bulk_create(*, leads: list, max_leads: int, actor=None) -> list[int]:
+    """Create up to ``max_leads`` leads in one transaction, all or nothing: every lead is
+    cleaned as an import row is; any problem (a bad value, an email twice in the request, an
+    email that exists) refuses the whole request with errors keyed ``leads.<index>.<field>``
+    and nothing is written. Written by the import's batch writer (COPY on PostgreSQL) and
+    scored by a worker after commit. Returns the new ids in input order."""
+    from django.core.exceptions import ValidationError
+
+    if not isinstance(leads, list) or not leads:
+        raise ValidationError({"leads": "Send a non-empty list of leads."})
+    if len(leads) > max_leads:
+        raise ValidationError({"leads": f"At most {max_leads} leads per request; got {len(leads)}."})
+    errors: dict[str, str] = {}
+    batch: list[tuple[int, dict]] = []
+    seen: dict[str, int] = {}
+    for index, item in enumerate(leads):
+        prefix = f"leads.{index}"
+        try:
+            raw = api_lead_input(item)
+        except ValidationError as exc:
+            errors.update({f"{prefix}.{k}": v[0] for k, v in exc.message_dict.items()})
+            continue
+        values, row_errors = lead_values_clean(raw, max_chars=settings.IMPORT_MAX_FIELD_CHARS)
+        errors.update({f"{prefix}.{api_field_name(k)}": reason for k, reason in row_errors.items()})
+        if row_errors:
+            continue
+        if "email" not in values:
+            errors[f"{prefix}.email"] = "An email address is required."
+            continue
+        if values["email"] in seen:
+            errors[f"{prefix}.email"] = f"The same email as leads.{seen[values['email']]}."
+            continue
+        seen[values["email"]] = index
+        batch.append((index, values))
+    if not errors:
+        existing = dict(Lead.objects.annotate(le=Lower("email")).filter(le__in=list(seen)).values_list("le", "pk"))
+        for email, pk in existing.items():
+            errors[f"leads.{seen[email]}.email"] = f"A lead with this email already exists (id {pk})."
+    if errors:
+        raise ValidationError(errors)
+    report = ImportReport(dry_run=False)
+    with transaction.atomic():
+        _write_batch(batch, report, dry_run=False, update_existing=False, score=True, source=API_DEFAULT_SOURCE)
+        if report.rejected:  # an email was created meanwhile: undo everything
+            raise ValidationError({f"leads.{e.row}.{e.column}": e.reason for e in report.errors})
+        ids = dict(Lead.objects.annotate(le=Lower("email")).filter(le__in=list(seen)).values_list("le", "pk"))
+    return [ids[values["email"]] for _index, values in batch]
 
 
 # --- Imports started from the upload page (run by a worker) -----------------------------------

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from . import enqueue
 from .consent import consent_changes_from_flags, consents_record
 from .models import CaptureForm, ConsentSource, EngagementKind, Lead, LeadSource
 from .services import engagement_record
@@ -153,49 +154,186 @@ def _clean_field(name: str, value):
     return value.lower() if name == "company_domain" else value
 
 
-def _lead_upsert(values: dict, *, source: str, consent_source: str, evidence: str) -> tuple[Lead, bool]:
-    """Create the lead, or fill in what the existing one (same email, any case) lacks. The
-    consent columns become consent records (only a yes counts: a form never clears an
-    opt-out), from which the lead's flags are derived."""
-    with transaction.atomic():
-        lead, created = _lead_fill(values, source=source)
-        consents_record(
-            lead_id=lead.pk,
-            changes=consent_changes_from_flags(values, tighten_only=True),
-            source=consent_source,
-            evidence=evidence,
-        )
-    if created or any(name in values for name in BOOL_FIELDS):
-        lead.refresh_from_db()
-    return lead, created
+def _consents_from(lead_id: int, values: dict, *, source: str, evidence: str, actor=None) -> bool:
+    """The consent columns of a form, event or API write become consent records (only a yes
+    counts: consent and opt-outs only tighten here), from which the lead's flags derive."""
+    changes = consent_changes_from_flags(values, tighten_only=True)
+    consents_record(lead_id=lead_id, changes=changes, source=source, evidence=evidence, actor=actor)
+    return bool(changes)
 
 
-def _lead_fill(values: dict, *, source: str) -> tuple[Lead, bool]:
+def _without_consent(values: dict) -> dict:
+    return {name: value for name, value in values.items() if name not in BOOL_FIELDS}
+
+
+def _lead_upsert(
+    values: dict, *, source: str, consent_source: str = ConsentSource.API, evidence: str = "", actor=None
+) -> tuple[Lead, bool]:
+    """Create the lead, or fill in what the existing one (same email, any case) lacks; its
+    consent columns are recorded as consent (``consent_source``, ``evidence``)."""
     email = values["email"]
-    values = {name: value for name, value in values.items() if name not in BOOL_FIELDS}
     with transaction.atomic():
         lead = Lead.objects.select_for_update().filter(email__iexact=email).first()
+        created = False
         if lead is None:
             try:
                 with transaction.atomic():
-                    return Lead.objects.create(**{"source": source, **values}), True
+                    lead = Lead.objects.create(**{"source": source, **_without_consent(values)})
+                    created = True
             except IntegrityError:  # created concurrently: fall through to update it
                 lead = Lead.objects.select_for_update().get(email__iexact=email)
-        changed = []
-        for name, value in values.items():
-            if name == "email":
-                continue
-            if name == "custom_attributes":
-                merged = {**lead.custom_attributes, **value}
-                if merged != lead.custom_attributes:
-                    lead.custom_attributes = merged
-                    changed.append(name)
-            elif getattr(lead, name) != value:
-                setattr(lead, name, value)
+        if not created:
+            _lead_fill(lead, _without_consent(values))
+        if _consents_from(lead.pk, values, source=consent_source, evidence=evidence, actor=actor):
+            lead.refresh_from_db()
+    return lead, created
+
+
+def _lead_fill(lead: Lead, values: dict) -> list[str]:
+    """Write ``values`` on the locked ``lead``: custom attributes merge, consent and opt-outs
+    only tighten (never clear do-not-contact), everything else is replaced. Saves what
+    changed; returns the changed names."""
+    changed = []
+    for name, value in values.items():
+        if name == "email" and value == lead.email.lower():
+            continue
+        if name == "custom_attributes":
+            merged = {**lead.custom_attributes, **value}
+            if merged != lead.custom_attributes:
+                lead.custom_attributes = merged
                 changed.append(name)
-        if changed:
-            lead.save(update_fields=[*changed, "updated_at"])
-    return lead, False
+        elif name in BOOL_FIELDS:
+            # Consent and opt-outs only tighten from a form: never clear do-not-contact.
+            if value and not getattr(lead, name):
+                setattr(lead, name, True)
+                changed.append(name)
+        elif getattr(lead, name) != value:
+            setattr(lead, name, value)
+            changed.append(name)
+    if changed:
+        lead.save(update_fields=[*changed, "updated_at"])
+    return changed
+
+
+# --- Writes through the API (the same cleaning, dedupe, consent and scoring) -------------------
+
+# What a rep may change on a lead they own: how to reach the person, nothing marketing decides.
+REP_CONTACT_FIELDS = ("first_name", "last_name", "phone", "title")
+API_DEFAULT_SOURCE = LeadSource.OTHER
+
+
+def api_lead_input(data) -> dict:
+    """The API's JSON lead (``custom_attributes`` as an object) as the flat names the cleaner
+    reads (``attr.<name>``); a wrong shape is a field error."""
+    if not isinstance(data, dict):
+        raise ValidationError({"non_field_errors": "Send the lead as a JSON object."})
+    raw = {k: v for k, v in data.items() if k != "custom_attributes"}
+    attributes = data.get("custom_attributes")
+    if attributes is not None:
+        if not isinstance(attributes, dict):
+            raise ValidationError({"custom_attributes": "Send the attributes as an object."})
+        for key, value in attributes.items():
+            if isinstance(value, (dict, list)):
+                raise ValidationError({f"custom_attributes.{key}": "An attribute is a string, number or boolean."})
+            raw[f"{ATTR_PREFIX}{key}"] = value
+    for name, value in raw.items():
+        if isinstance(value, (dict, list)):
+            raise ValidationError({name: "Expected a single value, not an object or a list."})
+    return raw
+
+
+def _clean_or_raise(raw: dict, *, require_email: bool) -> dict:
+    values, errors = lead_values_clean(raw)
+    if errors:
+        raise ValidationError({api_field_name(k): reason for k, reason in errors.items()})
+    if require_email and "email" not in values:
+        raise ValidationError({"email": "An email address is required."})
+    return values
+
+
+def api_field_name(name: str) -> str:
+    return f"custom_attributes.{name[len(ATTR_PREFIX) :]}" if name.startswith(ATTR_PREFIX) else name
+
+
+def lead_create(*, data: dict, actor=None) -> Lead:
+    """Create a lead from API input, cleaned as capture and import clean it; an email that
+    exists (any case) is refused naming the lead (upsert by email updates it instead). The
+    lead is scored (and qualified) by a worker after commit."""
+    values = _clean_or_raise(api_lead_input(data), require_email=True)
+    with transaction.atomic():
+        existing = Lead.objects.filter(email__iexact=values["email"]).values_list("pk", flat=True).first()
+        if existing is None:
+            try:
+                with transaction.atomic():
+                    lead = Lead.objects.create(**{"source": API_DEFAULT_SOURCE, **_without_consent(values)})
+                    if _consents_from(
+                        lead.pk, values, source=ConsentSource.API, evidence="POST /api/leads/", actor=actor
+                    ):
+                        lead.refresh_from_db()
+            except IntegrityError:
+                existing = Lead.objects.filter(email__iexact=values["email"]).values_list("pk", flat=True).first()
+        if existing is not None:
+            raise ValidationError(
+                {
+                    "email": f"A lead with this email already exists (id {existing}); PUT /api/leads/by-email/ updates it."
+                }
+            )
+        enqueue.score_lead(lead.pk)
+    return lead
+
+
+def lead_upsert_by_email(*, email: str, data: dict, actor=None) -> tuple[Lead, bool]:
+    """Create the lead with this email or update the one that has it (any case), exactly as a
+    capture form does: empty values leave a field alone, consent only tightens. Returns
+    (lead, created); the lead is scored after commit."""
+    raw = api_lead_input(data)
+    given = str(raw.get("email", email)).strip().lower()
+    if given != email.strip().lower():
+        raise ValidationError({"email": "The email in the body differs from the one in the address."})
+    raw["email"] = email
+    values = _clean_or_raise(raw, require_email=True)
+    with transaction.atomic():
+        lead, created = _lead_upsert(
+            values, source=API_DEFAULT_SOURCE, evidence="PUT /api/leads/by-email/", actor=actor
+        )
+        enqueue.score_lead(lead.pk)
+    return lead, created
+
+
+def lead_update(*, lead_id: int, data: dict, allowed_fields: tuple[str, ...] | None = None, actor=None) -> Lead:
+    """Change some of a lead's fields (a PATCH). ``allowed_fields`` limits what this caller
+    may change (a rep: REP_CONTACT_FIELDS); consent and opt-outs only tighten, so an attempt
+    to clear one is refused naming it; a new email must be free. Scored after commit."""
+    raw = api_lead_input(data)
+    if allowed_fields is not None:
+        refused = {
+            api_field_name(name): f"You can change only: {', '.join(allowed_fields)}."
+            for name in raw
+            if name not in allowed_fields
+        }
+        if refused:
+            raise ValidationError(refused)
+    for name in BOOL_FIELDS:
+        if name in raw and raw[name] in (None, ""):
+            raise ValidationError({name: "Send true or false."})
+    values = _clean_or_raise(raw, require_email=False)
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().get(pk=lead_id)
+        loosened = [n for n in BOOL_FIELDS if n in values and not values[n] and getattr(lead, n)]
+        if loosened:
+            raise ValidationError(
+                dict.fromkeys(
+                    loosened, "Consent and opt-outs only tighten through the API; this one cannot be switched off."
+                )
+            )
+        if "email" in values and Lead.objects.filter(email__iexact=values["email"]).exclude(pk=lead_id).exists():
+            raise ValidationError({"email": "Another lead has this email."})
+        consented = _consents_from(
+            lead.pk, values, source=ConsentSource.API, evidence=f"PATCH /api/leads/{lead.pk}/", actor=actor
+        )
+        if _lead_fill(lead, _without_consent(values)) or consented:
+            enqueue.score_lead(lead.pk)
+    return lead
 
 
 # --- Engagement events -----------------------------------------------------------------------

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
-from .models import Lead, LeadTransition, LifecycleStage
+from .models import OUTCOME_STAGE, Lead, LeadOutcome, LeadTransition, LifecycleStage
 
 S = LifecycleStage
 
@@ -37,6 +37,24 @@ class IllegalTransition(ValidationError):
     """A stage change the lifecycle does not allow."""
 
 
+def _check_outcome(to_stage: str, outcome: str, outcome_reason: str) -> None:
+    if not outcome:
+        if outcome_reason:
+            raise ValidationError({"outcome_reason": "An outcome reason needs a rejected or lost outcome."})
+        return
+    if outcome not in LeadOutcome.values:
+        raise ValidationError({"outcome": f"'{outcome}' is not a sales outcome."})
+    if OUTCOME_STAGE[outcome] != to_stage:
+        raise ValidationError(
+            {
+                "outcome": f"A {LeadOutcome(outcome).label.lower()} outcome moves a lead to "
+                f"{S(OUTCOME_STAGE[outcome]).label}, not {S(to_stage).label}."
+            }
+        )
+    if outcome_reason and outcome not in (LeadOutcome.REJECTED, LeadOutcome.LOST):
+        raise ValidationError({"outcome_reason": "Only a rejected or lost outcome has a reason."})
+
+
 def can_transition(from_stage: str, to_stage: str) -> bool:
     return to_stage in ALLOWED_TRANSITIONS.get(from_stage, frozenset())
 
@@ -50,13 +68,17 @@ def lead_transition(
     note: str = "",
     at=None,
     expected_from: str | None = None,
+    outcome: str = "",
+    outcome_reason: str = "",
 ) -> Lead:
     """Move one lead to ``to_stage`` and record the move.
 
     Locks the lead row for the rest of the caller's transaction, so two concurrent moves of
     one lead are serialised and the second sees the first's result. Refuses a move the
     lifecycle does not allow (``IllegalTransition``, naming both stages and what is allowed),
-    a move to the same stage, and a move to RECYCLED or DISQUALIFIED without a reason. With
+    a move to the same stage, a move to RECYCLED or DISQUALIFIED without a reason, and an
+    ``outcome`` (``LeadOutcome``: what sales reported, with ``outcome_reason`` for rejected and
+    lost) that does not lead to ``to_stage``. With
     ``expected_from`` the move is refused unless the lead is still in that stage, which lets
     callers act on what they read earlier without overwriting a newer change.
 
@@ -65,6 +87,7 @@ def lead_transition(
     """
     if to_stage not in S.values:
         raise ValidationError({"to_stage": f"'{to_stage}' is not a lifecycle stage."})
+    _check_outcome(to_stage, outcome, outcome_reason)
     at = at or timezone.now()
     with transaction.atomic():
         lead = Lead.objects.select_for_update().get(pk=lead_id)
@@ -92,7 +115,15 @@ def lead_transition(
             update_fields.append("qualified_at")
         lead.save(update_fields=update_fields)
         LeadTransition.objects.create(
-            lead=lead, from_stage=from_stage, to_stage=to_stage, actor=actor, reason=reason, note=note, at=at
+            lead=lead,
+            from_stage=from_stage,
+            to_stage=to_stage,
+            actor=actor,
+            reason=reason,
+            outcome=outcome,
+            outcome_reason=outcome_reason,
+            note=note,
+            at=at,
         )
     return lead
 

@@ -19,6 +19,26 @@ class LifecycleStage(models.TextChoices):
     DISQUALIFIED = "disqualified", "Disqualified"
 
 
+class LeadOutcome(models.TextChoices):
+    """What sales reported about a lead, typed: set on the transition that carries it."""
+
+    ACCEPTED = "accepted", "Accepted by sales"
+    REJECTED = "rejected", "Rejected by sales"
+    NO_CONTACT = "no_contact", "No contact after the cadence"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+
+
+# The stage each outcome moves a lead to (a check constraint on LeadTransition keeps it so).
+OUTCOME_STAGE = {
+    LeadOutcome.ACCEPTED: LifecycleStage.SAL,
+    LeadOutcome.REJECTED: LifecycleStage.RECYCLED,
+    LeadOutcome.NO_CONTACT: LifecycleStage.RECYCLED,
+    LeadOutcome.WON: LifecycleStage.CUSTOMER,
+    LeadOutcome.LOST: LifecycleStage.RECYCLED,
+}
+
+
 MARKETING_STAGES = (
     LifecycleStage.NEW,
     LifecycleStage.ENGAGED,
@@ -268,6 +288,21 @@ class LeadTransition(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     reason = models.CharField(max_length=64, blank=True, help_text="A machine-readable reason code.")
+    outcome = models.CharField(
+        max_length=20,
+        choices=LeadOutcome.choices,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The sales outcome this move carries (accepted, rejected, no contact, won, lost); blank for none.",
+    )
+    outcome_reason = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="Why, for a rejected or lost outcome (the rejection or lost reason code).",
+    )
     note = models.TextField(blank=True)
     at = models.DateTimeField(db_index=True)
 
@@ -276,6 +311,23 @@ class LeadTransition(models.Model):
         indexes = [
             models.Index(fields=["lead", "at"], name="transition_lead_at_idx"),
             models.Index(fields=["to_stage", "at"], name="transition_to_at_idx"),
+            models.Index(fields=["outcome", "at"], name="transition_outcome_at_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(outcome="")
+                | Q(outcome=LeadOutcome.ACCEPTED, to_stage=LifecycleStage.SAL)
+                | Q(outcome=LeadOutcome.WON, to_stage=LifecycleStage.CUSTOMER)
+                | Q(
+                    outcome__in=[LeadOutcome.REJECTED, LeadOutcome.NO_CONTACT, LeadOutcome.LOST],
+                    to_stage=LifecycleStage.RECYCLED,
+                ),
+                name="transition_outcome_matches_stage",
+            ),
+            models.CheckConstraint(
+                condition=Q(outcome_reason="") | Q(outcome__in=[LeadOutcome.REJECTED, LeadOutcome.LOST]),
+                name="transition_outcome_reason_needs_outcome",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -41,6 +41,7 @@ from .lifecycle import lead_transition
 from .models import (
     EngagementEvent,
     Lead,
+    LeadOutcome,
     LeadTransition,
     LearnedScoreMode,
     LifecycleStage,
@@ -138,7 +139,7 @@ def _fit_columns(rules: RuleSet, now: datetime.datetime) -> dict:
         )
     if rules.policy.rejection_penalty:
         rejected = (
-            LeadTransition.objects.filter(lead=OuterRef("pk"), reason__startswith="rejected:")
+            LeadTransition.objects.filter(lead=OuterRef("pk"), outcome=LeadOutcome.REJECTED)
             .order_by()
             .values("lead")
             .annotate(n=Func(F("id"), function="COUNT", output_field=IntegerField()))

@@ -19,13 +19,15 @@ from .models import (
     EngagementKind,
     LatestEngagement,
     Lead,
+    LeadOutcome,
     LifecycleStage,
 )
 
 S = LifecycleStage
+Outcome = LeadOutcome
 
-# Reason codes written on LeadTransition when sales sends a lead back. Learned scoring and
-# the reports read outcomes from these, never from sales tables.
+# Reason codes written on LeadTransition.reason when sales reports an outcome (for people
+# reading the history). Readers use the typed ``outcome`` / ``outcome_reason`` fields.
 REASON_REJECTED_PREFIX = "rejected:"
 REASON_LOST_PREFIX = "lost:"
 REASON_NO_CONTACT = "no_contact"
@@ -174,7 +176,9 @@ def leads_handed_off(*, owners: dict[int, int], actor=None, at=None) -> list[int
 
 
 def lead_accepted_by_sales(*, lead_id: int, actor=None, at=None) -> Lead:
-    return lead_transition(lead_id=lead_id, to_stage=S.SAL, actor=actor, reason="accepted", at=at)
+    return lead_transition(
+        lead_id=lead_id, to_stage=S.SAL, actor=actor, reason="accepted", outcome=Outcome.ACCEPTED, at=at
+    )
 
 
 def lead_rejected_by_sales(*, lead_id: int, reason: str, note: str = "", actor=None, at=None) -> Lead:
@@ -185,6 +189,8 @@ def lead_rejected_by_sales(*, lead_id: int, reason: str, note: str = "", actor=N
             to_stage=S.RECYCLED,
             actor=actor,
             reason=f"{REASON_REJECTED_PREFIX}{reason}",
+            outcome=Outcome.REJECTED,
+            outcome_reason=reason,
             note=note,
             at=at,
         )
@@ -195,7 +201,13 @@ def lead_rejected_by_sales(*, lead_id: int, reason: str, note: str = "", actor=N
 def lead_recycled_no_contact(*, lead_id: int, actor=None, note: str = "", at=None) -> Lead:
     with transaction.atomic():
         lead = lead_transition(
-            lead_id=lead_id, to_stage=S.RECYCLED, actor=actor, reason=REASON_NO_CONTACT, note=note, at=at
+            lead_id=lead_id,
+            to_stage=S.RECYCLED,
+            actor=actor,
+            reason=REASON_NO_CONTACT,
+            outcome=Outcome.NO_CONTACT,
+            note=note,
+            at=at,
         )
         Lead.objects.filter(pk=lead_id).update(owner=None)
     return lead
@@ -206,13 +218,22 @@ def lead_converted_to_opportunity(*, lead_id: int, actor=None, at=None) -> Lead:
 
 
 def lead_won(*, lead_id: int, actor=None, at=None) -> Lead:
-    return lead_transition(lead_id=lead_id, to_stage=S.CUSTOMER, actor=actor, reason=REASON_WON, at=at)
+    return lead_transition(
+        lead_id=lead_id, to_stage=S.CUSTOMER, actor=actor, reason=REASON_WON, outcome=Outcome.WON, at=at
+    )
 
 
 def lead_lost(*, lead_id: int, reason: str, note: str = "", actor=None, at=None) -> Lead:
     with transaction.atomic():
         lead = lead_transition(
-            lead_id=lead_id, to_stage=S.RECYCLED, actor=actor, reason=f"{REASON_LOST_PREFIX}{reason}", note=note, at=at
+            lead_id=lead_id,
+            to_stage=S.RECYCLED,
+            actor=actor,
+            reason=f"{REASON_LOST_PREFIX}{reason}",
+            outcome=Outcome.LOST,
+            outcome_reason=reason,
+            note=note,
+            at=at,
         )
         Lead.objects.filter(pk=lead_id).update(owner=None)
     return lead

@@ -1,5 +1,15 @@
 """Celery tasks of marketing (routed to the ``marketing`` queue). Thin: take ids, call one
-service."""
+service.
+
+The scoring and qualification tasks are ``acks_late`` with ``reject_on_worker_lost``: a worker
+process killed mid-task leaves its message to be delivered again, and each of them is safe to
+run again: a score is a pure function of the rules and events (the UPDATE writes the same
+values), and qualification moves a lead only if it still qualifies, re-checked under its row
+lock, one transaction per lead, so a lead moves to MQL once however often the task runs. If
+the whole worker dies, Redis gives its unacknowledged messages back only after the
+visibility timeout (above the longest task); until then the beat job ``leads-qualify-ready``
+(every minute) moves any lead left over the threshold.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +19,7 @@ from .rule_sets import rule_set_rescore
 from .scoring import lead_score, leads_qualify_ready, leads_rescore_all, leads_score_batch
 
 
-@shared_task(name="leads.tasks.score_lead_task")
+@shared_task(name="leads.tasks.score_lead_task", acks_late=True, reject_on_worker_lost=True)
 def score_lead_task(lead_id: int) -> float | None:
     """Score and qualify one lead after an event. Safe to repeat: scoring is a pure function of
     rules and events, and qualification re-checks under the row lock."""
@@ -21,14 +31,14 @@ def score_lead_task(lead_id: int) -> float | None:
         return None
 
 
-@shared_task(name="leads.tasks.leads_rescore_all_task")
+@shared_task(name="leads.tasks.leads_rescore_all_task", acks_late=True, reject_on_worker_lost=True)
 def leads_rescore_all_task() -> int:
     """Re-score every lead (nightly for decay, and after a rule or threshold change), then
     enqueue qualification of the leads that now qualify."""
     return leads_rescore_all()
 
 
-@shared_task(name="leads.tasks.leads_qualify_ready_task")
+@shared_task(name="leads.tasks.leads_qualify_ready_task", acks_late=True, reject_on_worker_lost=True)
 def leads_qualify_ready_task(batch_size: int = 1000) -> int:
     """Move up to ``batch_size`` qualifying leads to MQL, then enqueue itself while more remain
     (so a big re-score never holds one task for long)."""
@@ -47,7 +57,7 @@ def lead_import_run_task(import_id: int) -> int:
     return lead_import_run(import_id=import_id).pk
 
 
-@shared_task(name="leads.tasks.leads_score_batch_task")
+@shared_task(name="leads.tasks.leads_score_batch_task", acks_late=True, reject_on_worker_lost=True)
 def leads_score_batch_task(lead_ids: list[int]) -> int:
     """Score and qualify a batch of leads (an import batch) in one set-based UPDATE."""
     return leads_score_batch(lead_ids=lead_ids)

@@ -105,6 +105,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # The search's typo tolerance: a term matches a name or company when its trigram word
+    # similarity reaches this (pg_trgm's default 0.6 misses one wrong letter in an 8-letter word).
+    SEARCH_WORD_SIMILARITY = float(os.environ.get("SEARCH_WORD_SIMILARITY", "0.5"))
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        f"-c pg_trgm.word_similarity_threshold={SEARCH_WORD_SIMILARITY}"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -252,6 +259,11 @@ CELERY_TASK_DEFAULT_QUEUE = "sales"
 CELERY_TASK_ROUTES = {
     "leads.*": {"queue": "marketing"},
     "campaigns.*": {"queue": "marketing"},
+    # The recovery jobs (beat) have their own queue: a burst of hand-off messages must not
+    # hold up the sweep that is there to catch what the burst missed.
+    "crm.tasks.handoff_sweep_task": {"queue": "handoff_sweep"},
+    "crm.tasks.sla_check_task": {"queue": "handoff_sweep"},
+    "crm.tasks.email_outbox_resend_task": {"queue": "handoff_sweep"},
     "crm.tasks.handoff*": {"queue": "handoff"},
     "crm.*": {"queue": "sales"},
     "reports.*": {"queue": "sales"},
@@ -301,9 +313,13 @@ CELERY_BEAT_SCHEDULE["leads-rescore-nightly"] = {
     "task": "leads.tasks.leads_rescore_all_task",
     "schedule": crontab(hour=env_int("LEADS_RESCORE_HOUR", 2), minute=15),
 }
+# The qualification safety net: leads over the threshold that no task moved (a worker died
+# with its message, a publish failed) become MQL within a minute. One indexed query when none.
+CELERY_BEAT_SCHEDULE["leads-qualify-ready"] = {"task": "leads.tasks.leads_qualify_ready_task", "schedule": 60.0}
 IMPORT_MAX_FIELD_CHARS = env_int("IMPORT_MAX_FIELD_CHARS", 2000)
 IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
 EVENTS_MAX_BATCH = env_int("EVENTS_MAX_BATCH", 500)
+LEADS_BULK_MAX = env_int("LEADS_BULK_MAX", 1000)  # leads per POST /api/leads/bulk/
 # Weekly training of the learned model from the latest outcomes (leads/learning); a new version
 # is kept for a marketer to compare and activate, never activated by itself.
 CELERY_BEAT_SCHEDULE["learning-train-weekly"] = {
@@ -318,5 +334,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # interpret logs every boosting step at INFO (thousands of lines per training).
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "interpret": {"level": "WARNING"}},
 }

@@ -30,14 +30,17 @@ from ..selectors import (
     objection_list_for_user,
     objection_summary,
 )
+from ..services.accounts import account_create, account_update, contact_create, contact_update
 from ..services.calls import call_log
 from ..services.deals import deal_close, deal_convert, deal_move, deal_update
 from .sales_serializers import (
     AccountSerializer,
+    AccountWriteSerializer,
     CallCreateSerializer,
     CallListRowSerializer,
     CallSerializer,
     ContactSerializer,
+    ContactWriteSerializer,
     DealCloseSerializer,
     DealConvertSerializer,
     DealMoveSerializer,
@@ -230,8 +233,15 @@ class DealViewSet(SalesViewSetMixin, mixins.CreateModelMixin, mixins.UpdateModel
         return Response(DealSummarySerializer(deal_summary(user=request.user), many=True).data)
 
 
+def _renamed(data: dict, names: dict[str, str]) -> dict:
+    return {names.get(key, key): value for key, value in data.items()}
+
+
 @extend_schema(tags=["sales"])
 class AccountViewSet(SalesViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """Accounts. A rep sees those they own or have a deal with, creates accounts (theirs) and
+    changes those they own; a manager sees, creates and changes all, and sets the owner."""
+
     serializer_class = AccountSerializer
     filterset_fields = ["is_customer", "domain"]
     search_fields = ["name", "domain"]
@@ -239,15 +249,46 @@ class AccountViewSet(SalesViewSetMixin, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return account_list_for_user(user=self.request.user)
 
+    @extend_schema(request=AccountWriteSerializer, responses={201: AccountSerializer})
+    def create(self, request):
+        values = _renamed(_valid(AccountWriteSerializer, request.data), {"owner": "owner_id"})
+        account = account_create(actor=request.user, **values)
+        return Response(AccountSerializer(self.get_queryset().get(pk=account.pk)).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=AccountWriteSerializer, responses=AccountSerializer)
+    def partial_update(self, request, pk=None):
+        account = self.get_object()
+        values = _renamed(_valid(AccountWriteSerializer, request.data, partial=True), {"owner": "owner_id"})
+        with _api_field_names():
+            account_update(actor=request.user, account_id=account.pk, **values)
+        return Response(AccountSerializer(self.get_queryset().get(pk=account.pk)).data)
+
 
 @extend_schema(tags=["sales"])
 class ContactViewSet(SalesViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    """Contacts of the accounts the caller sees; added to and changed on those accounts."""
+
     serializer_class = ContactSerializer
     filterset_fields = ["account", "lead"]
     search_fields = ["first_name", "last_name", "email"]
 
     def get_queryset(self):
         return contact_list_for_user(user=self.request.user)
+
+    @extend_schema(request=ContactWriteSerializer, responses={201: ContactSerializer})
+    def create(self, request):
+        values = _renamed(_valid(ContactWriteSerializer, request.data), {"account": "account_id", "lead": "lead_id"})
+        contact = contact_create(actor=request.user, **values)
+        return Response(ContactSerializer(self.get_queryset().get(pk=contact.pk)).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=ContactWriteSerializer, responses=ContactSerializer)
+    def partial_update(self, request, pk=None):
+        contact = self.get_object()
+        values = _renamed(
+            _valid(ContactWriteSerializer, request.data, partial=True), {"account": "account_id", "lead": "lead_id"}
+        )
+        contact_update(actor=request.user, contact_id=contact.pk, **values)
+        return Response(ContactSerializer(self.get_queryset().get(pk=contact.pk)).data)
 
 
 def _valid(serializer_class, data, **kwargs) -> dict:

@@ -224,3 +224,30 @@ class DealSummarySerializer(serializers.Serializer):
     lost_reason = serializers.CharField()
     count = serializers.IntegerField()
     amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class AccountWriteSerializer(serializers.Serializer):
+    """A new account, or the fields to change (PATCH). ``owner`` (a user id) only by managers;
+    a rep's new account is theirs."""
+
+    name = serializers.CharField(max_length=200)
+    domain = serializers.CharField(max_length=253, required=False, allow_blank=True)
+    industry = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    employees = serializers.IntegerField(min_value=0, max_value=10_000_000, required=False, allow_null=True)
+    country = serializers.CharField(max_length=2, required=False, allow_blank=True)
+    is_customer = serializers.BooleanField(required=False)
+    next_check_in_on = serializers.DateField(required=False, allow_null=True)
+    owner = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False, allow_null=True)
+
+
+class ContactWriteSerializer(serializers.Serializer):
+    """A new contact, or the fields to change (PATCH). ``lead`` links the contact to a lead the
+    caller can see (at most one contact per lead)."""
+
+    account = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    lead = serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False, allow_null=True)
+    first_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    title = serializers.CharField(max_length=150, required=False, allow_blank=True)

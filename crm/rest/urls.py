@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import handoff, sales
+from . import handoff, sales, search
 
 router = SimpleRouter()
 router.register("assignments", handoff.AssignmentViewSet, basename="assignment")
@@ -13,3 +13,4 @@ router.register("accounts", sales.AccountViewSet, basename="account")
 router.register("contacts", sales.ContactViewSet, basename="contact")
 urlpatterns = router.urls
 urlpatterns += [path("call-list/", sales.CallListApi.as_view(), name="call-list-api")]
+urlpatterns += [path("search/", search.SearchApi.as_view(), name="search-api")]

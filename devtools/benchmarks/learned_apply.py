@@ -32,15 +32,66 @@ def _literal(value) -> str:
     return "'" + str(value).replace("'", "''").replace("%", "%%") + "'"
 
 
-def _bins_sql(spec, weights: dict[str, float], x: str) -> list[str]:
-    out = []
-    for index in range(len(spec.edges) + 1) if spec.binned else ():
-        label = spec.bin_label(index)
-        if weights.get(label):
-            lower, upper = spec.bin_bounds(index)
-            bounds = [f"{x} >= {lower!r}" if lower is not None else "", f"{x} < {upper!r}" if upper is not None else ""]
-            out.append(f"WHEN {' AND '.join(b for b in bounds if b) or 'TRUE'} THEN {weights[label]!r}")
-    return out
+def _chain_sql(branches, rest: str, value_of, build, *, ordered: bool) -> str:
+    """``CASE WHEN <condition> THEN <build(token)> ... ELSE <build(rest)> END``, leaving out a
+    branch whose value the rows would get without it (the next bin, or the ELSE)."""
+    rest_value = value_of(rest)
+    if ordered:
+        (missing, missing_sql), bins = branches[0], branches[1:]
+        kept, following = [], rest_value
+        for token, condition in reversed(bins):
+            if value_of(token) != following:
+                kept.append((token, condition))
+                following = value_of(token)
+        kept.reverse()
+        if value_of(missing) != rest_value:  # NULL passes every bound: it falls to the ELSE
+            kept.insert(0, (missing, missing_sql))
+    else:
+        kept = [(token, condition) for token, condition in branches if value_of(token) != rest_value]
+    if not kept:
+        return build(rest)
+    whens = " ".join(f"WHEN {condition} THEN {build(token)}" for token, condition in kept)
+    return f"(CASE {whens} ELSE {build(rest)} END)"
+
+
+def _branches_sql(spec, x: str | None, *, pair: bool = False):
+    """(branches, rest, ordered) of a spec over the lead ``l`` (``x``: its number, if numeric)."""
+    from leads.learning.features import ATTR_PREFIX
+    from leads.learning.learner import MISSING, NUMERIC, OTHER
+
+    if spec.kind == NUMERIC:
+        edges = spec.pair_edges if pair else spec.edges
+        tokens = spec.tokens(pair=pair)[:-1]
+        branches = [(MISSING, f"{x} IS NULL")] + [
+            (t, f"{x} < {float(e)!r}") for t, e in zip(tokens, edges, strict=False)
+        ]
+        return branches, tokens[-1], True
+    if spec.name.startswith(ATTR_PREFIX):
+        text = f"l.custom_attributes ->> {_literal(spec.name[len(ATTR_PREFIX) :])}"
+        branches = [(MISSING, f"COALESCE({text}, '') = ''")] + [(v, f"{text} = {_literal(v)}") for v in spec.values]
+        return branches, OTHER, False
+    column = f"l.{spec.name}"
+    if spec.name == "email_opt_in":
+        branches = [(v, f"{'' if v == 'true' else 'NOT '}{column}") for v in spec.values if v in ("true", "false")]
+        return [(MISSING, f"{column} IS NULL"), *branches], OTHER, False
+    branches = [(MISSING, f"({column} IS NULL OR {column} = '')")] + [
+        (v, f"{column} = {_literal(v)}") for v in spec.values
+    ]
+    return branches, OTHER, False
+
+
+def _number_sql(spec) -> str:
+    from leads.learning.features import ATTR_PREFIX, EVENTS_PREFIX
+
+    if spec.name.startswith(EVENTS_PREFIX):
+        return f"COUNT(*) FILTER (WHERE kind = {_literal(spec.name[len(EVENTS_PREFIX) :])})"
+    if spec.name.startswith(ATTR_PREFIX):
+        key = _literal(spec.name[len(ATTR_PREFIX) :])
+        return (
+            f"(CASE WHEN jsonb_typeof(l.custom_attributes -> {key}) = 'number' "
+            f"THEN (l.custom_attributes ->> {key})::double precision END)"
+        )
+    return f"l.{spec.name}"
 
 
 def _trend_sql(spec, weights: dict[str, float], x: str) -> str:
@@ -50,66 +101,60 @@ def _trend_sql(spec, weights: dict[str, float], x: str) -> str:
     if not slope or not spec.has_trend:
         return ""
     return (
-        f" + CASE WHEN {x} IS NULL THEN 0.0 ELSE {slope / spec.scale!r} * "
-        f"(least(greatest({x}, {spec.low!r}), {spec.high!r}) - {spec.center!r}) END"
+        f"(CASE WHEN {x} IS NULL THEN 0.0 ELSE {slope / spec.scale!r} * "
+        f"(least(greatest({x}, {spec.low!r}), {spec.high!r}) - {spec.center!r}) END)"
     )
 
 
 def hand_written_learned_sql(model) -> dict:
     """The learned model's logit written as a person would in PostgreSQL, from its weights
-    table: one CASE per feature over ``l`` (the lead), and the event-count weights over the
-    events grouped by lead (``COUNT(*) FILTER``). For ``devtools.benchmarks.leads._sql_update``."""
-    from leads.learning.apply import model_logistic, model_weights
-    from leads.learning.features import ATTR_PREFIX, EVENTS_PREFIX
-    from leads.learning.learner import MISSING, NUMERIC, FeatureSpec
+    tables: one CASE per feature over ``l`` (the lead), one nested CASE per two-field table,
+    and the event-count terms over the events grouped by lead (``COUNT(*) FILTER``). For
+    ``devtools.benchmarks.leads._sql_update``."""
+    from leads.learning.apply import model_additive, model_weights
+    from leads.learning.features import EVENTS_PREFIX
+    from leads.learning.learner import NUMERIC
 
     weights = model_weights(model)
-    lead_terms, event_terms, event_specs = [repr(float(model.intercept))], [], []
-    for data in model.features:
-        spec = FeatureSpec.from_dict(data)
-        w = {v: x for v, x in weights.get(spec.name, {}).items() if x}
-        if not w:
+    additive = model_additive(model)
+    specs = {spec.name: spec for spec in additive.specs}
+    lead_terms, event_terms = [repr(float(model.intercept))], []
+    for spec in additive.specs:
+        w = weights.get(spec.name, {})
+        x = _number_sql(spec) if spec.kind == NUMERIC else None
+        terms = []
+        if (spec.kind != NUMERIC or spec.binned) and any(w.get(t) for t in spec.tokens()):
+            branches, rest, ordered = _branches_sql(spec, x)
+            terms.append(_chain_sql(branches, rest, w.get, lambda t, w=w: repr(w.get(t, 0.0)), ordered=ordered))
+        if x is not None and _trend_sql(spec, w, x):
+            terms.append(_trend_sql(spec, w, x))
+        (event_terms if spec.name.startswith(EVENTS_PREFIX) else lead_terms).extend(terms)
+    for pair in additive.pairs:
+        if not any(pair.weights.values()):
             continue
-        if spec.name.startswith(EVENTS_PREFIX):
-            x = f"COUNT(*) FILTER (WHERE kind = {_literal(spec.name[len(EVENTS_PREFIX) :])})"
-            event_terms.append(f"(CASE {' '.join(_bins_sql(spec, w, x)) or 'WHEN FALSE THEN 0.0'} ELSE 0.0 END)")
-            event_terms[-1] += _trend_sql(spec, w, x)
-            event_specs.append(spec)
-            continue
-        whens = []
-        if spec.name.startswith(ATTR_PREFIX):
-            key = _literal(spec.name[len(ATTR_PREFIX) :])
-            text = f"l.custom_attributes ->> {key}"
-            if MISSING in w:
-                whens.append(f"WHEN COALESCE({text}, '') = '' THEN {w[MISSING]!r}")
-            if spec.kind == NUMERIC:
-                x = (
-                    f"(CASE WHEN jsonb_typeof(l.custom_attributes -> {key}) = 'number' "
-                    f"THEN ({text})::double precision END)"
-                )
-                whens += _bins_sql(spec, w, x)
-                trend = _trend_sql(spec, w, x)
-            else:
-                whens += [f"WHEN {text} = {_literal(v)} THEN {w[v]!r}" for v in spec.values if v in w]
-                trend = ""
-        else:
-            column = f"l.{spec.name}"
-            if MISSING in w:
-                blank = f" OR {column} = ''" if spec.kind != NUMERIC and spec.name != "email_opt_in" else ""
-                whens.append(f"WHEN {column} IS NULL{blank} THEN {w[MISSING]!r}")
-            if spec.kind == NUMERIC:
-                whens += _bins_sql(spec, w, column)
-                trend = _trend_sql(spec, w, column)
-            elif spec.name == "email_opt_in":
-                whens += [f"WHEN {'' if v == 'true' else 'NOT '}{column} THEN {w[v]!r}" for v in spec.values if v in w]
-                trend = ""
-            else:
-                whens += [f"WHEN {column} = {_literal(v)} THEN {w[v]!r}" for v in spec.values if v in w]
-                trend = ""
-        lead_terms.append(f"(CASE {' '.join(whens) or 'WHEN FALSE THEN 0.0'} ELSE 0.0 END){trend}")
-    logistic = model_logistic(model)
+        first, second = specs[pair.first], specs[pair.second]
+        outer = _branches_sql(first, _number_sql(first) if first.kind == NUMERIC else None, pair=True)
+        inner = _branches_sql(second, _number_sql(second) if second.kind == NUMERIC else None, pair=True)
+        second_tokens = second.tokens(pair=True)
+
+        def row(a, pair=pair, second_tokens=second_tokens):
+            return tuple(pair.weights.get((a, b), 0.0) for b in second_tokens)
+
+        def inner_sql(a, pair=pair, inner=inner):
+            def weight(b):
+                return pair.weights.get((a, b), 0.0)
+
+            return _chain_sql(inner[0], inner[1], weight, lambda b: repr(weight(b)), ordered=inner[2])
+
+        sql = _chain_sql(outer[0], outer[1], row, inner_sql, ordered=outer[2])
+        (event_terms if pair.first.startswith(EVENTS_PREFIX) else lead_terms).append(sql)
+    event_specs = [spec for spec in additive.specs if spec.name.startswith(EVENTS_PREFIX)]
     zero_row = {spec.name: 0 for spec in event_specs}
-    zero = sum(weight for name, _, weight in logistic.contributions(zero_row) if name.startswith(EVENTS_PREFIX))
+    zero = sum(
+        weight
+        for name, _, weight in additive.contributions(zero_row)
+        if all(part.startswith(EVENTS_PREFIX) for part in name.split(" x "))
+    )
     return {
         "lead_sql": "(" + " + ".join(lead_terms) + ")",
         "events_sql": "(" + " + ".join(event_terms) + ")" if event_terms else None,
@@ -131,10 +176,10 @@ def learned_apply_run(options, stdout) -> dict:
 
     from devtools.benchmarks.leads import BENCH_PREFIX, _sql_update, _vacuum, ensure_leads, install_demo_rules
     from devtools.demo.leads import lead_values
-    from leads.learning.apply import learned_scores_apply, model_logistic, python_probability
+    from leads.learning.apply import learned_scores_apply, model_additive, python_probability
+    from leads.learning.boosting import train_ebm
     from leads.learning.features import EVENTS_PREFIX, LEAD_FIELDS, event_counts_for, feature_kinds, lead_row
-    from leads.learning.learner import train_logistic
-    from leads.learning.models import LearnedModel, LearnedModelStatus, LearnedWeight
+    from leads.learning.models import LearnedModel, LearnedModelStatus, LearnedPairWeight, LearnedWeight
     from leads.models import Lead, ScoringPolicy
     from leads.scoring import leads_rescore_all
 
@@ -158,19 +203,22 @@ def learned_apply_run(options, stdout) -> dict:
     )
     names = list(LEAD_FIELDS) + sorted({k for row in rows for k in row if k.startswith("attr.")})
     names += sorted({k for row in rows for k, v in row.items() if k.startswith(EVENTS_PREFIX) and v})
-    model, train_s = _timed(
-        lambda: train_logistic(
+    trained, train_s = _timed(
+        lambda: train_ebm(
             rows,
             y,
             names,
             kinds=feature_kinds(rows, names),
             exact=True,
-            lambdas=(3.0,),
-            bins_grid=(10,),
-            trend_lambdas=(10.0,),
+            group=lambda name: "events" if name.startswith(EVENTS_PREFIX) else "lead",
         )
     )
-    say(f"Trained on {len(rows)} leads ({int(y.sum())} positive) in {train_s:.1f} s: {len(model.weights)} weights")
+    model = trained.model
+    cells = sum(len(pair.weights) for pair in model.pairs)
+    say(
+        f"Trained on {len(rows)} leads ({int(y.sum())} positive) in {train_s:.1f} s: {len(model.weights)} weights, "
+        f"{len(model.pairs)} two-field tables ({cells} cells)"
+    )
     with transaction.atomic():
         version = (LearnedModel.objects.aggregate(v=Max("version"))["v"] or 0) + 1
         LearnedModel.objects.filter(is_active=True).update(is_active=False)
@@ -194,6 +242,7 @@ def learned_apply_run(options, stdout) -> dict:
             )
             for r in model.weight_rows()
         )
+        LearnedPairWeight.objects.bulk_create(LearnedPairWeight(model=stored, **r) for r in model.pair_rows())
 
     policy = ScoringPolicy.current()
     saved_mode, saved_weight = policy.learned_mode, policy.learned_weight
@@ -248,7 +297,7 @@ def learned_apply_run(options, stdout) -> dict:
         ScoringPolicy.objects.filter(pk=policy.pk).update(learned_mode=saved_mode, learned_weight=saved_weight)
 
     probe = list(Lead.objects.order_by("?")[: options["sample"]])
-    logistic = model_logistic(stored)
+    logistic = model_additive(stored)
     start = time.perf_counter()
     probe_counts = event_counts_for([lead.pk for lead in probe])
     python = {lead.pk: python_probability(logistic, lead, probe_counts.get(lead.pk)) for lead in probe}
@@ -266,6 +315,7 @@ def learned_apply_run(options, stdout) -> dict:
         "vendor": connection.vendor,
         "leads": total,
         "weights": len(model.weights),
+        "pair_tables": len(model.pairs),
         "rules_only_rescore_s": round(rules_s, 3),
         # Six decimals: the ratio below must be recomputable from these two at any scale (a
         # 400-lead run takes ~0.03 s, where milliseconds would shift the ratio by ~3%).

@@ -131,21 +131,21 @@ def _build(options, out) -> None:
         "CREATE INDEX ON bench_a (lead_id)",
         "ANALYZE bench_a",
         # lifecycle history
-        """INSERT INTO leads_leadtransition (lead_id, from_stage, to_stage, reason, note, at)
-           SELECT lead_id, 'new', 'engaged', '', '', created_at + interval '1 hour'
+        """INSERT INTO leads_leadtransition (lead_id, from_stage, to_stage, reason, outcome, outcome_reason, note, at)
+           SELECT lead_id, 'new', 'engaged', '', '', '', '', created_at + interval '1 hour'
            FROM bench_r WHERE n %% 3 = 1 AND created_at + interval '1 hour' < %(now)s
-           UNION ALL SELECT lead_id, 'new', 'engaged', '', '', q - interval '1 day' FROM bench_a
-           UNION ALL SELECT lead_id, 'engaged', 'mql', '', '', q FROM bench_a
-           UNION ALL SELECT lead_id, 'mql', 'handed_off', 'handed_off', '', q + interval '1 minute' FROM bench_a
-           UNION ALL SELECT lead_id, 'handed_off', 'sal', 'accepted', '', q + (2 + k %% 5) * interval '1 hour'
+           UNION ALL SELECT lead_id, 'new', 'engaged', '', '', '', '', q - interval '1 day' FROM bench_a
+           UNION ALL SELECT lead_id, 'engaged', 'mql', '', '', '', '', q FROM bench_a
+           UNION ALL SELECT lead_id, 'mql', 'handed_off', 'handed_off', '', '', '', q + interval '1 minute' FROM bench_a
+           UNION ALL SELECT lead_id, 'handed_off', 'sal', 'accepted', 'accepted', '', '', q + (2 + k %% 5) * interval '1 hour'
                      FROM bench_a WHERE outcome = 'accepted'
-           UNION ALL SELECT lead_id, 'handed_off', 'recycled', 'rejected:not_a_fit', '', q + interval '3 hours'
+           UNION ALL SELECT lead_id, 'handed_off', 'recycled', 'rejected:not_a_fit', 'rejected', 'not_a_fit', '', q + interval '3 hours'
                      FROM bench_a WHERE outcome = 'rejected'
-           UNION ALL SELECT lead_id, 'sal', 'opportunity', '', '', q + interval '1 day'
+           UNION ALL SELECT lead_id, 'sal', 'opportunity', '', '', '', '', q + interval '1 day'
                      FROM bench_a WHERE k %% 10 IN (0, 1, 5, 6)
-           UNION ALL SELECT lead_id, 'opportunity', 'customer', 'won', '', q + interval '5 days'
+           UNION ALL SELECT lead_id, 'opportunity', 'customer', 'won', 'won', '', '', q + interval '5 days'
                      FROM bench_a WHERE k %% 10 IN (0, 6)
-           UNION ALL SELECT lead_id, 'opportunity', 'recycled', 'lost:price', '', q + interval '5 days'
+           UNION ALL SELECT lead_id, 'opportunity', 'recycled', 'lost:price', 'lost', 'price', '', q + interval '5 days'
                      FROM bench_a WHERE k %% 10 IN (1, 5)""",
         """UPDATE leads_lead l SET
              stage = CASE WHEN a.k %% 10 IN (0, 6) THEN 'customer' WHEN a.k %% 10 IN (1, 5) THEN 'recycled'

@@ -61,6 +61,7 @@ from leads.models import (
     EngagementEvent,
     EngagementKind,
     Lead,
+    LeadOutcome,
     LeadTransition,
     LifecycleStage,
     RuleKind,
@@ -256,9 +257,20 @@ class _History:
         self.lead_updates: list[Lead] = []
         self.breaches: list[tuple[Assignment, datetime.datetime]] = []
 
-    def move(self, lead: Lead, to_stage: str, at, actor=None, reason: str = "") -> None:
+    def move(
+        self, lead: Lead, to_stage: str, at, actor=None, reason: str = "", outcome: str = "", outcome_reason: str = ""
+    ) -> None:
         self.transitions.append(
-            LeadTransition(lead=lead, from_stage=lead.stage, to_stage=to_stage, actor=actor, reason=reason, at=at)
+            LeadTransition(
+                lead=lead,
+                from_stage=lead.stage,
+                to_stage=to_stage,
+                actor=actor,
+                reason=reason,
+                outcome=outcome,
+                outcome_reason=outcome_reason,
+                at=at,
+            )
         )
         lead.stage = to_stage
         lead.stage_changed_at = at
@@ -552,7 +564,7 @@ def _sales_history(
         if outcome in (CallOutcome.CONNECTED, CallOutcome.CALLBACK_REQUESTED):
             accepted = _clamp(first_touch + datetime.timedelta(minutes=rng.uniform(2, 240)), now)
             assignment.status, assignment.accepted_at = AssignmentStatus.ACCEPTED, accepted
-            h.move(lead, S.SAL, accepted, actor=rep, reason="accepted")
+            h.move(lead, S.SAL, accepted, actor=rep, reason="accepted", outcome=LeadOutcome.ACCEPTED)
         if outcome == CallOutcome.CALLBACK_REQUESTED or rng.random() < 0.3:
             due = now + datetime.timedelta(hours=rng.uniform(-30, 72))
             h.follow_ups.append(
@@ -570,7 +582,15 @@ def _sales_history(
         reason = rng.choice([r for r in RejectReason if r not in (RejectReason.NO_CONTACT, RejectReason.OTHER)])
         at = _clamp(first_touch + datetime.timedelta(minutes=rng.uniform(5, 600)), now)
         assignment.status, assignment.rejected_at, assignment.rejected_reason = AssignmentStatus.REJECTED, at, reason
-        h.move(lead, S.RECYCLED, at, actor=rep, reason=f"{REASON_REJECTED_PREFIX}{reason}")
+        h.move(
+            lead,
+            S.RECYCLED,
+            at,
+            actor=rep,
+            reason=f"{REASON_REJECTED_PREFIX}{reason}",
+            outcome=LeadOutcome.REJECTED,
+            outcome_reason=reason,
+        )
         lead.owner = None
         return
     if fate < 0.82:  # no contact after the cadence
@@ -580,14 +600,14 @@ def _sales_history(
             at += datetime.timedelta(hours=rng.uniform(4, 48))
         at = _clamp(at, now)
         assignment.status, assignment.closed_at = AssignmentStatus.CLOSED, at
-        h.move(lead, S.RECYCLED, at, actor=rep, reason=REASON_NO_CONTACT)
+        h.move(lead, S.RECYCLED, at, actor=rep, reason=REASON_NO_CONTACT, outcome=LeadOutcome.NO_CONTACT)
         lead.owner = None
         return
     # Opportunity: accepted, converted to a deal, then won / lost / still open.
     call(first_touch, CallOutcome.CONNECTED, rng.randrange(120, 900), objection=rng.random() < 0.6)
     accepted = _clamp(first_touch + datetime.timedelta(minutes=rng.uniform(2, 120)), now)
     assignment.status, assignment.accepted_at = AssignmentStatus.ACCEPTED, accepted
-    h.move(lead, S.SAL, accepted, actor=rep, reason="accepted")
+    h.move(lead, S.SAL, accepted, actor=rep, reason="accepted", outcome=LeadOutcome.ACCEPTED)
     meeting = _clamp(accepted + datetime.timedelta(days=rng.uniform(0.5, 5)), now)
     call(meeting, CallOutcome.MEETING_BOOKED, rng.randrange(300, 1800), objection=rng.random() < 0.5)
     converted = _clamp(meeting + datetime.timedelta(days=rng.uniform(0.1, 3)), now)
@@ -616,10 +636,18 @@ def _sales_history(
     }
     h.deals.append((lead, deal))
     if outcome == "won":
-        h.move(lead, S.CUSTOMER, close_at, actor=rep, reason=REASON_WON)
+        h.move(lead, S.CUSTOMER, close_at, actor=rep, reason=REASON_WON, outcome=LeadOutcome.WON)
         assignment.status, assignment.closed_at = AssignmentStatus.CLOSED, close_at
     elif outcome == "lost":
-        h.move(lead, S.RECYCLED, close_at, actor=rep, reason=f"{REASON_LOST_PREFIX}{deal['lost_reason']}")
+        h.move(
+            lead,
+            S.RECYCLED,
+            close_at,
+            actor=rep,
+            reason=f"{REASON_LOST_PREFIX}{deal['lost_reason']}",
+            outcome=LeadOutcome.LOST,
+            outcome_reason=deal["lost_reason"],
+        )
         assignment.status, assignment.closed_at = AssignmentStatus.CLOSED, close_at
         lead.owner = None
 

@@ -3,7 +3,7 @@ from django.contrib import admin
 
 from config.admin_base import ReadOnlyModelAdmin
 
-from .models import LearnedModel, LearnedWeight, LearningPolicy
+from .models import LearnedModel, LearnedPairWeight, LearnedWeight, LearningPolicy
 from .services import POLICY_FIELDS, learning_policy_validate
 
 
@@ -70,3 +70,14 @@ class LearnedWeightAdmin(ReadOnlyModelAdmin):
     search_fields = ["feature", "value"]
     list_select_related = ["model"]
     ordering = ["model", "-weight"]
+
+
+@admin.register(LearnedPairWeight)
+class LearnedPairWeightAdmin(ReadOnlyModelAdmin):
+    """Read-only: the two-field tables are written by training, never by hand."""
+
+    list_display = ["model", "first", "second", "first_value", "second_value", "weight"]
+    list_filter = ["model"]
+    search_fields = ["first", "second", "first_value", "second_value"]
+    list_select_related = ["model"]
+    ordering = ["model", "first", "second", "-weight"]

@@ -1,12 +1,14 @@
 """Applying a learned model: set-based in SQL for many leads, in Python for one lead's reasons.
 
-The logit is ``intercept + sum of the weights of the lead's feature values``; SQL builds one
-``CASE`` per feature from the version's weights table (a JSON key comparison for attributes,
-a grouped ``COUNT`` subquery for engagement counts), so re-scoring every lead is a single
-``UPDATE`` whatever the number of leads, on PostgreSQL and SQLite alike. The Python path
-(`python_logit`) reads the same weights table and the same ``FeatureSpec`` and must agree;
-a test checks that on random leads. Numeric features add their trend (slope times the
-clamped, standardised value; 0 when missing or not a number).
+The logit is ``intercept + the weight of each of the lead's field values + the weight of
+each of its pairs of values + trends``; SQL builds one ``CASE`` per field from the version's
+weights table and one nested ``CASE`` per two-field table (a JSON key comparison for
+attributes, a grouped count for engagement counts), so re-scoring every lead is a single
+``UPDATE`` whatever the number of leads, on PostgreSQL and SQLite alike. Numeric bins are one
+ordered chain of upper bounds, and branches whose weight the next branch (or the ``ELSE``)
+gives anyway are left out, which changes no result. The Python path (``python_logit``) reads
+the same tables and the same ``FeatureSpec`` and must agree; tests check that on random leads
+and against the training library's own prediction.
 
 Unless the policy is rules only, the rule scorer writes ``learned_score`` itself, in its own
 single statement, from ``learned_scoring_terms``; ``learned_scores_apply`` is the learned-only
@@ -23,19 +25,16 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 from django.db.models import Case, F, FloatField, Func, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce, Exp, Greatest, Least
-from django.db.models.lookups import IsNull
+from django.db.models.lookups import IsNull, LessThan
 
 from leads.models import EngagementEvent, Lead
 
 from .features import ATTR_PREFIX, EVENTS_PREFIX, LEAD_FIELDS, event_counts_for, lead_row
-from .learner import MISSING, NUMERIC, TREND, FeatureSpec, LogisticModel
-from .models import LearnedModel
+from .learner import CATEGORICAL, MISSING, NUMERIC, OTHER, PAIR_SEPARATOR, TREND, AdditiveModel, FeatureSpec, PairTerm
+from .models import LearnedModel, LearnedPairWeight
 
 # The logit is clamped as the Python sigmoid clamps it, so exp() never overflows.
 LOGIT_LIMIT = 35.0
-# Open ends of numeric bins on JSON values: comparing with finite bounds also leaves out
-# strings and booleans on both databases (their JSON ordering puts them outside numbers).
-JSON_NUMBER_MIN, JSON_NUMBER_MAX = -1e300, 1e300
 REASON_MIN_WEIGHT = 0.005
 
 
@@ -47,76 +46,24 @@ def model_weights(model: LearnedModel) -> dict[str, dict[str, float]]:
     return table
 
 
-def model_logistic(model: LearnedModel) -> LogisticModel:
+def model_pairs(model: LearnedModel) -> list[PairTerm]:
+    """The two-field tables of a version, in the order they were trained."""
+    pairs: dict[tuple[str, str], PairTerm] = {}
+    rows = LearnedPairWeight.objects.filter(model=model).order_by("id")
+    for first, second, a, b, weight in rows.values_list("first", "second", "first_value", "second_value", "weight"):
+        pair = pairs.setdefault((first, second), PairTerm(first=first, second=second, weights={}))
+        pair.weights[(a, b)] = weight
+    return list(pairs.values())
+
+
+def model_additive(model: LearnedModel) -> AdditiveModel:
+    """The version as the Python application reads it (two queries: weights, pairs)."""
     weights = {(f, v): w for f, values in model_weights(model).items() for v, w in values.items()}
     specs = [FeatureSpec.from_dict(data) for data in model.features]
-    return LogisticModel(specs=specs, weights=weights, intercept=model.intercept, lam=0.0)
+    return AdditiveModel(specs=specs, weights=weights, intercept=model.intercept, pairs=model_pairs(model))
 
 
 # --- SQL -------------------------------------------------------------------------------------
-
-
-def _bin_q(lookup: str, lower: float | None, upper: float | None, *, json_value: bool) -> Q:
-    if json_value:
-        lower = JSON_NUMBER_MIN if lower is None else lower
-        upper = JSON_NUMBER_MAX if upper is None else upper
-    q = Q()
-    if lower is not None:
-        q &= Q(**{f"{lookup}__gte": lower})
-    if upper is not None:
-        q &= Q(**{f"{lookup}__lt": upper})
-    return q
-
-
-def _lead_field_expression(spec: FeatureSpec, weights: dict[str, float]):
-    name = spec.name
-    field = Lead._meta.get_field(name)
-    whens = []
-    if MISSING in weights:
-        missing = Q(**{f"{name}__isnull": True})
-        if field.get_internal_type() in ("CharField", "TextField", "EmailField"):
-            missing |= Q(**{name: ""})
-        whens.append(When(missing, then=Value(weights[MISSING])))
-    if spec.kind == NUMERIC:
-        whens += _bin_whens(spec, weights, name, json_value=False)
-    else:
-        boolean = field.get_internal_type() == "BooleanField"
-        for value in spec.values:
-            if value in weights:
-                match = (value == "true") if boolean else value
-                whens.append(When(Q(**{name: match}), then=Value(weights[value])))
-    values = Case(*whens, default=Value(0.0), output_field=FloatField()) if whens else Value(0.0)
-    if spec.kind == NUMERIC:
-        return _plus(values, _trend_term(spec, weights, F(name)))
-    return values
-
-
-def _bin_whens(spec: FeatureSpec, weights: dict[str, float], lookup: str, *, json_value: bool) -> list[When]:
-    """One ``When`` per weighted quantile bin of a numeric feature."""
-    whens = []
-    for index in range(len(spec.edges) + 1):
-        label = spec.bin_label(index)
-        if label in weights:
-            lower, upper = spec.bin_bounds(index)
-            whens.append(When(_bin_q(lookup, lower, upper, json_value=json_value), then=Value(weights[label])))
-    return whens
-
-
-def _trend_term(spec: FeatureSpec, weights: dict[str, float], number):
-    """``slope * (clamp(x) - center) / scale`` for a numeric ``number`` expression; 0 when it
-    is NULL (missing or not a number), as in ``FeatureSpec.trend_value``. None without a
-    trend. ``number`` appears twice in the SQL; it is a column or a cheap JSON lookup."""
-    slope = weights.get(TREND)
-    if not slope or not spec.has_trend:
-        return None
-    clamped = Least(
-        Greatest(number, Value(float(spec.low)), output_field=FloatField()),
-        Value(float(spec.high)),
-        output_field=FloatField(),
-    )
-    term = Value(slope / spec.scale) * (clamped - Value(float(spec.center)))
-    # Not COALESCE(term, 0): PostgreSQL's GREATEST skips NULLs, so the term is never NULL there.
-    return Case(When(IsNull(number, True), then=Value(0.0)), default=term, output_field=FloatField())
 
 
 class JsonNumber(Func):
@@ -141,96 +88,229 @@ class JsonNumber(Func):
         return sql, (*params, path, *params, path)
 
 
+def _number(spec: FeatureSpec, count_column: str | None):
+    """The SQL number a numeric spec reads (NULL when missing or not a number)."""
+    if count_column is not None:
+        return F(count_column)
+    if spec.name.startswith(ATTR_PREFIX):
+        return JsonNumber(spec.name[len(ATTR_PREFIX) :])
+    return F(spec.name)
+
+
+@dataclass
+class _Reader:
+    """How SQL reads a spec's tokens: ``branches`` (token, condition) tried in order, and the
+    token of every row no branch takes (``rest``). ``ordered``: numeric bins, where a branch
+    holds only the rows the branches before it left (an upper bound each)."""
+
+    branches: list[tuple[str, object]]
+    rest: str
+    ordered: bool
+
+
+def _reader(spec: FeatureSpec, *, pair: bool = False, count_column: str | None = None) -> _Reader:
+    if spec.kind == NUMERIC:
+        x = _number(spec, count_column)
+        edges = spec.pair_edges if pair else spec.edges
+        tokens = spec.tokens(pair=pair)[:-1]
+        branches = [(MISSING, IsNull(x, True))]
+        branches += [(token, LessThan(x, Value(float(edge)))) for token, edge in zip(tokens, edges, strict=False)]
+        return _Reader(branches=branches, rest=tokens[-1], ordered=True)
+    if spec.name.startswith(ATTR_PREFIX):
+        lookup = f"custom_attributes__{spec.name[len(ATTR_PREFIX) :]}"
+        # As in FeatureSpec.text: absent, JSON null and "" are all missing.
+        branches = [(MISSING, Q(**{f"{lookup}__isnull": True}) | Q(**{lookup: None}) | Q(**{lookup: ""}))]
+        for value in spec.values:
+            match = Q(**{lookup: value})
+            if value in ("true", "false"):
+                match |= Q(**{lookup: value == "true"})
+            branches.append((value, match))
+        return _Reader(branches=branches, rest=OTHER, ordered=False)
+    name = spec.name
+    field = Lead._meta.get_field(name)
+    if field.get_internal_type() == "BooleanField":
+        branches = [(MISSING, Q(**{f"{name}__isnull": True}))]
+        branches += [(v, Q(**{name: v == "true"})) for v in spec.values if v in ("true", "false")]
+    else:
+        branches = [(MISSING, Q(**{f"{name}__isnull": True}) | Q(**{name: ""}))]
+        branches += [(v, Q(**{name: v})) for v in spec.values]
+    return _Reader(branches=branches, rest=OTHER, ordered=False)
+
+
+def _case(reader: _Reader, value_of, build):
+    """``CASE`` over the reader's branches giving ``build(token)``; a branch whose
+    ``value_of`` equals what the rows would get without it is left out."""
+    rest_value = value_of(reader.rest)
+    if reader.ordered:
+        (missing, missing_condition), bins = reader.branches[0], reader.branches[1:]
+        kept, following = [], rest_value
+        for token, condition in reversed(bins):
+            if value_of(token) != following:
+                kept.append((token, condition))
+                following = value_of(token)
+        kept.reverse()
+        # A NULL matches no bound, so missing falls through to the rest, not the next bin.
+        if value_of(missing) != rest_value:
+            kept.insert(0, (missing, missing_condition))
+    else:
+        kept = [(token, condition) for token, condition in reader.branches if value_of(token) != rest_value]
+    if not kept:
+        return build(reader.rest)
+    whens = [When(condition, then=build(token)) for token, condition in kept]
+    return Case(*whens, default=build(reader.rest), output_field=FloatField())
+
+
+def _trend_term(spec: FeatureSpec, weights: dict[str, float], number):
+    """``slope * (clamp(x) - center) / scale`` for a numeric ``number`` expression; 0 when it
+    is NULL (missing or not a number), as in ``FeatureSpec.trend_value``. None without a
+    trend. ``number`` appears twice in the SQL; it is a column or a cheap JSON lookup."""
+    slope = weights.get(TREND)
+    if not slope or not spec.has_trend:
+        return None
+    clamped = Least(
+        Greatest(number, Value(float(spec.low)), output_field=FloatField()),
+        Value(float(spec.high)),
+        output_field=FloatField(),
+    )
+    term = Value(slope / spec.scale) * (clamped - Value(float(spec.center)))
+    # Not COALESCE(term, 0): PostgreSQL's GREATEST skips NULLs, so the term is never NULL there.
+    return Case(When(IsNull(number, True), then=Value(0.0)), default=term, output_field=FloatField())
+
+
+def _main_term(spec: FeatureSpec, weights: dict[str, float], count_column: str | None = None):
+    """The spec's value weight plus its trend, or None when it adds nothing."""
+    total = None
+    if (spec.kind == CATEGORICAL or spec.binned) and any(weights.get(token, 0.0) for token in spec.tokens()):
+
+        def weight(token):
+            return weights.get(token, 0.0)
+
+        total = _case(_reader(spec, count_column=count_column), weight, lambda t: Value(weight(t)))
+    trend = _trend_term(spec, weights, _number(spec, count_column)) if spec.has_trend else None
+    if trend is not None:
+        total = trend if total is None else total + trend
+    return total
+
+
+def _pair_term(pair: PairTerm, first: FeatureSpec, second: FeatureSpec, columns: dict[str, str] | None = None):
+    """A two-field table as a ``CASE`` on the first field whose branches are ``CASE``s on the
+    second; None when every cell is 0."""
+    if not any(pair.weights.values()):
+        return None
+    columns = columns or {}
+    inner = _reader(second, pair=True, count_column=columns.get(second.name))
+    outer = _reader(first, pair=True, count_column=columns.get(first.name))
+    second_tokens = second.tokens(pair=True)
+
+    def row(a):
+        return tuple(pair.weights.get((a, b), 0.0) for b in second_tokens)
+
+    def inner_case(a):
+        def weight(b):
+            return pair.weights.get((a, b), 0.0)
+
+        return _case(inner, weight, lambda b: Value(weight(b)))
+
+    return _case(outer, row, inner_case)
+
+
 def _plus(total, term):
     return total if term is None else total + term
 
 
-def _attr_expression(spec: FeatureSpec, weights: dict[str, float]):
-    key = spec.name[len(ATTR_PREFIX) :]
-    lookup = f"custom_attributes__{key}"
-    whens = []
-    if MISSING in weights:
-        # As in FeatureSpec.token: absent, JSON null and "" are all missing.
-        missing = Q(**{f"{lookup}__isnull": True}) | Q(**{lookup: None}) | Q(**{lookup: ""})
-        whens.append(When(missing, then=Value(weights[MISSING])))
-    if spec.kind == NUMERIC:
-        whens += _bin_whens(spec, weights, lookup, json_value=True)
-    else:
-        for value in spec.values:
-            if value not in weights:
-                continue
-            match = Q(**{lookup: value})
-            if value in ("true", "false"):
-                match |= Q(**{lookup: value == "true"})
-            whens.append(When(match, then=Value(weights[value])))
-    values = Case(*whens, default=Value(0.0), output_field=FloatField()) if whens else Value(0.0)
-    if spec.kind == NUMERIC:
-        return _plus(values, _trend_term(spec, weights, JsonNumber(key)))
-    return values
+@dataclass
+class _EventSide:
+    """The model's engagement-count terms: specs (count ``i`` is annotated ``<prefix><i>``),
+    their weights and the pairs of two counts."""
+
+    specs: list[FeatureSpec]
+    weights: dict[str, dict[str, float]]
+    pairs: list[PairTerm]
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(spec.name[len(EVENTS_PREFIX) :] for spec in self.specs)
+
+    def total(self, prefix: str):
+        columns = {spec.name: f"{prefix}{i}" for i, spec in enumerate(self.specs)}
+        by_name = {spec.name: spec for spec in self.specs}
+        total = Value(0.0)
+        for spec in self.specs:
+            total = _plus(total, _main_term(spec, self.weights.get(spec.name, {}), columns[spec.name]))
+        for pair in self.pairs:
+            total = _plus(total, _pair_term(pair, by_name[pair.first], by_name[pair.second], columns))
+        return total
+
+    def zero(self) -> float:
+        """The terms' logit for a lead without events (every count 0)."""
+        model = AdditiveModel(
+            specs=self.specs,
+            weights={(s.name, v): w for s in self.specs for v, w in self.weights.get(s.name, {}).items()},
+            intercept=0.0,
+            pairs=self.pairs,
+        )
+        return float(model.logit({spec.name: 0 for spec in self.specs}))
 
 
-def _events_expression(features: list[tuple[FeatureSpec, dict[str, float]]]):
-    """All engagement-count features in one correlated subquery: a single pass over the
-    lead's events (index ``lead, kind``) counts every kind, and each count becomes its bin's
-    weight inside the subquery. ``SUM`` here is a plain function, not a Django aggregate, so
-    no GROUP BY is added: the subquery always returns one row, counts of 0 included."""
-    kinds = [spec.name[len(EVENTS_PREFIX) :] for spec, _ in features]
+def _model_terms(model: LearnedModel) -> tuple[object, _EventSide | None]:
+    """The model split by where its inputs live: the intercept plus the lead field and
+    attribute terms (and their pairs) as one expression over the lead row, and the
+    engagement-count terms whose counts come from the events (None when there are none).
+    Two queries (weights, pairs)."""
+    weights = model_weights(model)
+    specs = {data["name"]: FeatureSpec.from_dict(data) for data in model.features}
+    lead_logit = Value(float(model.intercept))
+    event_specs = []
+    for spec in specs.values():
+        if spec.name.startswith(EVENTS_PREFIX):
+            event_specs.append(spec)
+        elif spec.name.startswith(ATTR_PREFIX) or spec.name in LEAD_FIELDS:
+            lead_logit = _plus(lead_logit, _main_term(spec, weights.get(spec.name, {})))
+    event_pairs = []
+    for pair in model_pairs(model):
+        sides = {pair.first.startswith(EVENTS_PREFIX), pair.second.startswith(EVENTS_PREFIX)}
+        if sides == {True}:
+            event_pairs.append(pair)
+        elif sides == {False}:
+            lead_logit = _plus(lead_logit, _pair_term(pair, specs[pair.first], specs[pair.second]))
+        else:  # pragma: no cover - training never pairs the two sides (boosting.train_ebm group)
+            raise ValueError(f"Pair {pair.name} mixes a lead field with an engagement count.")
+    used = {p.first for p in event_pairs} | {p.second for p in event_pairs}
+    event_specs = [
+        s for s in event_specs if s.name in used or any(weights.get(s.name, {}).get(t) for t in s.tokens() + [TREND])
+    ]
+    if not event_specs:
+        return lead_logit, None
+    return lead_logit, _EventSide(specs=event_specs, weights=weights, pairs=event_pairs)
+
+
+def _events_expression(side: _EventSide):
+    """All engagement-count terms in one correlated subquery: a single pass over the lead's
+    events (index ``lead, kind``) counts every kind, and the counts' weights are summed inside
+    the subquery. ``SUM`` here is a plain function, not a Django aggregate, so no GROUP BY is
+    added: the subquery always returns one row, counts of 0 included."""
     counts = {
         f"c{i}": Coalesce(
             Func(Case(When(kind=kind, then=Value(1)), default=Value(0)), function="SUM"),
             Value(0),
             output_field=IntegerField(),
         )
-        for i, kind in enumerate(kinds)
+        for i, kind in enumerate(side.kinds)
     }
-    total = _events_total(features, "c")
     per_lead = (
-        EngagementEvent.objects.filter(lead_id=OuterRef("pk"), kind__in=kinds)
+        EngagementEvent.objects.filter(lead_id=OuterRef("pk"), kind__in=side.kinds)
         .order_by()
         .annotate(**counts)
-        .annotate(w=total)
+        .annotate(w=side.total("c"))
         .values("w")
     )
     return Coalesce(Subquery(per_lead, output_field=FloatField()), Value(0.0))
 
 
-def _events_total(features: list[tuple[FeatureSpec, dict[str, float]]], prefix: str):
-    """The weights of event counts annotated as ``<prefix><i>``: bin weights plus trends."""
-    total = Value(0.0)
-    for i, (spec, weights) in enumerate(features):
-        whens = _bin_whens(spec, weights, f"{prefix}{i}", json_value=False)
-        if whens:
-            total = total + Case(*whens, default=Value(0.0), output_field=FloatField())
-        total = _plus(total, _trend_term(spec, weights, F(f"{prefix}{i}")))
-    return total
-
-
-def _model_terms(model: LearnedModel) -> tuple[object, list]:
-    """The model split by where its inputs live: the intercept plus the lead field and
-    attribute weights as one expression over the lead row, and the engagement-count features
-    (spec, weights) whose counts come from the events. Zero weights are left out. One query
-    (the weights)."""
-    weights = model_weights(model)
-    lead_logit = Value(float(model.intercept))
-    event_features = []
-    for data in model.features:
-        spec = FeatureSpec.from_dict(data)
-        feature_weights = {v: w for v, w in weights.get(spec.name, {}).items() if w != 0.0}
-        if not feature_weights:
-            continue
-        if spec.name.startswith(ATTR_PREFIX):
-            lead_logit = lead_logit + _attr_expression(spec, feature_weights)
-        elif spec.name.startswith(EVENTS_PREFIX):
-            event_features.append((spec, feature_weights))
-        elif spec.name in LEAD_FIELDS:
-            lead_logit = lead_logit + _lead_field_expression(spec, feature_weights)
-    return lead_logit, event_features
-
-
 def logit_expression(model: LearnedModel):
-    total, event_features = _model_terms(model)
-    if event_features:
-        total = total + _events_expression(event_features)
+    total, side = _model_terms(model)
+    if side is not None:
+        total = total + _events_expression(side)
     return Least(Greatest(total, Value(-LOGIT_LIMIT)), Value(LOGIT_LIMIT))
 
 
@@ -342,57 +422,56 @@ class ScoringTerms:
 
 def learned_scoring_terms(model: LearnedModel | None = None) -> ScoringTerms | None:
     """The terms of ``model`` (default: the active model), or None without an active model
-    (one query for the model, one for its weights)."""
+    (one query for the model, two for its weights and pairs)."""
     model = model or LearnedModel.objects.active().first()
     if model is None:
         return None
-    lead_logit, event_features = _model_terms(model)
-    if not event_features:
+    lead_logit, side = _model_terms(model)
+    if side is None:
         return ScoringTerms(lead_logit=lead_logit, event_counts={}, events_logit=None, events_zero=0.0)
-    kinds = tuple(spec.name[len(EVENTS_PREFIX) :] for spec, _ in event_features)
     event_counts = {
         f"learned_n{i}": Sum(Case(When(kind=kind, then=Value(1)), default=Value(0)), output_field=IntegerField())
-        for i, kind in enumerate(kinds)
+        for i, kind in enumerate(side.kinds)
     }
-    logistic = LogisticModel(
-        specs=[spec for spec, _ in event_features],
-        weights={(spec.name, v): w for spec, fw in event_features for v, w in fw.items()},
-        intercept=0.0,
-        lam=0.0,
-    )
-    zero = sum(w for _, _, w in logistic.contributions({spec.name: 0 for spec, _ in event_features}))
     return ScoringTerms(
         lead_logit=lead_logit,
         event_counts=event_counts,
-        events_logit=_events_total(event_features, "learned_n"),
-        events_zero=float(zero),
-        event_kinds=kinds,
+        events_logit=side.total("learned_n"),
+        events_zero=side.zero(),
+        event_kinds=side.kinds,
     )
 
 
 # --- Python ----------------------------------------------------------------------------------
 
 
-def python_logit(model: LogisticModel, lead: Lead, event_counts: dict[str, int] | None = None) -> float:
+def python_logit(model: AdditiveModel, lead: Lead, event_counts: dict[str, int] | None = None) -> float:
     return max(-LOGIT_LIMIT, min(LOGIT_LIMIT, model.logit(lead_row(lead, event_counts))))
 
 
-def python_probability(model: LogisticModel, lead: Lead, event_counts: dict[str, int] | None = None) -> float:
+def python_probability(model: AdditiveModel, lead: Lead, event_counts: dict[str, int] | None = None) -> float:
     return 1.0 / (1.0 + math.exp(-python_logit(model, lead, event_counts)))
 
 
 def learned_reasons(lead: Lead, *, model: LearnedModel | None = None) -> list[dict]:
-    """Why the active model scores this lead as it does: one entry per feature value with a
-    weight, strongest first, e.g. ``{"text": "industry = software: +0.42", ...}``. Empty when
+    """Why the active model scores this lead as it does: one entry per field value and per
+    pair of values with a weight, strongest first, e.g. ``{"text": "industry = software:
+    +0.42", ...}`` or ``"industry x employees = software x 50 to < 250: +0.11"``. Empty when
     no model is active."""
     model = model or LearnedModel.objects.active().first()
     if model is None:
         return []
-    logistic = model_logistic(model)
+    additive = model_additive(model)
     counts = event_counts_for([lead.pk]).get(lead.pk, {})
     reasons = [
-        {"feature": feature, "value": value, "weight": round(weight, 4), "text": f"{feature} = {value}: {weight:+.2f}"}
-        for feature, value, weight in logistic.contributions(lead_row(lead, counts))
+        {
+            "feature": feature,
+            "value": value,
+            "weight": round(weight, 4),
+            "pair": PAIR_SEPARATOR in feature,
+            "text": f"{feature} = {value}: {weight:+.2f}",
+        }
+        for feature, value, weight in additive.contributions(lead_row(lead, counts))
         if abs(weight) >= REASON_MIN_WEIGHT
     ]
     reasons.sort(key=lambda r: -abs(r["weight"]))

@@ -1,7 +1,8 @@
 """Offline evaluation of the learned model on any CSV of leads with an outcome column.
 
 Nothing here touches the database: rows are read from the file, split, trained on and scored
-in memory. Used by ``manage.py evaluate_scoring``.
+in memory. Used by ``manage.py evaluate_scoring``. Training loads interpret and scikit-learn
+(``boosting.py``) when a split is evaluated, not when this module is imported.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .learner import CATEGORICAL, NaiveBayes, roc_auc, stratified_split, time_split, train_logistic
+from .learner import CATEGORICAL, NaiveBayes, SealedRows, infer_specs, stratified_split, time_split
 
 MIN_ROWS_PER_CLASS = 10
 
@@ -104,59 +105,89 @@ def read_outcome_csv(
 
 
 def _evaluate_split(table: OutcomeTable, train_idx, test_idx, *, time_ordered: bool) -> dict:
+    """Train every model on the training rows with the test rows sealed, then open the seal
+    once for the final scores. Nothing chosen here (settings, kinds, bins, text columns) can
+    depend on a test row: they are not reachable until ``score``."""
+    from .boosting import EBM_SETTINGS, gradient_boosting_baseline, train_ebm
+
     train_rows = [table.rows[i] for i in train_idx]
-    test_rows = [table.rows[i] for i in test_idx]
-    y_train, y_test = table.y[train_idx], table.y[test_idx]
-    model = train_logistic(train_rows, y_train, table.columns, time_ordered=time_ordered)
+    y_train = table.y[train_idx]
+    sealed = SealedRows([table.rows[i] for i in test_idx], table.y[test_idx])
+    trained = train_ebm(train_rows, y_train, table.columns, time_ordered=time_ordered)
+    model = trained.model
     baseline = NaiveBayes(table.columns).fit(train_rows, y_train)
-    auc = roc_auc(y_test, model.predict(test_rows))
-    nb_auc = roc_auc(y_test, baseline.predict(test_rows))
     # A reference, not the baseline: the same naive Bayes over the text columns only, as
     # Odoo's predictive scoring can use only fields with a set of values (no numbers).
-    text_columns = [spec.name for spec in model.specs if spec.kind == CATEGORICAL]
-    text_nb_auc = (
-        roc_auc(y_test, NaiveBayes(text_columns).fit(train_rows, y_train).predict(test_rows)) if text_columns else None
-    )
+    kinds = {spec.name: spec.kind for spec in infer_specs(train_rows, table.columns)}
+    text_columns = [name for name in table.columns if kinds[name] == CATEGORICAL]
+    predictors = {
+        "auc": model.predict,
+        "nb_auc": baseline.predict,
+        "gb_auc": gradient_boosting_baseline(train_rows, y_train, table.columns),
+    }
+    if text_columns:
+        predictors["text_nb_auc"] = NaiveBayes(text_columns).fit(train_rows, y_train).predict
+    scored = sealed.score(predictors)
+
+    def auc(name):
+        value = scored[name]["auc"] if name in scored else None
+        return None if value is None else round(value, 4)
+
     return {
-        "auc": None if auc is None else round(auc, 4),
-        "nb_auc": None if nb_auc is None else round(nb_auc, 4),
-        "text_nb_auc": None if text_nb_auc is None else round(text_nb_auc, 4),
+        "auc": auc("auc"),
+        "nb_auc": auc("nb_auc"),
+        "gb_auc": auc("gb_auc"),
+        "text_nb_auc": auc("text_nb_auc"),
         "text_columns": text_columns,
         "train_rows": len(train_rows),
-        "test_rows": len(test_rows),
-        "test_positive_rate": round(float(y_test.mean()), 4),
-        "bins": model.bins,
-        "lambda": model.lam,
-        "trend_lambda": model.trend_lam,
-        "naive_bayes_scale": model.naive_bayes_scale,
-        # The chosen settings' validation AUC on the training rows (forward slices when time-ordered).
-        "validation_auc": max(model.validation.values(), default=None),
-        "time_proxies": model.time_proxies,
+        "test_rows": len(sealed),
+        "test_positive_rate": round(float(scored["y"].mean()), 4),
+        "bins": EBM_SETTINGS["max_bins"],
+        "lambda": None,
+        "trend_lambda": None,
+        "naive_bayes_scale": None,
+        # The chosen time-proxy handling's validation AUC on the training rows (forward slices).
+        "validation_auc": max(model.info["validation"].values(), default=None),
+        "validation": model.info["validation"],
+        "time_proxies": model.info["time_proxies"],
+        "time_proxy_choice": model.info["time_proxy_choice"],
+        "pairs": model.info["pairs"],
+        "seal": {"sealed_ns": sealed.sealed_ns, "opened_ns": sealed.opened_ns},
+        "test_index": np.asarray(test_idx),
         "model": model,
     }
 
 
-def evaluate(table: OutcomeTable, *, time_order: bool, seed: int = 42) -> dict:
-    """Train on 70 % and score 30 %: a stratified split (seeded), and with ``time_order`` also
-    the oldest 70 % (file order) against the newest 30 %. Learned model and naive Bayes
-    baseline alike."""
+def cut_key(cut: float) -> str:
+    return f"{cut:g}"
+
+
+def evaluate(table: OutcomeTable, *, time_order: bool, time_cuts: tuple[float, ...] = (0.7,), seed: int = 42) -> dict:
+    """Train on 70 % and score 30 %: a stratified split (seeded), and with ``time_order``, per
+    cut F of ``time_cuts``, the oldest F (file order) against the rest. Every model (the
+    learned one, the naive Bayes and gradient boosting baselines) is trained with the test
+    rows sealed (``learner.SealedRows``)."""
     started = time.perf_counter()
     train_idx, test_idx = stratified_split(table.y, test_share=0.3, seed=seed)
     random_split = _evaluate_split(table, train_idx, test_idx, time_ordered=False)
-    time_result = None
+    cuts: dict[str, dict] = {}
     if time_order:
-        train_idx, test_idx = time_split(len(table.rows), test_share=0.3)
-        if 0 < table.y[train_idx].sum() < len(train_idx) and 0 < table.y[test_idx].sum() < len(test_idx):
-            time_result = _evaluate_split(table, train_idx, test_idx, time_ordered=True)
-        else:
-            time_result = {
-                "auc": None,
-                "nb_auc": None,
-                "text_nb_auc": None,
-                "note": "one side of the time split has a single class",
-            }
+        for cut in time_cuts:
+            train_idx, test_idx = time_split(len(table.rows), test_share=1.0 - cut)
+            if 0 < table.y[train_idx].sum() < len(train_idx) and 0 < table.y[test_idx].sum() < len(test_idx):
+                cuts[cut_key(cut)] = _evaluate_split(table, train_idx, test_idx, time_ordered=True)
+            else:
+                cuts[cut_key(cut)] = {
+                    "auc": None,
+                    "nb_auc": None,
+                    "gb_auc": None,
+                    "text_nb_auc": None,
+                    "note": "one side of the time split has a single class",
+                }
+    main_cut = cut_key(0.7) if cut_key(0.7) in cuts else next(iter(cuts), None)
     return {
         "random": random_split,
-        "time": time_result,
+        "time": cuts.get(main_cut) if main_cut else None,
+        "time_cuts": cuts,
         "seconds": round(time.perf_counter() - started, 2),
     }

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
-from leads.models import EngagementEvent, EngagementKind, Lead, LeadTransition, LifecycleStage
+from leads.models import EngagementEvent, EngagementKind, Lead, LeadOutcome, LeadTransition, LifecycleStage
 
 from .learner import CATEGORICAL, NUMERIC
 
@@ -94,9 +94,15 @@ def feature_kinds(rows: list[dict], names) -> dict[str, str]:
 
 
 def negative_reason_q(reasons: list[str]) -> Q:
+    """The recycles the policy counts as failures, read from the typed outcome fields. A policy
+    code names an outcome ("lost:" = every lost outcome, "no_contact"), or an outcome and its
+    reason ("lost:price"); a code that names no outcome matches nothing."""
     q = Q(pk__in=[])
-    for reason in reasons:
-        q |= Q(reason__startswith=reason) if reason.endswith(":") else Q(reason=reason)
+    for code in reasons:
+        outcome, _, outcome_reason = code.partition(":")
+        if outcome not in LeadOutcome.values:
+            continue
+        q |= Q(outcome=outcome, outcome_reason=outcome_reason) if outcome_reason else Q(outcome=outcome)
     return q
 
 

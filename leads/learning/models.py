@@ -86,7 +86,7 @@ class LearnedModel(models.Model):
         default=dict,
         blank=True,
         help_text="ROC AUC on the time-ordered holdout (and the naive Bayes baseline's), calibration by "
-        "decile, lift table, chosen bins and regularisation.",
+        "decile, lift table, the trainer's settings and the time-proxy choice.",
     )
     is_active = models.BooleanField(default=False)
     trained_by = models.ForeignKey(
@@ -157,3 +157,27 @@ class LearnedWeight(models.Model):
 
     def __str__(self) -> str:
         return f"{self.feature} = {self.value}: {self.weight:+.2f}"
+
+
+class LearnedPairWeight(models.Model):
+    """One cell of a version's two-field table: the weight in the logit of a lead whose
+    ``first`` field reads ``first_value`` and whose ``second`` field reads ``second_value``
+    (numeric fields by the pair's bins, ``FeatureSpec.pair_edges``)."""
+
+    model = models.ForeignKey(LearnedModel, on_delete=models.CASCADE, related_name="pair_weights")
+    first = models.CharField(max_length=150)
+    second = models.CharField(max_length=150)
+    first_value = models.CharField(max_length=255)
+    second_value = models.CharField(max_length=255)
+    weight = models.FloatField()
+
+    class Meta:
+        ordering = ["model", "first", "second", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model", "first", "second", "first_value", "second_value"], name="learned_pair_weight_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first} x {self.second} = {self.first_value} x {self.second_value}: {self.weight:+.2f}"

@@ -5,19 +5,21 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from .models import LearnedModel, LearnedModelStatus, LearnedWeight
+from .models import LearnedModel, LearnedModelStatus, LearnedPairWeight, LearnedWeight
 
 
 def learned_model_list() -> QuerySet[LearnedModel]:
     return LearnedModel.objects.select_related("trained_by", "activated_by")
 
 
-def learned_model_top_weights(model: LearnedModel, *, limit: int = 10) -> dict[str, list[LearnedWeight]]:
-    """The strongest positive and negative weights of a version (one query)."""
+def learned_model_top_weights(model: LearnedModel, *, limit: int = 10) -> dict[str, list]:
+    """The strongest positive and negative per-value weights of a version and its strongest
+    two-field cells (two queries)."""
     weights = list(LearnedWeight.objects.filter(model=model).exclude(weight=0))
     positive = sorted((w for w in weights if w.weight > 0), key=lambda w: -w.weight)[:limit]
     negative = sorted((w for w in weights if w.weight < 0), key=lambda w: w.weight)[:limit]
-    return {"positive": positive, "negative": negative}
+    pairs = sorted(LearnedPairWeight.objects.filter(model=model).exclude(weight=0), key=lambda w: -abs(w.weight))
+    return {"positive": positive, "negative": negative, "pairs": pairs[:limit]}
 
 
 def learned_model_compare(new: LearnedModel, old: LearnedModel, *, limit: int = 10) -> dict:

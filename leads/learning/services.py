@@ -23,15 +23,8 @@ from .features import (
     lead_row,
     outcomes_in_window,
 )
-from .learner import (
-    NaiveBayes,
-    calibration_by_decile,
-    lift_table,
-    roc_auc,
-    time_split,
-    train_logistic,
-)
-from .models import LearnedModel, LearnedModelStatus, LearnedWeight, LearningPolicy
+from .learner import NaiveBayes, SealedRows, calibration_by_decile, lift_table, time_split
+from .models import LearnedModel, LearnedModelStatus, LearnedPairWeight, LearnedWeight, LearningPolicy
 
 HOLDOUT_SHARE = 0.3
 
@@ -121,43 +114,50 @@ def learned_model_train(
                 version=_next_version(), status=LearnedModelStatus.INSUFFICIENT_DATA, note=note, **base
             )
 
+    # The training library is loaded here, in the worker or a management command, never by
+    # the web process (which imports this module for activation).
+    from .boosting import train_ebm
+
     at = {o.lead_id: o.at for o in outcomes}
     leads = Lead.objects.in_bulk([o.lead_id for o in outcomes])
     counts = event_counts_for(list(at), until=at)
     kept = [o for o in outcomes if o.lead_id in leads]
     rows = [lead_row(leads[o.lead_id], counts.get(o.lead_id)) for o in kept]
     y = np.array([1.0 if o.positive else 0.0 for o in kept])
-    names = [n for n in LEAD_FIELDS if n not in exclusions]
-    attr_names = sorted({k for row in rows for k in row if k.startswith(ATTR_PREFIX)} - set(exclusions))
-    event_names = [
-        EVENTS_PREFIX + kind
-        for kind in EngagementKind.values
-        if EVENTS_PREFIX + kind not in exclusions and any(row[EVENTS_PREFIX + kind] for row in rows)
-    ]
-    names += attr_names + event_names
-    kinds = feature_kinds(rows, names)
 
+    def train(train_rows, train_y):
+        names = _feature_names(train_rows, exclusions)
+        kinds = feature_kinds(train_rows, names)
+        trained = train_ebm(train_rows, train_y, names, time_ordered=True, kinds=kinds, exact=True, group=_side)
+        return trained, names, kinds
+
+    # The newest outcomes are sealed until the holdout model and its baseline are trained on
+    # the older ones (features, kinds and every setting included).
     train_idx, test_idx = time_split(len(rows), test_share=HOLDOUT_SHARE)
-    train_rows, test_rows = [rows[i] for i in train_idx], [rows[i] for i in test_idx]
-    holdout = train_logistic(train_rows, y[train_idx], names, time_ordered=True, kinds=kinds, exact=True)
-    baseline = NaiveBayes(names).fit(train_rows, y[train_idx])
-    p_test = holdout.predict(test_rows)
-    auc = roc_auc(y[test_idx], p_test)
-    nb_auc = roc_auc(y[test_idx], baseline.predict(test_rows))
-    model = train_logistic(rows, y, names, time_ordered=True, kinds=kinds, exact=True)
+    train_rows = [rows[i] for i in train_idx]
+    holdout_rows = SealedRows([rows[i] for i in test_idx], y[test_idx])
+    del test_idx
+    holdout, holdout_names, _ = train(train_rows, y[train_idx])
+    baseline = NaiveBayes(holdout_names).fit(train_rows, y[train_idx])
+    scored = holdout_rows.score({"model": holdout.model.predict, "baseline": baseline.predict})
+    y_test, p_test = scored["y"], scored["model"]["p"]
+    auc, nb_auc = scored["model"]["auc"], scored["baseline"]["auc"]
+    trained, names, _ = train(rows, y)
+    model = trained.model
     metrics = {
         "auc_time": None if auc is None else round(auc, 4),
         "baseline_nb_auc_time": None if nb_auc is None else round(nb_auc, 4),
         "train_rows": len(train_rows),
-        "holdout_rows": len(test_rows),
-        "holdout_positive_rate": round(float(y[test_idx].mean()), 4) if len(test_idx) else None,
-        "calibration": calibration_by_decile(y[test_idx], p_test),
-        "lift": lift_table(y[test_idx], p_test),
-        "bins": model.bins,
-        "lambda": model.lam,
-        "trend_lambda": model.trend_lam,
-        "naive_bayes_scale": model.naive_bayes_scale,
-        "time_proxies_trend_only": sorted(model.time_proxies),
+        "holdout_rows": len(holdout_rows),
+        "holdout_positive_rate": round(float(y_test.mean()), 4) if len(y_test) else None,
+        "calibration": calibration_by_decile(y_test, p_test),
+        "lift": lift_table(y_test, p_test),
+        "trainer": model.info["trainer"],
+        "settings": model.info["settings"],
+        "time_proxies": model.info["time_proxies"],
+        "time_proxy_choice": model.info["time_proxy_choice"],
+        "validation": model.info["validation"],
+        "pairs": model.info["pairs"],
         "features": names,
     }
     with transaction.atomic():
@@ -183,7 +183,39 @@ def learned_model_train(
             )
             for row in model.weight_rows()
         )
+        LearnedPairWeight.objects.bulk_create(
+            LearnedPairWeight(
+                model=version,
+                first=row["first"],
+                second=row["second"],
+                first_value=row["first_value"][:255],
+                second_value=row["second_value"][:255],
+                weight=row["weight"],
+            )
+            for row in model.pair_rows()
+        )
+    # The library's fitted objects, for a caller in the same process (tests compare the
+    # exported weights with the library's own prediction); not stored.
+    version.library = trained
     return version
+
+
+def _side(name: str) -> str:
+    """Where the scorer computes a feature: engagement counts over the events grouped by lead,
+    everything else over the lead row (pair terms stay on one side)."""
+    return "events" if name.startswith(EVENTS_PREFIX) else "lead"
+
+
+def _feature_names(rows: list[dict], exclusions: list[str]) -> list[str]:
+    """The features these rows train: lead fields, attributes present, event kinds seen."""
+    names = [n for n in LEAD_FIELDS if n not in exclusions]
+    attr_names = sorted({k for row in rows for k in row if k.startswith(ATTR_PREFIX)} - set(exclusions))
+    event_names = [
+        EVENTS_PREFIX + kind
+        for kind in EngagementKind.values
+        if EVENTS_PREFIX + kind not in exclusions and any(row[EVENTS_PREFIX + kind] for row in rows)
+    ]
+    return names + attr_names + event_names
 
 
 def learned_model_activate(*, model_id: int, actor) -> LearnedModel:

@@ -11,16 +11,20 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..filters import LeadFilter
-from ..intake import capture_submit, events_record
+from ..imports import leads_bulk_create
+from ..intake import REP_CONTACT_FIELDS, capture_submit, events_record, lead_create, lead_update, lead_upsert_by_email
 from ..models import CaptureForm, Lead, Segment
-from ..permissions import CanRecordEvents, SegmentPermission
+from ..permissions import CanRecordEvents, LeadPermission, SegmentPermission
 from ..segment_services import segment_create, segment_delete, segment_explain, segment_preview, segment_update
 from ..selectors import lead_list_for_user
 from ..throttles import CaptureFormThrottle, CaptureIPThrottle
 from .leads_serializers import (
     EngagementEventInSerializer,
+    LeadBulkResultSerializer,
+    LeadBulkSerializer,
     LeadSampleSerializer,
     LeadSerializer,
+    LeadWriteSerializer,
     SegmentPreviewSerializer,
     SegmentSerializer,
     SegmentVersionSerializer,
@@ -30,17 +34,55 @@ from .leads_serializers import (
 
 @extend_schema(tags=["leads"])
 class LeadViewSet(viewsets.ReadOnlyModelViewSet):
-    """Leads. Marketing and managers see all; a rep sees the leads they own."""
+    """Leads. Marketing and managers see all; a rep sees the leads they own. Marketing creates
+    (one, or up to 1,000 at once), upserts by email and changes leads; a rep changes only the
+    contact fields of their own leads, a manager those of any lead. Every write is cleaned,
+    deduplicated and scored exactly as capture forms and CSV imports are."""
 
     serializer_class = LeadSerializer
     filterset_class = LeadFilter
     search_fields = ["email", "first_name", "last_name", "company"]
     ordering_fields = ["score", "created_at", "qualified_at"]
+    permission_classes = [LeadPermission]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no real user
             return Lead.objects.none()
         return lead_list_for_user(user=self.request.user)
+
+    @extend_schema(request=LeadWriteSerializer, responses={201: LeadSerializer})
+    def create(self, request):
+        """Create a lead; an email that exists is refused (use PUT /api/leads/by-email/<email>/)."""
+        lead = lead_create(data=request.data, actor=request.user)
+        return Response(LeadSerializer(lead).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=LeadWriteSerializer, responses=LeadSerializer)
+    def partial_update(self, request, pk=None):
+        lead = self.get_object()
+        allowed = None if request.user.has_perm("leads.change_lead") else REP_CONTACT_FIELDS
+        lead = lead_update(lead_id=lead.pk, data=request.data, allowed_fields=allowed, actor=request.user)
+        return Response(LeadSerializer(lead_list_for_user(user=request.user).get(pk=lead.pk)).data)
+
+    @extend_schema(
+        request=LeadWriteSerializer,
+        responses={200: LeadSerializer, 201: LeadSerializer},
+        operation_id="leads_by_email_upsert",
+    )
+    @action(detail=False, methods=["put"], url_path=r"by-email/(?P<email>[^/]+)", url_name="by-email")
+    def by_email(self, request, email: str):
+        """Create the lead with this email, or update the one that has it (any case), as a
+        capture form does: empty values leave a field alone, consent only tightens."""
+        lead, created = lead_upsert_by_email(email=email, data=request.data, actor=request.user)
+        return Response(LeadSerializer(lead).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(request=LeadBulkSerializer, responses={201: LeadBulkResultSerializer})
+    @action(detail=False, methods=["post"])
+    def bulk(self, request):
+        """Create up to LEADS_BULK_MAX (1,000) leads, all or nothing: any problem refuses the
+        request with errors keyed ``leads.<index>.<field>``."""
+        payload = request.data.get("leads") if isinstance(request.data, dict) else None
+        ids = leads_bulk_create(leads=payload, max_leads=settings.LEADS_BULK_MAX, actor=request.user)
+        return Response({"created": len(ids), "ids": ids}, status=status.HTTP_201_CREATED)
 
 
 @extend_schema(tags=["segments"])

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from ..models import EngagementKind, Lead, Segment, SegmentVersion
+from ..models import EngagementKind, Lead, LeadSource, Segment, SegmentVersion
 
 
 class LeadSerializer(serializers.ModelSerializer):
@@ -39,6 +39,38 @@ class LeadSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+
+class LeadWriteSerializer(serializers.Serializer):
+    """The fields a client may send (every one optional in a PATCH). Values are cleaned by the
+    same code as capture forms and CSV imports (``leads.intake.lead_values_clean``); an empty
+    value leaves the field as it is, and consent and opt-outs only tighten."""
+
+    email = serializers.EmailField(required=False, max_length=254)
+    first_name = serializers.CharField(required=False, max_length=100)
+    last_name = serializers.CharField(required=False, max_length=100)
+    phone = serializers.CharField(required=False, max_length=40)
+    title = serializers.CharField(required=False, max_length=150)
+    company = serializers.CharField(required=False, max_length=200)
+    company_domain = serializers.CharField(required=False, max_length=253)
+    industry = serializers.CharField(required=False, max_length=100)
+    employees = serializers.IntegerField(required=False, min_value=0, max_value=10_000_000)
+    country = serializers.CharField(required=False, min_length=2, max_length=2)
+    timezone = serializers.CharField(required=False, max_length=64)
+    source = serializers.ChoiceField(required=False, choices=LeadSource.choices)
+    custom_attributes = serializers.DictField(required=False, child=serializers.JSONField())
+    email_opt_in = serializers.BooleanField(required=False)
+    do_not_call = serializers.BooleanField(required=False)
+    do_not_contact = serializers.BooleanField(required=False)
+
+
+class LeadBulkSerializer(serializers.Serializer):
+    leads = LeadWriteSerializer(many=True)
+
+
+class LeadBulkResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    ids = serializers.ListField(child=serializers.IntegerField())
 
 
 class LeadSampleSerializer(serializers.ModelSerializer):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.db import connection
 
-from leads.api import REASON_LOST_PREFIX, REASON_REJECTED_PREFIX, REASON_WON, Lead, LeadTransition, LifecycleStage
+from leads.api import Lead, LeadOutcome, LeadTransition, LifecycleStage
 
 from .base import (
     Column,
@@ -65,9 +65,9 @@ def build(data) -> ReportResult:
             SELECT t.lead_id,
                    MAX(CASE WHEN t.to_stage = %s AND t.at >= %s AND t.at < %s THEN 1 ELSE 0 END) AS handed_off,
                    MAX(CASE WHEN t.to_stage = %s THEN 1 ELSE 0 END) AS acc,
-                   MAX(CASE WHEN {outcome} AND t.reason LIKE %s THEN 1 ELSE 0 END) AS rej,
-                   MAX(CASE WHEN {outcome} AND t.reason = %s THEN 1 ELSE 0 END) AS won,
-                   MAX(CASE WHEN {outcome} AND t.reason LIKE %s THEN 1 ELSE 0 END) AS lost
+                   MAX(CASE WHEN {outcome} AND t.outcome = %s THEN 1 ELSE 0 END) AS rej,
+                   MAX(CASE WHEN {outcome} AND t.outcome = %s THEN 1 ELSE 0 END) AS won,
+                   MAX(CASE WHEN {outcome} AND t.outcome = %s THEN 1 ELSE 0 END) AS lost
             FROM {transitions} t
             WHERE t.to_stage IN (%s, %s, %s, %s) AND t.at >= %s
             GROUP BY t.lead_id
@@ -85,11 +85,11 @@ def build(data) -> ReportResult:
         *params,
         LifecycleStage.SAL,
         *outcome_params,
-        f"{REASON_REJECTED_PREFIX}%",
+        LeadOutcome.REJECTED,
         *outcome_params,
-        REASON_WON,
+        LeadOutcome.WON,
         *outcome_params,
-        f"{REASON_LOST_PREFIX}%",
+        LeadOutcome.LOST,
         LifecycleStage.HANDED_OFF,
         *outcome_params,
         adapt(start),

@@ -11,7 +11,7 @@ from django.db.models.functions import RowNumber
 
 from campaigns.api import ObjectionCategory
 from crm.api import ObjectionNote
-from leads.api import REASON_LOST_PREFIX, REASON_WON, Lead, LeadTransition, LifecycleStage, Segment
+from leads.api import Lead, LeadOutcome, LeadTransition, LifecycleStage, Segment
 
 from .base import (
     Column,
@@ -77,13 +77,13 @@ def _grouped(data, by_industry: bool) -> list[dict]:
     first_outcome = f"""
         SELECT x.note_id, x.outcome FROM (
             SELECT p._id AS note_id,
-                   CASE WHEN t.reason = %s THEN 'won' WHEN t.reason LIKE %s THEN 'lost'
+                   CASE WHEN t.outcome = %s THEN 'won' WHEN t.outcome = %s THEN 'lost'
                         WHEN t.to_stage = %s THEN 'recycled' ELSE '' END AS outcome,
                    ROW_NUMBER() OVER (PARTITION BY p._id ORDER BY t.at, t.id) AS rn
             FROM ({pairs_sql}) p JOIN {transitions} t ON t.lead_id = p._lead AND t.at >= p._at
-            WHERE (t.reason = %s OR t.reason LIKE %s OR t.to_stage = %s) AND t.at >= %s
+            WHERE (t.outcome = %s OR t.outcome = %s OR t.to_stage = %s) AND t.at >= %s
         ) x WHERE x.rn = 1"""
-    outcome_params = [REASON_WON, f"{REASON_LOST_PREFIX}%", LifecycleStage.RECYCLED]
+    outcome_params = [LeadOutcome.WON, LeadOutcome.LOST, LifecycleStage.RECYCLED]
     dim = ", n._dim" if by_industry else ""
     sql = (
         f"SELECT n._cat, f.outcome{dim}, COUNT(*), SUM(CASE WHEN n._over THEN 1 ELSE 0 END) "

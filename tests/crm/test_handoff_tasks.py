@@ -34,6 +34,19 @@ def test_the_receiver_enqueues_the_hand_off_only_after_commit(django_capture_on_
     delay.assert_called_once_with(42)
 
 
+def test_the_receiver_enqueues_nothing_for_a_lead_already_assigned(django_capture_on_commit_callbacks, queue, rep):
+    lead = LeadFactory(stage=LifecycleStage.MQL)
+    handoff_lead_task(lead.pk)  # a drain or a sweep got there first
+
+    with (
+        mock.patch("crm.tasks.handoff_lead_task.delay") as delay,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        lead_qualified.send(sender=None, lead_id=lead.pk)
+
+    delay.assert_not_called()
+
+
 def test_the_receiver_survives_a_broker_outage(django_capture_on_commit_callbacks):
     with (
         mock.patch("crm.tasks.handoff_lead_task.delay", side_effect=ConnectionError("broker down")),
@@ -63,14 +76,15 @@ def test_the_hand_off_task_acks_late_and_is_requeued_if_its_worker_dies():
     assert handoff_lead_task.reject_on_worker_lost is True
 
 
-def test_hand_off_tasks_run_on_the_handoff_queue_and_sla_on_sales():
+def test_hand_off_tasks_run_on_the_handoff_queue_and_the_recovery_jobs_on_their_own():
     from config.celery import app
 
     router = app.amqp.router
     assert router.route({}, handoff_lead_task.name)["queue"].name == "handoff"
-    assert router.route({}, handoff_sweep_task.name)["queue"].name == "handoff"
+    assert router.route({}, handoff_sweep_task.name)["queue"].name == "handoff_sweep"
     assert router.route({}, handoff_queue_fill_task.name)["queue"].name == "handoff"
-    assert router.route({}, sla_check_task.name)["queue"].name == "sales"
+    assert router.route({}, sla_check_task.name)["queue"].name == "handoff_sweep"
+    assert router.route({}, "crm.tasks.email_outbox_resend_task")["queue"].name == "handoff_sweep"
 
 
 def test_beat_runs_the_sweep_and_the_sla_check_every_minute():

@@ -61,7 +61,7 @@ def purge_queues() -> None:
 
     with app.connection_for_write() as conn:
         channel = conn.default_channel
-        for queue in ("marketing", "handoff", "sales"):
+        for queue in ("marketing", "handoff", "handoff_sweep", "sales"):
             # A queue that does not exist yet has nothing to purge.
             with contextlib.suppress(Exception):
                 channel.queue_purge(queue)
@@ -145,7 +145,10 @@ def celery_worker_factory(transactional_db, tmp_path):
     workers: list[WorkerProcess] = []
 
     def start(
-        queues: str = "marketing,handoff,sales", concurrency: int = 1, pool: str = "prefork", env: dict | None = None
+        queues: str = "marketing,handoff,handoff_sweep,sales",
+        concurrency: int = 1,
+        pool: str = "prefork",
+        env: dict | None = None,
     ):
         worker = WorkerProcess(queues, concurrency, pool, tmp_path / f"worker-{len(workers)}.log", env)
         workers.append(worker)  # before starting, so teardown stops it even if it never gets ready

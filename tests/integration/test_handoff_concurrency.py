@@ -73,7 +73,7 @@ def test_a_worker_killed_mid_sweep_leaves_every_mql_assigned_exactly_once_after_
     monkeypatch.setenv("HANDOFF_SWEEP_BATCH_SIZE", "20")
     make_queue(reps=4, capacity=1000)
     lead_ids = make_mqls(600)
-    first = celery_worker_factory(queues="handoff,sales", concurrency=1)
+    first = celery_worker_factory(queues="handoff,handoff_sweep,sales", concurrency=1)
 
     handoff_sweep_task.delay()
     wait_until(lambda: Assignment.objects.count() >= 40, timeout=30, message="the sweep to be under way", interval=0.01)
@@ -83,7 +83,7 @@ def test_a_worker_killed_mid_sweep_leaves_every_mql_assigned_exactly_once_after_
     assert 0 < done_before < 600, "the sweep was not interrupted"
     assert leads_with_more_than_one_active_assignment() == 0
     time.sleep(2.5)  # past the visibility timeout: the unacknowledged sweep is due again
-    celery_worker_factory(queues="handoff,sales", concurrency=1)
+    celery_worker_factory(queues="handoff,handoff_sweep,sales", concurrency=1)
 
     wait_until(
         lambda: Assignment.objects.active().count() == 600, timeout=60, message="the redelivered sweep to finish"

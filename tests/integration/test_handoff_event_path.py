@@ -78,7 +78,7 @@ def test_a_lead_qualified_while_redis_is_down_is_handed_off_by_the_sweep_once_it
 
     make_queue(reps=1)
     lead = LeadFactory(stage=LifecycleStage.ENGAGED)
-    celery_worker_factory(queues="handoff,sales", concurrency=1)
+    celery_worker_factory(queues="handoff,handoff_sweep,sales", concurrency=1)
 
     # The broker this process publishes to is unreachable (a closed port) while the lead
     # qualifies. The shared Redis server itself is never touched.

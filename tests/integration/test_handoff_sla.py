@@ -19,7 +19,7 @@ def test_an_sla_breach_reassigns_once_not_repeatedly(celery_worker_factory):
     lead = LeadFactory(stage=LifecycleStage.MQL)
     first = lead_handoff(lead_id=lead.pk)
     Assignment.objects.filter(pk=first.pk).update(sla_due_at=timezone.now() - datetime.timedelta(minutes=5))
-    worker = celery_worker_factory(queues="sales", concurrency=2)
+    worker = celery_worker_factory(queues="handoff_sweep,sales", concurrency=2)
 
     for _ in range(4):  # beat firing repeatedly, two worker processes racing
         sla_check_task.delay()

@@ -7,6 +7,7 @@ from leads.models import (
     EngagementEvent,
     EngagementKind,
     Lead,
+    LeadOutcome,
     LeadTransition,
     LifecycleStage,
     RuleKind,
@@ -34,6 +35,20 @@ class LeadFactory(factory.django.DjangoModelFactory):
     stage = LifecycleStage.NEW
 
 
+def _outcome_for(to_stage: str, reason: str) -> tuple[str, str]:
+    if to_stage == LifecycleStage.SAL:
+        return LeadOutcome.ACCEPTED, ""
+    if to_stage == LifecycleStage.CUSTOMER and reason == "won":
+        return LeadOutcome.WON, ""
+    if to_stage == LifecycleStage.RECYCLED:
+        if reason == "no_contact":
+            return LeadOutcome.NO_CONTACT, ""
+        for outcome in (LeadOutcome.REJECTED, LeadOutcome.LOST):
+            if reason.startswith(f"{outcome}:"):
+                return outcome, reason[len(outcome) + 1 :]
+    return "", ""
+
+
 class LeadTransitionFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = LeadTransition
@@ -42,6 +57,10 @@ class LeadTransitionFactory(factory.django.DjangoModelFactory):
     from_stage = LifecycleStage.NEW
     to_stage = LifecycleStage.ENGAGED
     at = factory.LazyFunction(timezone.now)
+    # the typed outcome the leads services write alongside these reason codes
+    outcome = factory.LazyAttribute(lambda o: _outcome_for(o.to_stage, o.reason)[0])
+    outcome_reason = factory.LazyAttribute(lambda o: _outcome_for(o.to_stage, o.reason)[1])
+    reason = ""
 
 
 class EngagementEventFactory(factory.django.DjangoModelFactory):

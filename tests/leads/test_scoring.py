@@ -172,7 +172,13 @@ def test_the_rejection_penalty_and_the_learned_blend_enter_the_score():
     lead = LeadFactory(stage=S.RECYCLED, learned_score=0.5)
     EngagementEventFactory(lead=lead, kind="webinar", occurred_at=NOW)
     LeadTransition.objects.create(
-        lead=lead, from_stage=S.HANDED_OFF, to_stage=S.RECYCLED, reason="rejected:timing", at=NOW
+        lead=lead,
+        from_stage=S.HANDED_OFF,
+        to_stage=S.RECYCLED,
+        reason="rejected:timing",
+        outcome="rejected",
+        outcome_reason="timing",
+        at=NOW,
     )
 
     lead = lead_score(lead_id=lead.pk, now=NOW)

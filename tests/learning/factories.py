@@ -53,11 +53,24 @@ def outcome_history(n: int, *, seed: int = 1, signal: bool = True, now=None, pre
             p = 0.5
         if rng.random() < p:
             transitions.append(
-                LeadTransition(lead=lead, from_stage=S.OPPORTUNITY, to_stage=S.CUSTOMER, reason="won", at=at)
+                LeadTransition(
+                    lead=lead, from_stage=S.OPPORTUNITY, to_stage=S.CUSTOMER, reason="won", outcome="won", at=at
+                )
             )
         else:
             reason = rng.choice(("lost:price", "rejected:bad_fit", "no_contact"))
-            transitions.append(LeadTransition(lead=lead, from_stage=S.SAL, to_stage=S.RECYCLED, reason=reason, at=at))
+            outcome, _, outcome_reason = reason.partition(":")
+            transitions.append(
+                LeadTransition(
+                    lead=lead,
+                    from_stage=S.SAL,
+                    to_stage=S.RECYCLED,
+                    reason=reason,
+                    outcome=outcome,
+                    outcome_reason=outcome_reason,
+                    at=at,
+                )
+            )
     LeadTransition.objects.bulk_create(transitions)
     EngagementEvent.objects.bulk_create(events)
     Lead.objects.filter(pk__in=[t.lead_id for t in transitions if t.to_stage == S.CUSTOMER]).update(stage=S.CUSTOMER)

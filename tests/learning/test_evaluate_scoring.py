@@ -108,3 +108,32 @@ def test_the_text_columns_reference_reads_only_the_text_columns(tmp_path):
     assert result["baseline_nb_auc_random"] > 0.75
     assert 0.35 < result["reference_nb_text_auc_random"] < 0.65
     assert "naive Bayes on the 1 text columns only" in output
+
+
+def test_each_time_cut_and_the_gradient_boosting_baseline_are_reported_in_the_same_run(tmp_path):
+    path = write_csv(tmp_path / "leads.csv", rows=500)
+    args = ["--target", "outcome", "--positive", "won", "--exclude", "signed_on", "--time-order"]
+    output = run(str(path), *args, "--time-cut", "0.6", "--time-cut", "0.8")
+    result = json.loads(output.strip().splitlines()[-1])
+    for cut in ("0.6", "0.8"):
+        assert result[f"auc_time_{cut}"] > 0.6 and result[f"baseline_gb_auc_time_{cut}"] > 0.55
+        assert f"time {cut} split: learned AUC" in output
+    assert "auc_time_0.7" not in result and result["auc_time"] == result["auc_time_0.6"]
+    assert result["baseline_gb_auc_random"] > 0.55
+    default = json.loads(run(str(path), *args).strip().splitlines()[-1])
+    assert default["auc_time_0.7"] == default["auc_time"]
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--time-order", "--time-cut", "1.2"], "--time-cut must be between 0 and 1"),
+        (["--time-order", "--time-cut", "0"], "--time-cut must be between 0 and 1"),
+        (["--time-cut", "0.6"], "--time-cut needs --time-order"),
+    ],
+)
+def test_a_bad_time_cut_is_a_clear_command_error(tmp_path, extra, message):
+    path = write_csv(tmp_path / "leads.csv")
+    with pytest.raises(CommandError) as error:
+        run(str(path), "--target", "outcome", "--positive", "won", *extra)
+    assert message in str(error.value)

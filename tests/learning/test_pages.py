@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from config.celery import app
 from leads.api import learned_reasons_for_lead
-from leads.learning.models import LearnedModel, LearnedModelStatus, LearnedWeight
+from leads.learning.models import LearnedModel, LearnedModelStatus, LearnedPairWeight, LearnedWeight
 from tests.leads.factories import LeadFactory
 
 from .factories import LearnedModelFactory
@@ -171,13 +171,41 @@ def test_a_version_that_barely_ranks_is_flagged_as_a_weak_signal(client_for, mar
         assert f"a ROC AUC of {auc} on the newest 100 outcomes is close to chance" in text
 
 
-@pytest.mark.parametrize(
-    "scale, text",
-    [(0.0, "The naive Bayes half found no signal"), (0.73, "Naive Bayes half scaled by 0.73.")],
-)
-def test_the_page_says_what_the_naive_bayes_half_of_the_blend_adds(client_for, marketer, scale, text):
-    model = ready_model()
-    model.metrics = {**model.metrics, "naive_bayes_scale": scale}
-    model.save(update_fields=["metrics"])
+def pair_model(**kwargs):
+    model = ready_model(**kwargs)
+    model.features = [
+        {"name": "industry", "kind": "categorical", "values": ["retail", "software"], "exact": True},
+        {"name": "employees", "kind": "numeric", "edges": [50.0], "pair_edges": [50.0], "exact": True},
+    ]
+    model.metrics = {
+        **model.metrics,
+        "trainer": "interpret ExplainableBoostingClassifier",
+        "settings": {"max_bins": 64},
+        "pairs": ["industry x employees"],
+    }
+    model.save()
+    LearnedPairWeight.objects.create(
+        model=model, first="industry", second="employees", first_value="software", second_value=">= 50", weight=0.27
+    )
+    LearnedPairWeight.objects.create(
+        model=model, first="industry", second="employees", first_value="retail", second_value="< 50", weight=-0.12
+    )
+    return model
+
+
+def test_the_page_shows_the_strongest_two_field_weights_and_how_the_version_was_trained(client_for, marketer):
+    model = pair_model()
     html = " ".join(client_for(marketer).get(URL, {"version": model.version}).content.decode().split())
-    assert text in html
+    assert "industry x employees = software x &gt;= 50</td><td>+0.27" in html
+    assert "retail x &lt; 50</td><td>-0.12" in html
+    assert "Explainable boosting (interpret)" in html and "1 two-field tables (industry x employees)" in html
+
+
+def test_a_lead_page_reason_names_the_pair_of_values_it_read(db):
+    pair_model(is_active=True)
+    reasons = learned_reasons_for_lead(LeadFactory(industry="software", employees=120))
+    assert [r["text"] for r in reasons] == [
+        "industry = software: +0.42",
+        "industry x employees = software x >= 50: +0.27",
+    ]
+    assert reasons[1]["pair"] is True

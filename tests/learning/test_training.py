@@ -8,8 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from leads.learning.apply import learned_reasons, learned_scores_apply, model_logistic, python_probability
-from leads.learning.features import event_counts_for, outcomes_in_window
+from leads.learning.apply import learned_reasons, learned_scores_apply, model_additive, python_probability
+from leads.learning.features import event_counts_for, lead_row, outcomes_in_window
 from leads.learning.models import LearnedModel, LearnedModelStatus, LearningPolicy
 from leads.learning.services import (
     learned_model_activate,
@@ -38,8 +38,8 @@ def test_training_on_a_known_signal_recovers_it(trained):
     assert trained.metrics["auc_time"] > 0.7
     weights = {(w.feature, w.value): w.weight for w in trained.weights.all()}
     assert weights[("industry", "software")] > 0.5 > -0.5 > weights[("industry", "retail")]
-    logistic = model_logistic(trained)
-    # Attending a webinar raises the logit (its bin weight and the count's trend together).
+    logistic = model_additive(trained)
+    # Attending a webinar raises the logit.
     webinar = logistic.logit({"events.webinar": 1}) - logistic.logit({"events.webinar": 0})
     assert webinar > 0.3
     assert len(trained.metrics["lift"]) == 10 and len(trained.metrics["calibration"]) == 10
@@ -91,10 +91,35 @@ def test_outcomes_come_from_history_and_the_policy_says_which_reasons_count(db):
     won, lost, rejected, no_contact, other, open_lead = LeadFactory.create_batch(6)
     LeadTransition.objects.bulk_create(
         [
-            LeadTransition(lead=won, from_stage=S.OPPORTUNITY, to_stage=S.CUSTOMER, reason="won", at=now),
-            LeadTransition(lead=lost, from_stage=S.OPPORTUNITY, to_stage=S.RECYCLED, reason="lost:price", at=now),
-            LeadTransition(lead=rejected, from_stage=S.HANDED_OFF, to_stage=S.RECYCLED, reason="rejected:x", at=now),
-            LeadTransition(lead=no_contact, from_stage=S.SAL, to_stage=S.RECYCLED, reason="no_contact", at=now),
+            LeadTransition(
+                lead=won, from_stage=S.OPPORTUNITY, to_stage=S.CUSTOMER, reason="won", outcome="won", at=now
+            ),
+            LeadTransition(
+                lead=lost,
+                from_stage=S.OPPORTUNITY,
+                to_stage=S.RECYCLED,
+                reason="lost:price",
+                outcome="lost",
+                outcome_reason="price",
+                at=now,
+            ),
+            LeadTransition(
+                lead=rejected,
+                from_stage=S.HANDED_OFF,
+                to_stage=S.RECYCLED,
+                reason="rejected:x",
+                outcome="rejected",
+                outcome_reason="x",
+                at=now,
+            ),
+            LeadTransition(
+                lead=no_contact,
+                from_stage=S.SAL,
+                to_stage=S.RECYCLED,
+                reason="no_contact",
+                outcome="no_contact",
+                at=now,
+            ),
             LeadTransition(lead=other, from_stage=S.SAL, to_stage=S.RECYCLED, reason="duplicate", at=now),
             LeadTransition(lead=open_lead, from_stage=S.NEW, to_stage=S.ENGAGED, at=now),
         ]
@@ -175,8 +200,7 @@ def _random_leads(seed: int) -> list:
 
 
 def _assert_learned_scores_match_python(model, leads):
-    logistic = model_logistic(model)
-    assert any(spec.has_trend for spec in logistic.specs)
+    logistic = model_additive(model)
     counts = event_counts_for([lead.pk for lead in leads])
     for lead in leads:
         lead.refresh_from_db()
@@ -189,6 +213,23 @@ def test_sql_application_equals_python_application_on_random_leads(trained):
     LearnedModel.objects.filter(pk=trained.pk).update(is_active=True)
     learned_scores_apply()
     _assert_learned_scores_match_python(trained, leads)
+
+
+def test_sql_application_equals_the_training_library_on_random_leads(trained):
+    """The exported weights (mains and two-field tables) applied in SQL give the library's own
+    predict_proba on leads it never saw, odd attribute values included."""
+    assert trained.pair_weights.exists()
+    leads = _random_leads(7)
+    LearnedModel.objects.filter(pk=trained.pk).update(is_active=True)
+    learned_scores_apply()
+    counts = event_counts_for([lead.pk for lead in leads])
+    rows = []
+    for lead in leads:
+        lead.refresh_from_db()
+        rows.append(lead_row(lead, counts.get(lead.pk, {})))
+    library = trained.library.library_proba(rows)
+    for lead, expected in zip(leads, library, strict=True):
+        assert lead.learned_score == pytest.approx(float(expected), abs=1e-9), lead.custom_attributes
 
 
 def test_applying_to_every_lead_is_one_joined_update_and_a_rerun_rewrites_nothing(trained):
@@ -240,6 +281,24 @@ def test_reasons_name_each_feature_value_and_its_weight(trained):
     assert software["value"] == "software"
     assert software["text"].startswith("industry = software: +")
     assert reasons == sorted(reasons, key=lambda r: -abs(r["weight"]))
+
+
+def test_reasons_include_the_two_field_tables_and_add_up_to_the_logit(trained):
+    import math
+
+    LearnedModel.objects.filter(pk=trained.pk).update(is_active=True)
+    lead = LeadFactory(industry="software", country="DE", employees=500, custom_attributes={"plan": "pro", "age": 40})
+    learned_scores_apply()
+    lead.refresh_from_db()
+    additive = model_additive(trained)
+    pairs = {p.name for p in additive.pairs}
+    contributions = additive.contributions(lead_row(lead, {}))
+    assert any(feature in pairs for feature, _, _ in contributions)
+    reasons = learned_reasons(lead)
+    pair_reasons = [r for r in reasons if r["pair"]]
+    assert pair_reasons and all(" x " in r["feature"] and " x " in r["value"] for r in pair_reasons)
+    logit = trained.intercept + sum(w for _, _, w in contributions)
+    assert lead.learned_score == pytest.approx(1 / (1 + math.exp(-logit)), abs=1e-9)
 
 
 def test_reasons_are_empty_without_an_active_model(db):

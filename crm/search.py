@@ -1,0 +1,141 @@
+"""The header search: leads, contacts, accounts and deals matching what a person typed, each
+group with the row rules of its pages (a rep finds only their own rows, marketing every lead
+and no sales rows, managers everything). One query per group the user may see, whatever the
+data: the groups are limited in SQL, and a result's link is built from its own row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Q, Value
+from django.db.models.functions import Concat, Lower
+from django.urls import reverse
+
+from config.roles import is_manager, is_marketer, is_rep
+from leads import api as leads_api
+
+from .models import Account, Contact, Deal
+from .selectors import account_visible_q, contact_visible_q, deal_visible_q, lead_visible_q
+
+RESULTS_PER_GROUP = 5
+MAX_QUERY_LENGTH = leads_api.SEARCH_MAX_QUERY_LENGTH
+
+
+@dataclass
+class SearchResult:
+    kind: str
+    id: int
+    title: str
+    subtitle: str
+    url: str
+
+
+@dataclass
+class SearchGroup:
+    kind: str
+    label: str
+    results: list[SearchResult] = field(default_factory=list)
+
+
+def _lead_url(user, lead) -> str:
+    if is_rep(user) or is_manager(user):
+        return reverse("crm:lead-detail", args=[lead.pk])
+    return reverse("admin:leads_lead_change", args=[lead.pk]) if user.is_staff else ""
+
+
+def _leads(user, term: leads_api.SearchTerm, limit: int) -> SearchGroup | None:
+    if is_manager(user) or is_marketer(user):
+        qs = leads_api.Lead.objects.all()
+    elif is_rep(user):
+        qs = leads_api.Lead.objects.filter(lead_visible_q(user))
+    else:
+        return None
+    rows = leads_api.lead_search(qs, term.text, limit=limit).only(
+        "id", "first_name", "last_name", "email", "company", "phone", "stage"
+    )
+    group = SearchGroup("leads", "Leads")
+    for lead in rows:
+        subtitle = " · ".join(part for part in (lead.email, lead.company, lead.phone) if part)
+        group.results.append(
+            SearchResult("lead", lead.pk, lead.full_name or lead.email, subtitle, _lead_url(user, lead))
+        )
+    return group
+
+
+def _contacts(user, term, limit: int) -> SearchGroup:
+    qs = Contact.objects.filter(contact_visible_q(user)).annotate(
+        name_lower=Lower(Concat("first_name", Value(" "), "last_name")),
+        email_lower=Lower("email"),
+        account_lower=Lower("account__name"),
+        digits=leads_api.phone_digits_expression(),
+    )
+    match = leads_api.text_match_q(term, contains=("name_lower", "account_lower"), prefix=("email_lower",))
+    if term.digits:
+        match |= Q(digits__contains=term.digits)
+    match |= leads_api.fuzzy_columns_q(term, ("name_lower", "account_lower"))
+    rank = leads_api.similarity_rank(term, ("name_lower", "account_lower"))
+    rows = (
+        qs.filter(match)
+        .select_related("account")
+        .annotate(search_rank=rank)
+        .order_by("-search_rank", "last_name", "id")[:limit]
+    )
+    group = SearchGroup("contacts", "Contacts")
+    for contact in rows:
+        subtitle = " · ".join(part for part in (contact.account.name, contact.email, contact.phone) if part)
+        url = reverse("crm:contact-detail", args=[contact.pk])
+        group.results.append(SearchResult("contact", contact.pk, str(contact), subtitle, url))
+    return group
+
+
+def _accounts(user, term, limit: int) -> SearchGroup:
+    qs = Account.objects.filter(account_visible_q(user)).annotate(
+        name_lower=Lower("name"), domain_lower=Lower("domain")
+    )
+    match = leads_api.text_match_q(term, contains=("name_lower", "domain_lower"))
+    match |= leads_api.fuzzy_columns_q(term, ("name_lower",))
+    rank = leads_api.similarity_rank(term, ("name_lower",))
+    rows = qs.filter(match).annotate(search_rank=rank).order_by("-search_rank", "name", "id")[:limit]
+    group = SearchGroup("accounts", "Accounts")
+    for account in rows:
+        subtitle = " · ".join(part for part in (account.domain, "customer" if account.is_customer else "") if part)
+        url = reverse("crm:account-detail", args=[account.pk])
+        group.results.append(SearchResult("account", account.pk, account.name, subtitle, url))
+    return group
+
+
+def _deals(user, term, limit: int) -> SearchGroup:
+    qs = Deal.objects.filter(deal_visible_q(user)).annotate(
+        name_lower=Lower("name"), account_lower=Lower("account__name")
+    )
+    match = leads_api.text_match_q(term, contains=("name_lower", "account_lower"))
+    match |= leads_api.fuzzy_columns_q(term, ("name_lower", "account_lower"))
+    rank = leads_api.similarity_rank(term, ("name_lower", "account_lower"))
+    rows = (
+        qs.filter(match)
+        .select_related("account")
+        .annotate(search_rank=rank)
+        .order_by("-search_rank", "-amount", "id")[:limit]
+    )
+    group = SearchGroup("deals", "Deals")
+    for deal in rows:
+        subtitle = f"{deal.account.name} · {deal.get_stage_display()}"
+        url = reverse("crm:account-detail", args=[deal.account_id]) + f"#deal-{deal.pk}"
+        group.results.append(SearchResult("deal", deal.pk, deal.name, subtitle, url))
+    return group
+
+
+def search_for_user(*, user, query: str | None, limit: int = RESULTS_PER_GROUP) -> list[SearchGroup]:
+    """The groups this user may search, in a fixed order, each with at most ``limit`` results
+    best first (empty groups included, so a page can say "no contacts"). Marketing searches
+    leads only; an anonymous user or one without a role nothing."""
+    term = leads_api.SearchTerm.parse(query)
+    if not term or not user.is_authenticated:
+        return []
+    groups = []
+    lead_group = _leads(user, term, limit)
+    if lead_group is not None:
+        groups.append(lead_group)
+    if is_rep(user) or is_manager(user):
+        groups += [_contacts(user, term, limit), _accounts(user, term, limit), _deals(user, term, limit)]
+    return groups
