@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0013_rule_set_versions'),
+        ('leads', '0014_transition_outcome'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
