@@ -4,7 +4,10 @@ their own accounts (another rep's account is a 404, as if it did not exist); man
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_GET
+
+from leads import api as leads_api
 
 from .account_selectors import (
     account_get_for_user,
@@ -53,4 +56,11 @@ def account_detail(request, account_id: int):
 def contact_detail(request, contact_id: int):
     contact = _contact_or_404(request, contact_id)
     data = contact_page_data(user=request.user, contact=contact)
-    return render(request, "crm/contact_detail.html", {"contact": contact, "account": contact.account, "data": data})
+    context = {"contact": contact, "account": contact.account, "data": data}
+    if contact.lead_id:  # consent is recorded on the person's lead
+        context.update(
+            lead=contact.lead,
+            consents=leads_api.consent_overview(contact.lead_id),
+            next_url=reverse("crm:contact-detail", args=[contact.pk]) + "#consent",
+        )
+    return render(request, "crm/contact_detail.html", context)

@@ -27,6 +27,7 @@ from .privacy import (
     privacy_lead_export,
     privacy_lead_find,
     privacy_lead_personal_terms,
+    privacy_retention_due,
 )
 from .rule_sets import rule_set_restore, rule_set_save, rule_set_snapshot, rule_set_versions
 from .scoring import lead_score, leads_rescore_all
@@ -71,6 +72,7 @@ __all__ = [
     "privacy_lead_export",
     "privacy_lead_find",
     "privacy_lead_personal_terms",
+    "privacy_retention_due",
     "unsubscribe_token",
     "unsubscribe_url",
     "SEARCH_MAX_QUERY_LENGTH",

@@ -5,9 +5,20 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.db.models import Q
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from .models import ConsentRecord, EngagementEvent, Lead, LeadTransition
+from .models import ConsentRecord, EngagementEvent, Lead, LeadTransition, LifecycleStage
+
+# Never converted: still with marketing, or disqualified. Leads with sales (handed off and on)
+# are sales' business and are never removed by retention.
+RETENTION_STAGES = (
+    LifecycleStage.NEW,
+    LifecycleStage.ENGAGED,
+    LifecycleStage.MQL,
+    LifecycleStage.RECYCLED,
+    LifecycleStage.DISQUALIFIED,
+)
 
 LEAD_EXPORT_FIELDS = (
     "id",
@@ -38,6 +49,7 @@ LEAD_EXPORT_FIELDS = (
     "owner__username",
     "created_at",
     "updated_at",
+    "erased_at",
 )
 # Kept by an erasure: what the reports count and group by (stage, source, firmographics that
 # identify nobody on their own, scores, dates). Everything else personal is blanked.
@@ -149,3 +161,18 @@ def privacy_lead_erase(lead_id: int, *, at=None) -> dict[str, int]:
         EngagementEvent.objects.bulk_update(events, ["source_reference"])
         counts["events"] = len(events)
     return counts
+
+
+def privacy_retention_due(*, cutoff):
+    """Leads due for anonymisation by the retention job: unconverted (``RETENTION_STAGES``), not
+    erased yet, and with no activity (entered, engaged or changed stage) since ``cutoff``. A
+    queryset ordered by id (the job takes them in batches)."""
+    last_activity = Greatest(
+        "created_at", Coalesce("last_engaged_at", "created_at"), Coalesce("stage_changed_at", "created_at")
+    )
+    return (
+        Lead.objects.filter(stage__in=RETENTION_STAGES, erased_at__isnull=True, created_at__lt=cutoff)
+        .alias(last_activity=last_activity)
+        .filter(last_activity__lt=cutoff)
+        .order_by("pk")
+    )

@@ -5,8 +5,10 @@ notifications); this module only puts them together."""
 
 from __future__ import annotations
 
+import datetime
 import json
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -84,3 +86,29 @@ def person_erase(*, lead_id: int, actor, confirm_open_deal: bool = False, reason
             had_open_deal=bool(open_deals),
             rows_changed=counts,
         )
+
+
+def retention_cutoff(now=None):
+    return (now or timezone.now()) - datetime.timedelta(days=settings.PRIVACY_RETENTION_DAYS)
+
+
+def retention_due_count(now=None) -> int:
+    return leads_api.privacy_retention_due(cutoff=retention_cutoff(now)).count()
+
+
+def retention_run(*, now=None, limit: int | None = None) -> dict:
+    """The beat job: anonymise (erase, reason ``retention``) up to ``limit`` unconverted leads
+    with no activity for ``PRIVACY_RETENTION_DAYS``; each in its own transaction, each with
+    its audit row. A lead that gained an open deal meanwhile is skipped (a person with an
+    open deal is only erased by a manager who confirms). Safe to run twice at once: the lead
+    lock and the "already erased" check make a repeat a no-op."""
+    limit = limit or settings.PRIVACY_RETENTION_BATCH
+    ids = list(leads_api.privacy_retention_due(cutoff=retention_cutoff(now)).values_list("pk", flat=True)[:limit])
+    erased = skipped = 0
+    for lead_id in ids:
+        try:
+            person_erase(lead_id=lead_id, actor=None, reason="retention")
+            erased += 1
+        except ValidationError:
+            skipped += 1
+    return {"due": len(ids), "erased": erased, "skipped": skipped}

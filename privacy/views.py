@@ -7,17 +7,28 @@ import datetime
 import json
 from functools import wraps
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
-from config.roles import is_manager
+from config.roles import is_manager, is_marketer
 from leads import api as leads_api
 
-from .services import subject_access_export, subject_access_json
+from .models import ErasureAudit
+from .services import (
+    ConfirmationNeeded,
+    person_erase,
+    retention_cutoff,
+    retention_due_count,
+    subject_access_export,
+    subject_access_json,
+)
 
 # The sections of the readable page, in order, with the heading each gets.
 SECTIONS = (
@@ -113,17 +124,47 @@ def privacy_home(request):
     )
 
 
-@require_GET
-@manager_required
-def person_detail(request, lead_id: int):
+def _person_page(request, lead_id: int, *, erase_error: str = "", status: int = 200):
     data = _export_or_404(request, lead_id)
     lead = data["lead"]
     facts = [(_label(k), _shown(v)) for k, v in lead.items()]
-    return render(
-        request,
-        "privacy/person.html",
-        {"data": data, "lead": lead, "lead_id": lead_id, "facts": facts, "sections": readable_sections(data)},
-    )
+    open_deals = sum(1 for deal in data["deals"] if deal["stage"] not in ("won", "lost"))
+    context = {
+        "data": data,
+        "lead": lead,
+        "lead_id": lead_id,
+        "facts": facts,
+        "sections": readable_sections(data),
+        "open_deals": open_deals,
+        "erase_error": erase_error,
+    }
+    return render(request, "privacy/person.html", context, status=status)
+
+
+@require_GET
+@manager_required
+def person_detail(request, lead_id: int):
+    return _person_page(request, lead_id)
+
+
+@require_POST
+@manager_required
+def person_erase_view(request, lead_id: int):
+    """Erase the person; with an open deal the form must carry ``confirm_open_deal``."""
+    if lead_id > MAX_ID:
+        raise Http404
+    try:
+        audit = person_erase(
+            lead_id=lead_id, actor=request.user, confirm_open_deal=request.POST.get("confirm_open_deal") == "yes"
+        )
+    except ConfirmationNeeded as needed:
+        return _person_page(request, lead_id, erase_error=" ".join(needed.messages), status=409)
+    except ValidationError as error:
+        if not leads_api.Lead.objects.filter(pk=lead_id).exists():
+            raise Http404("No such lead.") from None
+        return _person_page(request, lead_id, erase_error=" ".join(error.messages), status=400)
+    messages.success(request, f"Lead {lead_id} was erased ({audit.erased_at:%Y-%m-%d %H:%M} UTC); one audit row kept.")
+    return redirect(reverse("privacy:home"))
 
 
 @require_GET
@@ -134,3 +175,26 @@ def person_export_json(request, lead_id: int):
     response["Content-Disposition"] = f'attachment; filename="baton-subject-access-lead-{lead_id}.json"'
     response["Cache-Control"] = "no-store"
     return response
+
+
+@require_GET
+@login_required
+def retention(request):
+    """Marketing and managers: the retention setting, how many leads are due now, and what the
+    job did in the last 30 days."""
+    if not (is_marketer(request.user) or is_manager(request.user)):
+        raise PermissionDenied("The retention page is for marketing and sales managers.")
+    now = timezone.now()
+    recent = ErasureAudit.objects.filter(reason="retention", erased_at__gte=now - datetime.timedelta(days=30))
+    context = {
+        "days": settings.PRIVACY_RETENTION_DAYS,
+        "cutoff": retention_cutoff(now),
+        "due": retention_due_count(now),
+        "batch": settings.PRIVACY_RETENTION_BATCH,
+        "erased_30d": recent.count(),
+        "last_run": recent.values_list("erased_at", flat=True).first(),
+        "requests_30d": ErasureAudit.objects.filter(
+            reason="request", erased_at__gte=now - datetime.timedelta(days=30)
+        ).count(),
+    }
+    return render(request, "privacy/retention.html", context)

@@ -267,6 +267,7 @@ CELERY_TASK_ROUTES = {
     "crm.tasks.handoff*": {"queue": "handoff"},
     "crm.*": {"queue": "sales"},
     "reports.*": {"queue": "sales"},
+    "privacy.*": {"queue": "marketing"},
 }
 CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_WORKER_PREFETCH_MULTIPLIER", 1)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -298,6 +299,13 @@ CELERY_BEAT_SCHEDULE["reports-funnel-rollup"] = {
     "task": "reports.tasks.funnel_rollup_refresh_task",
     "schedule": 60.0 * REPORTS_FUNNEL_ROLLUP_MINUTES,
 }
+
+# --- Privacy -------------------------------------------------------------------------------
+# Unconverted leads (still with marketing, or disqualified) with no activity for this many days
+# are anonymised by the daily retention job (privacy/services.py), at most a batch per run.
+PRIVACY_RETENTION_DAYS = env_int("PRIVACY_RETENTION_DAYS", 730)
+PRIVACY_RETENTION_BATCH = env_int("PRIVACY_RETENTION_BATCH", 2000)
+CELERY_BEAT_SCHEDULE["privacy-retention"] = {"task": "privacy.tasks.retention_run_task", "schedule": 24 * 3600.0}
 
 # --- Collateral library (campaigns) ---------------------------------------------------------
 # Largest collateral upload, in bytes; items not shared for this many days count as stale.

@@ -166,3 +166,16 @@ def test_training_does_not_learn_from_a_lead_that_withdrew_profiling():
     Lead.objects.filter(pk__in=[lead.pk for lead in leads[:100]]).update(do_not_profile=True)
     second = learned_model_train(actor=None)
     assert second.positives + second.negatives == first.positives + first.negatives - 100
+
+
+def test_the_contact_page_shows_the_persons_consent(client_for, rep):
+    from tests.crm.factories import AccountFactory, ContactFactory
+
+    lead = assigned_lead(rep).lead
+    contact = ContactFactory(account=AccountFactory(owner=rep), lead=lead)
+    consent_withdraw(lead_id=lead.pk, purposes=["email_marketing"], source="unsubscribe", evidence="Signed link")
+
+    html = client_for(rep).get(f"/contacts/{contact.pk}/").content.decode()
+
+    assert 'id="h-consent"' in html and "Unsubscribe link" in html and "Withdrawn" in html
+    assert f'action="/leads/{lead.pk}/consents/withdraw/"' in html
