@@ -27,7 +27,7 @@ run: venv
 	@bash -c 'pids=(); \
 		stop() { trap - INT TERM EXIT; kill $${pids[@]} 2>/dev/null; wait; echo "Baton stopped."; }; \
 		trap stop INT TERM EXIT; \
-		$(BIN)/celery -A config worker -Q marketing,handoff,handoff_sweep,sales -l warning --concurrency 2 & pids+=($$!); \
+		$(BIN)/celery -A config worker -Q marketing,handoff,handoff_sweep,sales,webhooks -l warning --concurrency 2 & pids+=($$!); \
 		$(BIN)/celery -A config beat -l warning -s var/celerybeat-schedule & pids+=($$!); \
 		$(BIN)/python manage.py runserver $(HOST):$(PORT) & pids+=($$!); \
 		wait -n'

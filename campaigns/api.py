@@ -38,6 +38,7 @@ from .models import (
 from .privacy import privacy_campaigns_erase, privacy_campaigns_export
 from .services.collateral import collateral_share, collateral_share_revoke
 from .services.feedback import feedback_record
+from .signals import CAMPAIGN_EVENTS, campaign_events
 from .suggestions import CollateralSuggestion, collateral_suggestions
 
 
@@ -49,6 +50,7 @@ def collateral_link_path(share: CollateralShare) -> str:
 __all__ = [
     "privacy_campaigns_erase",
     "privacy_campaigns_export",
+    "CAMPAIGN_EVENTS",
     "CUSTOMER_CAMPAIGN_KINDS",
     "INFLUENCE_MODELS",
     "Campaign",
@@ -67,6 +69,7 @@ __all__ = [
     "InfluenceCredit",
     "InfluenceResult",
     "ObjectionCategory",
+    "campaign_events",
     "campaign_influence",
     "collateral_deal_usage",
     "collateral_link_path",

@@ -18,6 +18,8 @@ from .models import (
     SalesQueue,
 )
 from .privacy import privacy_crm_erase, privacy_crm_export, privacy_crm_open_deals
+from .services.notifications import notification_send
+from .signals import SALES_EVENTS, sales_events
 
 __all__ = [
     "privacy_crm_erase",
@@ -33,5 +35,8 @@ __all__ = [
     "DealStage",
     "ObjectionNote",
     "RejectReason",
+    "SALES_EVENTS",
     "SalesQueue",
+    "notification_send",
+    "sales_events",
 ]

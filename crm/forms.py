@@ -85,7 +85,12 @@ def objection_rows(formset) -> list[dict]:
 
 
 class RejectForm(forms.Form):
-    reason = forms.ChoiceField(label="Reason", choices=RejectReason.choices)
+    # No reason is preselected: sending a lead back is an explicit choice the rep makes.
+    reason = forms.ChoiceField(
+        label="Reason",
+        choices=[("", "— choose a reason —"), *RejectReason.choices],
+        error_messages={"required": "Choose why you are sending the lead back."},
+    )
     note = forms.CharField(label="Note", required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 

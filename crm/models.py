@@ -230,6 +230,7 @@ class SlaBreach(models.Model):
     class Meta:
         ordering = ["-breached_at"]
         verbose_name = "SLA breach"
+        verbose_name_plural = "SLA breaches"
 
     def __str__(self) -> str:
         return f"SLA breach of assignment {self.assignment_id}"

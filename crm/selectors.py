@@ -70,7 +70,12 @@ def assignment_list_for_user(*, user) -> QuerySet[Assignment]:
     if sees_all_sales_data(user):
         return qs
     if is_rep(user):
-        return qs.filter(rep=user)
+        # Not the ones moved away from the rep, nor any of a lead another rep now holds: the
+        # lead's name and e-mail go with it to the new rep. Their own rejections stay.
+        held_by_other = Assignment.objects.filter(
+            lead=OuterRef("lead_id"), status__in=OPEN_FOR_REP_STATUSES, rep__isnull=False
+        ).exclude(rep=user)
+        return qs.filter(rep=user).exclude(status=AssignmentStatus.REASSIGNED).exclude(Exists(held_by_other))
     if is_marketer(user):
         return qs.filter(status=AssignmentStatus.REJECTED)
     return qs.none()
@@ -102,13 +107,18 @@ def queue_list_for_user(*, user) -> QuerySet[SalesQueue]:
 
 
 def lead_visible_q(user) -> Q:
-    """A rep's leads: the ones they own, and the ones with an open assignment to them."""
+    """A rep's leads: the ones with an open assignment to them, and the ones they own that
+    no other rep holds an open assignment for. Visibility follows the active assignment
+    first, so a lead moved to another rep disappears for the old one however the move was
+    made (service, SLA check, or an admin edit that left ``owner`` behind)."""
     if sees_all_sales_data(user):
         return Q()
     if not is_rep(user):
         return NOTHING
-    open_assignment = Assignment.objects.filter(lead=OuterRef("pk"), rep=user, status__in=OPEN_FOR_REP_STATUSES)
-    return Q(owner=user) | Q(Exists(open_assignment))
+    open_assignments = Assignment.objects.filter(lead=OuterRef("pk"), status__in=OPEN_FOR_REP_STATUSES)
+    mine = open_assignments.filter(rep=user)
+    someone_elses = open_assignments.filter(rep__isnull=False).exclude(rep=user)
+    return Q(Exists(mine)) | (Q(owner=user) & ~Q(Exists(someone_elses)))
 
 
 def deal_visible_q(user) -> Q:
@@ -336,12 +346,14 @@ def compiled_query(key: tuple, build: Callable[[], QuerySet]) -> CompiledQuery:
 # --- The call list -------------------------------------------------------------------------------
 
 BUCKET_OVERDUE = 0
-BUCKET_DUE = 1
-BUCKET_NEW = 2
-BUCKET_CHECK_IN = 3
-BUCKET_LATER = 4
+BUCKET_CALLBACK_OVERDUE = 1
+BUCKET_DUE = 2
+BUCKET_NEW = 3
+BUCKET_CHECK_IN = 4
+BUCKET_LATER = 5
 BUCKET_LABELS = {
     BUCKET_OVERDUE: "SLA overdue",
+    BUCKET_CALLBACK_OVERDUE: "Callback overdue",
     BUCKET_DUE: "Callback due",
     BUCKET_NEW: "New",
     BUCKET_CHECK_IN: "Check-in due",
@@ -495,7 +507,12 @@ class CallListRow:
             "phone": lead.phone,
             "bucket": self.bucket,
             "bucket_label": self.bucket_label,
-            "badge": {BUCKET_OVERDUE: "overdue", BUCKET_DUE: "warn", BUCKET_CHECK_IN: "warn"}.get(self.bucket, ""),
+            "badge": {
+                BUCKET_OVERDUE: "overdue",
+                BUCKET_CALLBACK_OVERDUE: "overdue",
+                BUCKET_DUE: "warn",
+                BUCKET_CHECK_IN: "warn",
+            }.get(self.bucket, ""),
             "outside_hours": self.outside_hours,
             "local_time": self.local_time if self.outside_hours else "",
             "reasons": [(r["label"], f"{r['points']:+.0f}") for r in self.reasons],
@@ -504,8 +521,9 @@ class CallListRow:
             "sla_due": sla_due.isoformat() if sla_due else "",
             "sla_text": self.sla_text,
             "sla_late": seconds is not None and seconds < 0,
-            "callback": timezone.localtime(self.next_follow_up_at).strftime("%a %H:%M")
-            if self.next_follow_up_at
+            "callback": _callback_when(self.next_follow_up_at, now) if self.next_follow_up_at else "",
+            "callback_late": f"overdue {duration_text(int((now - self.next_follow_up_at).total_seconds()))}"
+            if self.bucket == BUCKET_CALLBACK_OVERDUE
             else "",
             "check_in": f"{self.check_in_on:%b} {self.check_in_on.day}" if self.check_in_on else "",
             "last_touch": f"{duration_text(max(0, int((now - self.last_touch_at).total_seconds())))} ago"
@@ -518,7 +536,7 @@ class CallListRow:
     def sort_key(self) -> tuple:
         if self.bucket == BUCKET_OVERDUE:
             at = self.sla_due_at
-        elif self.bucket == BUCKET_DUE:
+        elif self.bucket in (BUCKET_CALLBACK_OVERDUE, BUCKET_DUE):
             at = self.next_follow_up_at
         elif self.bucket == BUCKET_CHECK_IN and self.check_in_on:
             at = datetime.datetime.combine(self.check_in_on, datetime.time.min, tzinfo=datetime.UTC)
@@ -534,6 +552,20 @@ class CallListRow:
             -handed_off,
             -(self.assignment.pk if self.assignment else self.lead.pk),
         )
+
+
+def _callback_when(at: datetime.datetime, now: datetime.datetime) -> str:
+    """ "Tue 14:00" within the week around now; a date beyond it ("Nov 3 14:00"), so a
+    callback missed last week never reads like one coming up."""
+    local = timezone.localtime(at)
+    if abs((at - now).total_seconds()) < 6 * 24 * 3600:
+        return local.strftime("%a %H:%M")
+    return f"{local:%b} {local.day} {local:%H:%M}"
+
+
+def callback_overdue_before(now: datetime.datetime) -> datetime.datetime:
+    """A callback still open this long after its time is overdue, not merely due."""
+    return now - datetime.timedelta(minutes=settings.CALLBACK_OVERDUE_AFTER_MINUTES)
 
 
 def duration_text(seconds: int) -> str:
@@ -603,13 +635,18 @@ def _ranked_assignments(limit: int) -> QuerySet:
     probed once per assignment.
     """
     rep, now = Param("rep", IntegerField()), Param("now", DateTimeField())
+    late = Param("callback_late", DateTimeField())
     open_follow_ups = FollowUp.objects.filter(lead=OuterRef("lead_id"), rep_id=rep, done_at__isnull=True)
     follow_up_due = Q(
         lead_id__in=FollowUp.objects.filter(rep_id=rep, done_at__isnull=True, due_at__lte=now).values("lead_id")
     )
+    follow_up_overdue = Q(
+        lead_id__in=FollowUp.objects.filter(rep_id=rep, done_at__isnull=True, due_at__lt=late).values("lead_id")
+    )
     sla_overdue = Q(first_touch_at__isnull=True, sla_due_at__lt=now)
     bucket = Case(
         When(sla_overdue, then=Value(BUCKET_OVERDUE)),
+        When(follow_up_overdue, then=Value(BUCKET_CALLBACK_OVERDUE)),
         When(follow_up_due, then=Value(BUCKET_DUE)),
         When(first_touch_at__isnull=True, then=Value(BUCKET_NEW)),
         default=Value(BUCKET_LATER),
@@ -625,6 +662,7 @@ def _ranked_assignments(limit: int) -> QuerySet:
             rank=Case(When(outside_hours, then=Value(10)), default=Value(0), output_field=IntegerField()) + bucket,
             sort_at=Case(
                 When(sla_overdue, then=F("sla_due_at")),
+                # The overdue bucket is a subset of the due one: the same earliest open follow-up.
                 When(follow_up_due, then=Subquery(open_follow_ups.order_by("due_at").values("due_at")[:1])),
                 default=None,
                 output_field=DateTimeField(),
@@ -697,6 +735,8 @@ def _check_ins_due(limit: int) -> QuerySet:
 def _bucket(row: dict, now: datetime.datetime) -> int:
     if row["first_touch_at"] is None and row["sla_due_at"] is not None and row["sla_due_at"] < now:
         return BUCKET_OVERDUE
+    if row["next_follow_up_at"] is not None and row["next_follow_up_at"] < callback_overdue_before(now):
+        return BUCKET_CALLBACK_OVERDUE
     if row["next_follow_up_at"] is not None and row["next_follow_up_at"] <= now:
         return BUCKET_DUE
     if row["first_touch_at"] is None:
@@ -724,7 +764,8 @@ def call_list_for_rep(
     """The rep's next calls, best first. Two queries whatever the size of the book (three on
     PostgreSQL, which first turns parallel workers off for the transaction).
 
-    Order: SLA overdue, then callbacks / follow-ups due, then new assignments by score (newest
+    Order: SLA overdue, then callbacks overdue (open more than
+    ``CALLBACK_OVERDUE_AFTER_MINUTES`` past their time), then callbacks due, then new assignments by score (newest
     first among equals), then customer check-ins due, then work in progress; leads whose local
     time is outside calling hours come after all of those, marked. Do-not-call and
     do-not-contact leads never appear.
@@ -746,6 +787,7 @@ def call_list_for_rep(
         "now": now,
         "today": timezone.localdate(now),
         "outside": timezones_outside_calling_hours(now),
+        "callback_late": callback_overdue_before(now),
     }
     assignments = compiled_query(("call_list_assignments", top), lambda: _ranked_assignments(top))
     customers = compiled_query(("call_list_check_ins", top), lambda: _check_ins_due(top))

@@ -29,6 +29,7 @@ from .intake import (
     LEAD_FIELDS,
     api_field_name,
     api_lead_input,
+    lead_created_announce,
     lead_values_clean,
 )
 from .models import ConsentSource, ImportStatus, Lead, LeadImport, LeadSource
@@ -179,7 +180,8 @@ def leads_import(
 ) -> ImportReport:
     """Import leads from a binary CSV stream (UTF-8, comma or semicolon separated).
 
-    New emails are created (source ``import``); an email that exists (any case) is updated
+    New emails are created (source ``import``) when the row names the person (first or last
+    name; a nameless new lead is a row error); an email that exists (any case) is updated
     with the file's non-empty values under ``update_existing`` and rejected otherwise; a
     repeat of an email within the file is rejected naming the first row. Batches of
     ``batch_size`` rows: one read of existing leads, one bulk insert, one bulk update and one
@@ -205,6 +207,8 @@ def leads_import(
         report.failure = failure
         return report
     report.columns = {h: t or "" for h, t in zip(header, targets, strict=True)}
+    by_target = {t: h for h, t in zip(header, targets, strict=True) if t}
+    name_column = by_target.get("first_name") or by_target.get("last_name") or "first_name"
     seen: dict[str, int] = {}
     batch: list[tuple[int, dict]] = []
     while True:
@@ -239,12 +243,16 @@ def leads_import(
         seen[email] = line
         batch.append((line, values))
         if len(batch) >= batch_size:
-            _write_batch(batch, report, dry_run=dry_run, update_existing=update_existing, score=score)
+            _write_batch(
+                batch, report, dry_run=dry_run, update_existing=update_existing, score=score, name_column=name_column
+            )
             batch = []
             if progress:
                 progress(report, _position(stream))
     if batch:
-        _write_batch(batch, report, dry_run=dry_run, update_existing=update_existing, score=score)
+        _write_batch(
+            batch, report, dry_run=dry_run, update_existing=update_existing, score=score, name_column=name_column
+        )
     if progress:
         progress(report, _position(stream))
     return report
@@ -258,8 +266,17 @@ def _position(stream) -> int:
 
 
 def _write_batch(
-    batch, report: ImportReport, *, dry_run: bool, update_existing: bool, score: bool, source: str = LeadSource.IMPORT
+    batch,
+    report: ImportReport,
+    *,
+    dry_run: bool,
+    update_existing: bool,
+    score: bool,
+    source: str = LeadSource.IMPORT,
+    name_column: str | None = None,
 ) -> None:
+    """``name_column`` (the file's column to name in the error) turns on the CSV import's rule
+    that a new lead needs a first or last name."""
     emails = [values["email"] for _line, values in batch]
     existing = {lead.le: lead for lead in Lead.objects.annotate(le=Lower("email")).filter(le__in=emails).order_by()}
     new: list[tuple[int, Lead]] = []
@@ -268,12 +285,15 @@ def _write_batch(
     for line, values in batch:
         lead = existing.get(values["email"])
         if lead is None:
+            # A new lead must name a person: a nameless one reads as an e-mail address on every
+            # list and call. An existing lead keeps its name, so updates need none.
+            if name_column and not (values.get("first_name") or values.get("last_name")):
+                report.reject(line, [(name_column, "a new lead needs a name: fill in first_name or last_name")])
+                continue
             new.append((line, Lead(**{"source": source, **values})))
             continue
         if not update_existing:
-            report.reject(
-                line, [("email", f"a lead with this email already exists (id {lead.pk}); use update existing")]
-            )
+            report.reject(line, [("email", "a lead with this email already exists; use update existing")])
             continue
         diff = _apply(lead, values)
         if diff:
@@ -287,6 +307,9 @@ def _write_batch(
         return
     with transaction.atomic():
         created_ids = _insert(new, changed, fields, report)
+        if created_ids:
+            created = set(created_ids)
+            lead_created_announce([lead for _line, lead in new if lead.pk in created])
         report.created += len(created_ids)
         report.updated += len(changed)
         _consents_record(batch, [lead for _line, lead in new if lead.pk is not None] + changed)

@@ -17,6 +17,7 @@ from . import enqueue
 from .consent import consent_changes_from_flags, consents_record
 from .models import CaptureForm, ConsentSource, EngagementKind, Lead, LeadSource
 from .services import engagement_record
+from .signals import lead_events_announce
 
 TEXT_FIELDS = (
     "first_name",
@@ -179,6 +180,7 @@ def _lead_upsert(
             try:
                 with transaction.atomic():
                     lead = Lead.objects.create(**{"source": source, **_without_consent(values)})
+                    lead_created_announce([lead])
                     created = True
             except IntegrityError:  # created concurrently: fall through to update it
                 lead = Lead.objects.select_for_update().get(email__iexact=email)
@@ -187,6 +189,14 @@ def _lead_upsert(
         if _consents_from(lead.pk, values, source=consent_source, evidence=evidence, actor=actor):
             lead.refresh_from_db()
     return lead, created
+
+
+def lead_created_announce(leads) -> None:
+    """Tell other systems (webhooks) about new leads, inside the creating transaction."""
+    lead_events_announce(
+        "lead.created",
+        [{"lead": lead.pk, "email": lead.email, "source": lead.source, "stage": lead.stage} for lead in leads],
+    )
 
 
 def _lead_fill(lead: Lead, values: dict) -> list[str]:
@@ -266,6 +276,7 @@ def lead_create(*, data: dict, actor=None) -> Lead:
             try:
                 with transaction.atomic():
                     lead = Lead.objects.create(**{"source": API_DEFAULT_SOURCE, **_without_consent(values)})
+                    lead_created_announce([lead])
                     if _consents_from(
                         lead.pk, values, source=ConsentSource.API, evidence="POST /api/leads/", actor=actor
                     ):

@@ -171,6 +171,11 @@ class Lead(models.Model):
         default=list, blank=True, help_text="Which rule gave how many points, as stored at the last scoring."
     )
     scored_at = models.DateTimeField(null=True, blank=True)
+    # Per engagement rule (by id) its uncapped decayed sum as of scored_at, and "n" the
+    # rejections counted: exponential decay is separable, so the daily job moves these forward
+    # by 0.5 ** (days / half-life) instead of re-reading the events (leads.scoring). NULL
+    # (rows bulk-copied in, never scored) reads as nothing to decay.
+    engagement_raw = models.JSONField(default=dict, null=True, blank=True, editable=False)
     qualified_at = models.DateTimeField(null=True, blank=True, help_text="When the lead last became an MQL.")
     # The latest engagement event, of any kind and of each kind: max(occurred_at) of the lead's
     # events, kept so by leads.services (engagement_record moves them forward; lead_engagement_
@@ -237,6 +242,21 @@ class Lead(models.Model):
             # The scoring calibration report reads the score of the period's handed-off leads:
             # merged in id order from this index, not hashed out of the whole lead table.
             models.Index(fields=["id"], include=["score"], name="lead_id_score_idx"),
+            # The scoring what-if reads every lead's scores, stage, consent and creation date:
+            # from this index alone (index-only once vacuumed), not from the wide lead rows.
+            models.Index(
+                fields=["score"],
+                include=[
+                    "id",
+                    "fit_score",
+                    "engagement_score",
+                    "learned_score",
+                    "stage",
+                    "do_not_contact",
+                    "created_at",
+                ],
+                name="lead_whatif_cover_idx",
+            ),
             # Segment counts on a million leads: the common firmographic filters are answered
             # from these (index-only once vacuumed) instead of a scan of the whole table.
             models.Index(fields=["industry", "employees"], name="lead_industry_employees_idx"),
@@ -557,6 +577,24 @@ class ScoringPolicy(models.Model):
         return policy
 
 
+class DailyRescore(models.Model):
+    """The single row (pk 1) of the daily re-score: when it last ran and the rules it ran with
+    (``leads.scoring.leads_rescore_daily``)."""
+
+    last_run_at = models.DateTimeField()
+    rules_fingerprint = models.CharField(max_length=64)
+    full = models.BooleanField(default=False, help_text="The last run re-scored every lead.")
+    rescored = models.PositiveIntegerField(default=0, help_text="Leads re-scored from their events.")
+    decayed = models.PositiveIntegerField(default=0, help_text="Leads moved forward by decay alone.")
+
+    class Meta:
+        verbose_name_plural = "daily re-score"
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="daily_rescore_singleton")]
+
+    def __str__(self) -> str:
+        return f"Daily re-score at {self.last_run_at:%Y-%m-%d %H:%M}"
+
+
 class RescoreStatus(models.TextChoices):
     PENDING = "pending", "Waiting for a worker"
     RUNNING = "running", "Re-scoring"
@@ -716,3 +754,16 @@ class ConsentRecord(models.Model):
     def __str__(self) -> str:
         verb = "granted" if self.granted else "withdrawn"
         return f"{self.get_purpose_display()} {verb} ({self.get_source_display()})"
+
+
+class SearchWord(models.Model):
+    """Every distinct lower-case word of the leads' first names, last names and companies: the
+    search's spelling vocabulary. A misspelt word is corrected to its nearest word here (a
+    trigram KNN over a few thousand rows) before the leads are searched, instead of comparing
+    the misspelling with a million leads. On PostgreSQL triggers (migration 0016) keep it
+    filled; words of deleted leads stay (a correction that finds nothing costs nothing)."""
+
+    word = models.CharField(max_length=200, primary_key=True)
+
+    def __str__(self) -> str:
+        return self.word

@@ -25,7 +25,7 @@ def lead_for_actor(*, actor, lead_id, field: str = "lead_id", lock: bool = False
         qs = qs.select_for_update()
     lead = qs.filter(pk=lead_id).first() if is_id(lead_id) else None
     if lead is None:
-        raise ValidationError({field: f"Lead {lead_id} not found."}, code="not_found")
+        raise ValidationError({field: "Lead not found (it may have been moved to someone else)."}, code="not_found")
     return lead
 
 

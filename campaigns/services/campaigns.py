@@ -101,6 +101,16 @@ def _apply(campaign: Campaign, fields: dict) -> None:
             campaign.target_segment = segment
 
 
+def campaign_fields_check(*, campaign: Campaign, fields: dict) -> None:
+    """The checks ``campaign_create`` / ``campaign_update`` run on ``fields``, without writing
+    (forms call it to name the bad field before saving)."""
+    unknown = set(fields) - set(_EDITABLE)
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: "Not a campaign field."})
+    probe = Campaign(pk=campaign.pk, kind=campaign.kind, starts_on=campaign.starts_on, ends_on=campaign.ends_on)
+    _apply(probe, fields)
+
+
 def campaign_create(*, actor, name: str, kind: str, **fields) -> Campaign:
     """Create a campaign owned by ``actor`` (marketing only)."""
     ensure_marketer(actor, action="create campaigns")
@@ -216,7 +226,7 @@ def campaign_member_add(*, campaign_id: int, lead_id: int, actor, at=None) -> Ca
     _ensure_open(campaign)
     lead = Lead.objects.filter(pk=lead_id).first() if is_id(lead_id) else None
     if lead is None:
-        raise ValidationError({"lead_id": f"Lead {lead_id} not found."}, code="not_found")
+        raise ValidationError({"lead_id": "Lead not found."}, code="not_found")
     _ensure_in_audience(campaign, lead)
     try:
         with transaction.atomic():

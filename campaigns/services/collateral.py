@@ -213,7 +213,7 @@ def _get_collateral(collateral_id, *, lock: bool = False) -> Collateral:
     qs = Collateral.objects.select_for_update() if lock else Collateral.objects.all()
     item = qs.filter(pk=collateral_id).first() if is_id(collateral_id) else None
     if item is None:
-        raise ValidationError({"collateral_id": f"Collateral {collateral_id} not found."}, code="not_found")
+        raise ValidationError({"collateral_id": "Collateral not found."}, code="not_found")
     return item
 
 

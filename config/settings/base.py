@@ -154,6 +154,9 @@ CACHES = {
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "baton@localhost")
+# Where people reach this Baton: links in e-mails are absolute on it (an e-mail has no page
+# to be relative to). `make run` serves http://127.0.0.1:8000.
+BATON_BASE_URL = os.environ.get("BATON_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)  # seconds; the outbox row is locked while sending
 
@@ -161,6 +164,8 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)  # seconds; the outbox row is locke
 # Calling hours in the lead's own time zone: the call list shows leads outside them last.
 CALLING_HOURS_START = env_int("CALLING_HOURS_START", 9)
 CALLING_HOURS_END = env_int("CALLING_HOURS_END", 20)
+# A callback still open this long after its time ranks and reads as overdue on the call list.
+CALLBACK_OVERDUE_AFTER_MINUTES = env_int("CALLBACK_OVERDUE_AFTER_MINUTES", 60)
 
 # --- API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -232,14 +237,19 @@ CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 30 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 25 * 60)
 CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 2 * 60 * 60)
 if CELERY_BROKER_URL.startswith("filesystem"):
-    for sub in ("out", "processed", "control"):
+    for sub in ("out", "processed", "control", "tmp", "bad"):
         (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
+    # kombu's transport with atomic message files (config/broker.py): a worker never reads a
+    # half-written message.
+    CELERY_BROKER_TRANSPORT = "config.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "out"),
         "data_folder_out": str(BROKER_DIR / "out"),
         "processed_folder": str(BROKER_DIR / "processed"),
         "store_processed": False,
         "control_folder": str(BROKER_DIR / "control"),
+        "temp_folder": str(BROKER_DIR / "tmp"),
+        "bad_folder": str(BROKER_DIR / "bad"),
         "polling_interval": 0.05,
     }
 else:
@@ -268,6 +278,7 @@ CELERY_TASK_ROUTES = {
     "crm.*": {"queue": "sales"},
     "reports.*": {"queue": "sales"},
     "privacy.*": {"queue": "marketing"},
+    "integrations.*": {"queue": "webhooks"},
 }
 CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_WORKER_PREFETCH_MULTIPLIER", 1)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -316,9 +327,10 @@ COLLATERAL_STALE_DAYS = env_int("COLLATERAL_STALE_DAYS", 90)
 SEGMENT_MAX_DEPTH = env_int("SEGMENT_MAX_DEPTH", 8)  # levels of all/any/not groups in a rule tree
 SEGMENT_MAX_CONDITIONS = env_int("SEGMENT_MAX_CONDITIONS", 100)
 SEGMENT_PREVIEW_SAMPLE = env_int("SEGMENT_PREVIEW_SAMPLE", 10)  # leads shown beside a live count
-# Nightly re-score: engagement decays with time even when nothing happens (hour in TIME_ZONE).
+# Nightly re-score: engagement decays with time even when nothing happens (hour in TIME_ZONE);
+# the daily job re-scores what changed and moves the rest forward by decay alone.
 CELERY_BEAT_SCHEDULE["leads-rescore-nightly"] = {
-    "task": "leads.tasks.leads_rescore_all_task",
+    "task": "leads.tasks.leads_rescore_daily_task",
     "schedule": crontab(hour=env_int("LEADS_RESCORE_HOUR", 2), minute=15),
 }
 # The qualification safety net: leads over the threshold that no task moved (a worker died
@@ -335,6 +347,29 @@ CELERY_BEAT_SCHEDULE["learning-train-weekly"] = {
     "schedule": crontab(
         day_of_week=env_int("LEARNING_TRAIN_WEEKDAY", 1), hour=env_int("LEARNING_TRAIN_HOUR", 3), minute=30
     ),
+}
+
+# --- Webhooks (integrations) -----------------------------------------------------------------
+WEBHOOKS_REQUIRE_HTTPS = env_bool("WEBHOOKS_REQUIRE_HTTPS", not DEBUG)
+# Production never sends to private, loopback or link-local addresses (checked on every send).
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", DEBUG)
+WEBHOOKS_TIMEOUT_SECONDS = env_int("WEBHOOKS_TIMEOUT_SECONDS", 10)
+# How long a worker holds a delivery it is sending; a worker killed mid-send lets go then.
+WEBHOOKS_LEASE_SECONDS = env_int("WEBHOOKS_LEASE_SECONDS", WEBHOOKS_TIMEOUT_SECONDS + 30)
+WEBHOOKS_RETRY_WINDOW_SECONDS = env_int("WEBHOOKS_RETRY_WINDOW_SECONDS", 24 * 60 * 60)
+# Backoff: base * 2^(attempt-1), at most max, times a jitter of 0.5-1.5.
+WEBHOOKS_RETRY_BASE_SECONDS = float(os.environ.get("WEBHOOKS_RETRY_BASE_SECONDS", "1"))
+WEBHOOKS_RETRY_MAX_SECONDS = env_int("WEBHOOKS_RETRY_MAX_SECONDS", 60 * 60)
+# Retries sooner than this are sent with a countdown; later ones are rung by the sweep.
+WEBHOOKS_RETRY_COUNTDOWN_MAX_SECONDS = env_int("WEBHOOKS_RETRY_COUNTDOWN_MAX_SECONDS", 300)
+# A subscription failing every attempt this long and this many times in a row is disabled.
+WEBHOOKS_DISABLE_AFTER_SECONDS = env_int("WEBHOOKS_DISABLE_AFTER_SECONDS", 24 * 60 * 60)
+WEBHOOKS_DISABLE_AFTER_FAILURES = env_int("WEBHOOKS_DISABLE_AFTER_FAILURES", 20)
+WEBHOOKS_SWEEP_SECONDS = env_int("WEBHOOKS_SWEEP_SECONDS", 30)
+WEBHOOKS_SWEEP_BATCH = env_int("WEBHOOKS_SWEEP_BATCH", 5000)
+CELERY_BEAT_SCHEDULE["integrations-webhooks-sweep"] = {
+    "task": "integrations.tasks.webhooks_sweep_task",
+    "schedule": float(WEBHOOKS_SWEEP_SECONDS),
 }
 
 LOGGING = {

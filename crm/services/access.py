@@ -36,12 +36,13 @@ def deal_for_actor(*, actor, deal_id, field: str = "deal_id", lock: bool = False
 
 def _visible_row(qs, *, pk, field: str, label: str, lock: bool = False):
     """The row with ``pk`` among those the actor may see, or a "not found" error on ``field``
-    (the same for a row that is not theirs as for one that does not exist)."""
+    (the same for a row that is not theirs as for one that does not exist; the message names
+    no id, since users never see internal ids)."""
     if lock:
         qs = qs.select_for_update()
     row = qs.filter(pk=pk).first() if _is_id(pk) else None
     if row is None:
-        raise ValidationError({field: f"{label} {pk} not found."}, code="not_found")
+        raise ValidationError({field: f"{label} not found (it may have been moved to someone else)."}, code="not_found")
     return row
 
 

@@ -41,6 +41,7 @@ from crm.models import (
     SlaBreach,
 )
 from crm.services.notifications import NotificationKind, notification_send, notifications_send
+from crm.signals import sales_events_announce
 from leads.api import (
     Lead,
     LifecycleStage,
@@ -384,8 +385,22 @@ def _assignment_for_actor(*, assignment_id, actor) -> Assignment:
     except (TypeError, ValueError):
         assignment = None
     if assignment is None:
-        raise ValidationError({"assignment_id": f"Assignment {assignment_id} not found."}, code="not_found")
+        raise ValidationError(
+            {"assignment_id": "Assignment not found (it may have been moved to someone else)."}, code="not_found"
+        )
     return assignment
+
+
+def _assignment_payload(assignment: Assignment) -> dict:
+    return {
+        "assignment": assignment.pk,
+        "lead": assignment.lead_id,
+        "queue": assignment.queue_id,
+        "rep": assignment.rep_id,
+        "status": assignment.status,
+        "reason": assignment.rejected_reason or "",
+        "at": timezone.now().isoformat(),
+    }
 
 
 def assignment_accept(*, assignment_id: int, actor) -> Assignment:
@@ -404,6 +419,7 @@ def assignment_accept(*, assignment_id: int, actor) -> Assignment:
         assignment.status = AssignmentStatus.ACCEPTED
         assignment.accepted_at = now
         assignment.save(update_fields=["status", "accepted_at"])
+        sales_events_announce("assignment.accepted", [_assignment_payload(assignment)])
     return assignment
 
 
@@ -411,6 +427,8 @@ def assignment_reject(*, assignment_id: int, reason: str, note: str = "", actor)
     """The rep sends the lead back: assignment REJECTED with the reason, lead -> RECYCLED
     through leads (reason code ``rejected:<reason>``; ``no_contact`` uses the no-contact
     outcome). "Other" needs a note. The freed place goes to the queue's next waiting lead."""
+    if not reason:
+        raise ValidationError({"reason": "Choose why you are sending the lead back."})
     if reason not in RejectReason.values:
         choices = ", ".join(RejectReason.values)
         raise ValidationError({"reason": f"'{reason}' is not a rejection reason; choose one of: {choices}."})
@@ -438,6 +456,7 @@ def assignment_reject(*, assignment_id: int, reason: str, note: str = "", actor)
         assignment.rejected_note = note
         assignment.closed_at = now
         assignment.save(update_fields=["status", "rejected_at", "rejected_reason", "rejected_note", "closed_at"])
+        sales_events_announce("assignment.rejected", [_assignment_payload(assignment)])
         queue_fill_on_commit(assignment.queue_id)
     return assignment
 

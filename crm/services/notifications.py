@@ -67,14 +67,35 @@ def notifications_send(items, *, email: bool = True) -> list[Notification]:
     return notifications
 
 
+# "Subject: " + the subject stays within a 78-character header line, so mail clients and
+# the console backend show it on one line (a longer one is folded onto a second line).
+EMAIL_SUBJECT_MAX_CHARS = 78 - len("Subject: ")
+
+
 def email_subject(notification: Notification) -> str:
-    return f"[Baton] {notification.message[:80]}"
+    """One line: "[Baton] " and the message's first clause (the details go in the body),
+    shortened at a word with "..." when it is still too long (ASCII, so an ASCII subject
+    is never encoded and folded)."""
+    text = " ".join(notification.message.split())
+    head = text.split(" (", 1)[0].rstrip(".")
+    subject = f"[Baton] {head}"
+    if len(subject) > EMAIL_SUBJECT_MAX_CHARS:
+        cut = subject[: EMAIL_SUBJECT_MAX_CHARS - 1]
+        subject = (cut.rsplit(" ", 1)[0] if " " in cut[8:] else cut).rstrip(" ,:;") + "..."
+    return subject
+
+
+def absolute_url(url: str) -> str:
+    """``url`` on ``BATON_BASE_URL`` (an e-mail's link has no page to be relative to)."""
+    if not url or "://" in url:
+        return url
+    return f"{settings.BATON_BASE_URL}/{url.lstrip('/')}"
 
 
 def email_body(notification: Notification) -> str:
     body = notification.message
     if notification.url:
-        body = f"{body}\n\n{notification.url}"
+        body = f"{body}\n\nOpen it in Baton: {absolute_url(notification.url)}"
     return body
 
 

@@ -37,6 +37,7 @@ REASON = '<span class="reason">{} <b>{}</b></span>'
 NO_REASONS = '<span class="muted">Score {}</span>'
 SLA = '<span class="sla{}" data-due="{}">{}</span>'
 MUTED = '<span class="muted">{}</span>'
+CALLBACK_LATE = '<span class="callback late">{}</span>'
 NOTHING_DUE = '<span class="muted">—</span>'
 NEVER = '<span class="muted">never</span>'
 
@@ -55,6 +56,8 @@ def call_list_row(rank: int, row: dict, *, autofocus: bool = False) -> str:
         reasons = NO_REASONS.format(_e(row["score"]))
     if row["sla_due"]:
         due = SLA.format(" late" if row["sla_late"] else "", _e(row["sla_due"]), _e(row["sla_text"]))
+    elif row.get("callback_late"):
+        due = CALLBACK_LATE.format(_e(f"callback {row['callback_late']} (was due {row['callback']})"))
     elif row["callback"]:
         due = MUTED.format(_e(f"callback {row['callback']}"))
     elif row["check_in"]:

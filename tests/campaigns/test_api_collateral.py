@@ -145,7 +145,9 @@ def test_a_rep_sharing_with_another_reps_lead_gets_not_found(api_for, rep, other
     response = api_for(rep).post(f"{BASE}{item.pk}/share/", {"lead_id": lead.pk}, format="json")
 
     assert response.status_code == 400
-    assert response.json()["error"]["fields"] == {"lead_id": [f"Lead {lead.pk} not found."]}
+    assert response.json()["error"]["fields"] == {
+        "lead_id": ["Lead not found (it may have been moved to someone else)."]
+    }
 
 
 def test_sharing_an_expired_item_is_a_clear_400(api_for, marketer):

@@ -90,7 +90,7 @@ def test_an_existing_email_is_rejected_unless_updating():
 
 
 def test_a_phone_number_with_a_plus_is_not_a_formula():
-    report = run("email,phone\nana@acme.example,+351 21 234 5678\n")
+    report = run("email,first_name,phone\nana@acme.example,Ana,+351 21 234 5678\n")
     assert report.created == 1
     assert Lead.objects.get().phone == "+351 21 234 5678"
 
@@ -130,7 +130,7 @@ def test_new_leads_are_scored_by_a_task_enqueued_after_each_batch_commits(django
         task_sends("leads.tasks.leads_score_batch_task") as delay,
         django_capture_on_commit_callbacks(execute=True),
     ):
-        run("email,industry\nana@x.example,software\nbo@x.example,retail\n")
+        run("email,first_name,industry\nana@x.example,Ana,software\nbo@x.example,Bo,retail\n")
     lead_ids = sorted(Lead.objects.values_list("pk", flat=True))
     delay.assert_called_once_with(lead_ids)
     assert leads_score_batch_task(lead_ids) == 2
@@ -255,3 +255,37 @@ def test_every_row_is_created_or_rejected_with_a_reason(rows, dry_run):
             raise _Rollback
     except _Rollback:
         pass
+
+
+# --- issue 21 item 5: a new lead needs a name (a per-row error, not a warning) ------------------
+
+
+def test_a_row_that_would_create_a_lead_without_a_name_is_a_row_error_naming_the_column():
+    report = run("email,First Name,company\nana@x.example,Ana,Acme\nnobody@x.example,,Beta\n")
+
+    assert (report.created, report.rejected) == (1, 1)
+    assert errors(report) == [(3, "First Name", "a new lead needs a name: fill in first_name or last_name")]
+    assert not Lead.objects.filter(email="nobody@x.example").exists()
+
+
+def test_a_last_name_alone_is_enough_and_a_dry_run_reports_the_nameless_row_too():
+    text = "email,first_name,last_name\nana@x.example,,Silva\nnobody@x.example,  ,\n"
+    dry = run(text, dry_run=True)
+    assert (dry.created, dry.rejected) == (1, 1)
+    assert run(text).created == 1
+    assert Lead.objects.get().last_name == "Silva"
+
+
+def test_a_file_without_a_name_column_reports_every_new_row_but_still_updates_existing_leads():
+    LeadFactory(email="known@x.example", first_name="Kim", industry="retail")
+    report = run("email,industry\nknown@x.example,software\nnew@x.example,software\n", update_existing=True)
+
+    assert (report.updated, report.created, report.rejected) == (1, 0, 1)
+    assert errors(report) == [(3, "first_name", "a new lead needs a name: fill in first_name or last_name")]
+    assert Lead.objects.get(email="known@x.example").industry == "software"
+
+
+def test_an_existing_email_error_shows_no_internal_id():
+    LeadFactory(email="ana@acme.example")
+    report = run(GOOD)
+    assert errors(report)[0][2] == "a lead with this email already exists; use update existing"

@@ -60,7 +60,7 @@ def test_another_reps_lead_looks_like_no_lead(rep, other_rep):
     with pytest.raises(ValidationError) as error:
         collateral_share(collateral_id=item.pk, lead_id=lead.pk, actor=rep)
 
-    assert error.value.message_dict == {"lead_id": [f"Lead {lead.pk} not found."]}
+    assert error.value.message_dict == {"lead_id": ["Lead not found (it may have been moved to someone else)."]}
 
 
 def test_unknown_item_is_a_clear_error(rep):

@@ -61,7 +61,7 @@ def test_a_rep_cannot_enter_feedback_for_another_reps_customer(rep, other_rep):
     with pytest.raises(ValidationError) as error:
         feedback_record(lead_id=lead.pk, rating=8, actor=rep)
 
-    assert error.value.message_dict == {"lead_id": [f"Lead {lead.pk} not found."]}
+    assert error.value.message_dict == {"lead_id": ["Lead not found (it may have been moved to someone else)."]}
 
 
 def test_people_without_a_role_cannot_enter_feedback(make_user):

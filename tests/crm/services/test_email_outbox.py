@@ -44,6 +44,7 @@ def notify(user=None, message="New lead for you: Ada"):
     return notification_send(user=user or UserFactory(), kind=NotificationKind.ASSIGNED, message=message, url="/calls/")
 
 
+@override_settings(BATON_BASE_URL="http://testserver.example")
 def test_the_outbox_row_is_written_with_the_notification_and_the_doorbell_rings_after_commit(
     django_capture_on_commit_callbacks,
 ):
@@ -59,7 +60,7 @@ def test_the_outbox_row_is_written_with_the_notification_and_the_doorbell_rings_
 
     assert (row.to_email, row.sent_at, row.attempts) == ("ada@example.com", None, 0)
     assert row.subject == "[Baton] New lead for you: Ada"
-    assert row.body == "New lead for you: Ada\n\n/calls/"
+    assert row.body == "New lead for you: Ada\n\nOpen it in Baton: http://testserver.example/calls/"
     doorbell.assert_called_once_with([row.pk])
 
 

@@ -324,7 +324,9 @@ def test_another_rep_cannot_see_or_act_on_the_assignment(assigned, other_rep):
     with pytest.raises(ValidationError) as exc:
         assignment_accept(assignment_id=assigned.pk, actor=other_rep)
 
-    assert exc.value.message_dict == {"assignment_id": [f"Assignment {assigned.pk} not found."]}
+    assert exc.value.message_dict == {
+        "assignment_id": ["Assignment not found (it may have been moved to someone else)."]
+    }
 
 
 def test_a_manager_can_accept_for_a_rep(assigned, manager):

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0014_transition_outcome'),
+        ('leads', '0017_daily_rescore'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
