@@ -18,6 +18,7 @@ BENCH_MODULES = (
     "devtools.benchmarks.rescore_daily",
     "devtools.benchmarks.campaign_members",
     "devtools.benchmarks.handoff",
+    "devtools.benchmarks.chaos",
     "devtools.benchmarks.calllist",
     "devtools.benchmarks.reports",
     "devtools.benchmarks.search",
