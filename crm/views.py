@@ -114,7 +114,8 @@ def call_list(request):
         "reps": reps,
         "rep": rep,
     }
-    if request.headers.get("HX-Request") and page > 1:
+    # ?fragment=rows: the rows alone, re-fetched by static/live.js when a new lead arrives.
+    if (request.headers.get("HX-Request") and page > 1) or request.GET.get("fragment") == "rows":
         response = render(request, "crm/_call_list_rows.html", context)
     else:
         response = render(request, "crm/call_list.html", context)

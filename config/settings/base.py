@@ -152,6 +152,11 @@ CACHES = {
     )
 }
 
+# Live pages (crm/live.py): seconds between polls of a visible page (a hidden one polls at a
+# sixth of that rate) and how long the page's signed poll token is good for.
+LIVE_POLL_SECONDS = env_int("LIVE_POLL_SECONDS", 5)
+LIVE_TOKEN_MAX_AGE = env_int("LIVE_TOKEN_MAX_AGE", 24 * 3600)
+
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "baton@localhost")
 # Where people reach this Baton: links in e-mails are absolute on it (an e-mail has no page
