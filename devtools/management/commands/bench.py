@@ -19,6 +19,7 @@ BENCH_MODULES = (
     "devtools.benchmarks.handoff",
     "devtools.benchmarks.calllist",
     "devtools.benchmarks.reports",
+    "devtools.benchmarks.soak",
 )
 
 
