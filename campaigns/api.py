@@ -37,6 +37,7 @@ from .models import (
 )
 from .services.collateral import collateral_share, collateral_share_revoke
 from .services.feedback import feedback_record
+from .signals import CAMPAIGN_EVENTS, campaign_events
 from .suggestions import CollateralSuggestion, collateral_suggestions
 
 
@@ -46,6 +47,7 @@ def collateral_link_path(share: CollateralShare) -> str:
 
 
 __all__ = [
+    "CAMPAIGN_EVENTS",
     "CUSTOMER_CAMPAIGN_KINDS",
     "INFLUENCE_MODELS",
     "Campaign",
@@ -64,6 +66,7 @@ __all__ = [
     "InfluenceCredit",
     "InfluenceResult",
     "ObjectionCategory",
+    "campaign_events",
     "campaign_influence",
     "collateral_deal_usage",
     "collateral_link_path",

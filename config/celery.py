@@ -1,6 +1,7 @@
 """The Celery app. Queues: `marketing` (scoring, imports, training), `handoff` (routing and
 assignment), `handoff_sweep` (the periodic recovery jobs: the hand-off sweep, the SLA check, the
-e-mail resend, so recovery never waits behind a hand-off backlog), `sales` (notifications).
+e-mail resend, so recovery never waits behind a hand-off backlog), `sales` (notifications), `webhooks`
+(integrations: webhook deliveries).
 Routing by name lives in settings."""
 
 import os
@@ -16,7 +17,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 # which is after this module.
 os.environ.setdefault("REMAP_SIGTERM", "SIGQUIT")
 
-QUEUE_NAMES = ("marketing", "handoff", "handoff_sweep", "sales")
+QUEUE_NAMES = ("marketing", "handoff", "handoff_sweep", "sales", "webhooks")
 
 app = Celery("baton")
 app.config_from_object("django.conf:settings", namespace="CELERY")

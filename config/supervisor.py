@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-    parser.add_argument("--queues", default="marketing,handoff,handoff_sweep,sales")
+    parser.add_argument("--queues", default="marketing,handoff,handoff_sweep,sales,webhooks")
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--stop-timeout", type=float, default=10.0)
     args = parser.parse_args(argv)

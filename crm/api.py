@@ -17,6 +17,8 @@ from .models import (
     RejectReason,
     SalesQueue,
 )
+from .services.notifications import notification_send
+from .signals import SALES_EVENTS, sales_events
 
 __all__ = [
     "CONNECTED_OUTCOMES",
@@ -29,5 +31,8 @@ __all__ = [
     "DealStage",
     "ObjectionNote",
     "RejectReason",
+    "SALES_EVENTS",
     "SalesQueue",
+    "notification_send",
+    "sales_events",
 ]

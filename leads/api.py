@@ -4,6 +4,8 @@ Sales reports outcomes to marketing through these functions; it never writes mar
 tables itself, and marketing never reads sales tables.
 """
 
+from .bulk import DISQUALIFY_REASONS, MAX_BULK, leads_disqualify, leads_mark_do_not_contact
+from .editing import lead_edit
 from .learned_scoring import LearnedScoring, learned_scoring, learned_scoring_register
 from .lifecycle import IllegalTransition, can_transition, lead_transition
 from .locks import lead_lock, leads_lock
@@ -21,7 +23,7 @@ from .models import (
 from .rule_sets import rule_set_restore, rule_set_save, rule_set_snapshot, rule_set_versions
 from .scoring import lead_score, leads_rescore_all
 from .search import MAX_QUERY_LENGTH as SEARCH_MAX_QUERY_LENGTH
-from .search import SearchTerm, fuzzy_columns_q, lead_search, similarity_rank, text_match_q
+from .search import SearchTerm, exact_rank, fuzzy_columns_q, lead_search, text_match_q
 from .segments import segment_contains, segment_member_q
 from .services import (
     engagement_record,
@@ -36,7 +38,7 @@ from .services import (
     lead_won,
     leads_handed_off,
 )
-from .signals import lead_qualified
+from .signals import LEAD_EVENTS, lead_events, lead_qualified
 from .whatif import scoring_whatif
 
 
@@ -49,6 +51,12 @@ def learned_reasons_for_lead(lead: Lead) -> list[dict]:
 
 
 __all__ = [
+    "DISQUALIFY_REASONS",
+    "LEAD_EVENTS",
+    "MAX_BULK",
+    "lead_edit",
+    "leads_disqualify",
+    "leads_mark_do_not_contact",
     "SEARCH_MAX_QUERY_LENGTH",
     "EngagementKind",
     "IllegalTransition",
@@ -62,10 +70,12 @@ __all__ = [
     "Segment",
     "can_transition",
     "engagement_record",
+    "exact_rank",
     "fuzzy_columns_q",
     "lead_accepted_by_sales",
     "lead_converted_to_opportunity",
     "lead_engagement_refresh",
+    "lead_events",
     "lead_handed_off",
     "lead_lock",
     "lead_lost",
@@ -91,6 +101,5 @@ __all__ = [
     "scoring_whatif",
     "segment_contains",
     "segment_member_q",
-    "similarity_rank",
     "text_match_q",
 ]

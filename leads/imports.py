@@ -28,6 +28,7 @@ from .intake import (
     LEAD_FIELDS,
     api_field_name,
     api_lead_input,
+    lead_created_announce,
     lead_values_clean,
 )
 from .models import ImportStatus, Lead, LeadImport, LeadSource
@@ -305,6 +306,9 @@ def _write_batch(
         return
     with transaction.atomic():
         created_ids = _insert(new, changed, fields, report)
+        if created_ids:
+            created = set(created_ids)
+            lead_created_announce([lead for _line, lead in new if lead.pk in created])
         report.created += len(created_ids)
         report.updated += len(changed)
         scored = [*created_ids, *(lead.pk for lead in changed)]

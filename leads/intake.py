@@ -16,6 +16,7 @@ from django.utils import timezone
 from . import enqueue
 from .models import CaptureForm, EngagementKind, Lead, LeadSource
 from .services import engagement_record
+from .signals import lead_events_announce
 
 TEXT_FIELDS = (
     "first_name",
@@ -161,11 +162,21 @@ def _lead_upsert(values: dict, *, source: str) -> tuple[Lead, bool]:
         if lead is None:
             try:
                 with transaction.atomic():
-                    return Lead.objects.create(**{"source": source, **values}), True
+                    lead = Lead.objects.create(**{"source": source, **values})
+                    lead_created_announce([lead])
+                    return lead, True
             except IntegrityError:  # created concurrently: fall through to update it
                 lead = Lead.objects.select_for_update().get(email__iexact=email)
         _lead_fill(lead, values)
     return lead, False
+
+
+def lead_created_announce(leads) -> None:
+    """Tell other systems (webhooks) about new leads, inside the creating transaction."""
+    lead_events_announce(
+        "lead.created",
+        [{"lead": lead.pk, "email": lead.email, "source": lead.source, "stage": lead.stage} for lead in leads],
+    )
 
 
 def _lead_fill(lead: Lead, values: dict) -> list[str]:
@@ -245,6 +256,7 @@ def lead_create(*, data: dict, actor=None) -> Lead:
             try:
                 with transaction.atomic():
                     lead = Lead.objects.create(**{"source": API_DEFAULT_SOURCE, **values})
+                    lead_created_announce([lead])
             except IntegrityError:
                 existing = Lead.objects.filter(email__iexact=values["email"]).values_list("pk", flat=True).first()
         if existing is not None:

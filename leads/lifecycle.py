@@ -14,6 +14,7 @@ from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
 from .models import OUTCOME_STAGE, Lead, LeadOutcome, LeadTransition, LifecycleStage
+from .signals import lead_events_announce
 
 S = LifecycleStage
 
@@ -125,6 +126,7 @@ def lead_transition(
             note=note,
             at=at,
         )
+        _announce(to_stage, [_stage_payload(lead.pk, from_stage, to_stage, at, reason, lead.owner_id)])
     return lead
 
 
@@ -188,4 +190,29 @@ def leads_transition(
                 for lead_id in moved
             ]
         )
+        _announce(
+            to_stage,
+            [_stage_payload(i, from_stage, to_stage, at, reason, moves[i].get("owner_id")) for i in moved],
+        )
     return moved
+
+
+# The stage moves other systems hear about (webhooks), announced inside the move's transaction.
+ANNOUNCED_STAGES = {S.MQL: "lead.qualified", S.HANDED_OFF: "lead.handed_off"}
+
+
+def _stage_payload(lead_id, from_stage, to_stage, at, reason, owner_id) -> dict:
+    return {
+        "lead": lead_id,
+        "from_stage": from_stage,
+        "to_stage": to_stage,
+        "at": at.isoformat(),
+        "reason": reason,
+        "owner": owner_id,
+    }
+
+
+def _announce(to_stage: str, payloads: list[dict]) -> None:
+    event = ANNOUNCED_STAGES.get(to_stage)
+    if event:
+        lead_events_announce(event, payloads)

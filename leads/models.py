@@ -231,6 +231,21 @@ class Lead(models.Model):
             # The scoring calibration report reads the score of the period's handed-off leads:
             # merged in id order from this index, not hashed out of the whole lead table.
             models.Index(fields=["id"], include=["score"], name="lead_id_score_idx"),
+            # The scoring what-if reads every lead's scores, stage, consent and creation date:
+            # from this index alone (index-only once vacuumed), not from the wide lead rows.
+            models.Index(
+                fields=["score"],
+                include=[
+                    "id",
+                    "fit_score",
+                    "engagement_score",
+                    "learned_score",
+                    "stage",
+                    "do_not_contact",
+                    "created_at",
+                ],
+                name="lead_whatif_cover_idx",
+            ),
             # Segment counts on a million leads: the common firmographic filters are answered
             # from these (index-only once vacuumed) instead of a scan of the whole table.
             models.Index(fields=["industry", "employees"], name="lead_industry_employees_idx"),
@@ -663,3 +678,16 @@ class LeadImport(models.Model):
         if self.status == ImportStatus.DONE:
             return 100
         return min(99, int(100 * self.bytes_read / self.size_bytes)) if self.size_bytes else 0
+
+
+class SearchWord(models.Model):
+    """Every distinct lower-case word of the leads' first names, last names and companies: the
+    search's spelling vocabulary. A misspelt word is corrected to its nearest word here (a
+    trigram KNN over a few thousand rows) before the leads are searched, instead of comparing
+    the misspelling with a million leads. On PostgreSQL triggers (migration 0016) keep it
+    filled; words of deleted leads stay (a correction that finds nothing costs nothing)."""
+
+    word = models.CharField(max_length=200, primary_key=True)
+
+    def __str__(self) -> str:
+        return self.word

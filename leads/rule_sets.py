@@ -27,6 +27,7 @@ from django.db.models import F, Max, Min
 from django.utils import timezone
 
 from . import enqueue
+from .locks import rescore_lock
 from .models import (
     EngagementKind,
     Lead,
@@ -468,6 +469,7 @@ def rule_set_rescore(*, version_id: int, now: datetime.datetime | None = None, c
                     rescore_status=RescoreStatus.SUPERSEDED, rescore_finished_at=timezone.now()
                 )
                 return RescoreStatus.SUPERSEDED
+            rescore_lock()  # takes turns with a re-score of every lead (no deadlock)
             scored = _rescore(None, now=now, id_range=(lo, hi))
             RuleSetVersion.objects.filter(pk=version_id).update(rescore_done=F("rescore_done") + scored)
         lo = hi

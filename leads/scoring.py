@@ -38,6 +38,7 @@ from django.utils import timezone
 from . import enqueue
 from .learned_scoring import learned_scoring
 from .lifecycle import lead_transition
+from .locks import rescore_all_turn, rescore_lock
 from .models import (
     EngagementEvent,
     Lead,
@@ -307,8 +308,13 @@ def leads_rescore_all(*, now: datetime.datetime | None = None, qualify: bool = T
 
     With ``qualify`` it enqueues, on commit, the task that moves leads that now qualify to MQL
     (each through the lifecycle service, so each move is recorded and announced).
+
+    One at a time (``leads.locks.rescore_all_turn``): it waits for a running re-score, or
+    returns 0 without work when another is already waiting to run next (that one covers it).
     """
-    with transaction.atomic():
+    with rescore_all_turn() as my_turn:
+        if not my_turn:
+            return 0
         count = _rescore(None, now=now)
     if qualify:
         enqueue.leads_qualify_ready()
@@ -395,6 +401,7 @@ def lead_score(*, lead_id: int, now: datetime.datetime | None = None) -> Lead:
 def leads_score_batch(*, lead_ids: list[int]) -> int:
     """Score the given leads with one UPDATE and qualify those that now qualify (imports)."""
     with transaction.atomic():
+        rescore_lock(shared=True)
         rules = rule_set_current()
         scored = _rescore(list(lead_ids), rules=rules)
     ready = Lead.objects.filter(pk__in=lead_ids).filter(qualification_q(rules.policy)).order_by("pk")

@@ -13,13 +13,15 @@
   week that meet the bar now and with the change (not disqualified, contact allowed), beside
   the MQLs that week actually produced (transitions to MQL).
 
-Only what the change touches is recomputed: the fit columns when the fit rules change, the
-engagement aggregate over the events when the engagement rules, the default half-life or the
-rejection penalty change; otherwise the stored ``fit_score`` / ``engagement_score`` are used.
-So a threshold change reads only the lead table, and the numbers are what re-scoring every
-lead with the proposed rules at the same moment would store (the tests check exactly that).
-The learned model is not re-run: its stored probability is weighed as the proposed policy
-says.
+Only what the change touches is read. The proposed score is the stored score plus what the
+changed rules add or take away: the fields of the leads a changed fit rule matches (before or
+after; through the firmographic indexes where they apply) and the events of the changed
+engagement rules' kinds; every other lead comes from the covering index
+``lead_whatif_cover_idx`` alone. So the numbers are what re-scoring every lead with the
+proposed rules at the same moment would store, provided the stored scores are current (the
+tests check exactly that). When a rejection penalty is involved in an engagement change the
+penalty's clamp at 0 rules that out, and engagement is recomputed from the events instead.
+The learned model is not re-run: its stored probability is weighed as the proposed policy says.
 """
 
 from __future__ import annotations
@@ -27,13 +29,17 @@ from __future__ import annotations
 import datetime
 import json
 import math
+import operator
+from collections import Counter
+from functools import reduce
 
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import Case, ExpressionWrapper, IntegerField, Value, When
 from django.utils import timezone
 
 from .models import EngagementEvent, Lead, LeadTransition, LearnedScoreMode, LifecycleStage, ScoringPolicy
 from .rule_sets import rule_set_validate
-from .scoring import RuleSet, _engagement_columns, _fit_columns, _half_life, rule_set_current
+from .scoring import RuleSet, _engagement_columns, _fit_columns, _half_life, fit_rule_q, rule_set_current
 
 S = LifecycleStage
 WEEKS = 12
@@ -83,50 +89,18 @@ def scoring_whatif(*, rules, policy, now: datetime.datetime | None = None, bins:
     ) or float(cur_policy.rejection_penalty or 0) != float(proposed.policy.rejection_penalty or 0)
     learned_changed = _learned_term(cur_policy) != _learned_term(proposed.policy)
     pg = connection.vendor == "postgresql"
-    base = [
-        "id",
-        "score",
-        "fit_score",
-        "engagement_score",
-        "learned_score",
-        "stage",
-        "do_not_contact",
-        "created_at",
-    ]
-    columns = {}
-    if fit_changed:
-        columns.update({k: v for k, v in _fit_columns(proposed, now).items() if k != "rejections"})
-    if eng_changed and proposed.policy.rejection_penalty:
-        columns["rejections"] = _fit_columns(RuleSet(policy=proposed.policy, fit=(), engagement=()), now)["rejections"]
-    lead_sql, lead_params = Lead.objects.order_by().annotate(**columns).values(*base, *columns).query.sql_with_params()
-    join, join_params = "", []
-    new_fit = "s.fit_score"
-    if fit_changed:
-        new_fit = " + ".join(f"s.f{i}" for i in range(len(proposed.fit))) or "0"
-    if eng_changed:
-        if proposed.engagement:
-            kinds = sorted({r.event_kind for r in proposed.engagement})
-            events = EngagementEvent.objects.filter(kind__in=kinds).order_by().values("lead_id")
-            eng_columns = _engagement_columns(proposed, now)
-            eng_sql, eng_params = events.annotate(**eng_columns).values("lead_id", *eng_columns).query.sql_with_params()
-            join, join_params = f" LEFT JOIN ({eng_sql}) AS e ON e.lead_id = s.id", list(eng_params)
-            raw = " + ".join(f"COALESCE(e.e{i}, 0.0)" for i in range(len(proposed.engagement)))
-        else:
-            raw = "0.0"
-        if proposed.policy.rejection_penalty:
-            greatest = "GREATEST" if pg else "MAX"
-            new_eng = f"{greatest}(({raw}) - %s * s.rejections, 0.0)"
-            eng_expr_params = [float(proposed.policy.rejection_penalty)]
-        else:
-            new_eng, eng_expr_params = f"({raw})", []
+    penalties = float(cur_policy.rejection_penalty or 0) or float(proposed.policy.rejection_penalty or 0)
+    if eng_changed and penalties:
+        # The penalty clamps engagement at 0, so a change cannot be added to the stored score.
+        parts = _full_parts(proposed, now, fit_changed=fit_changed, eng_changed=eng_changed, pg=pg)
     else:
-        new_eng, eng_expr_params = "s.engagement_score", []
-    learned, learned_params = _learned_term(proposed.policy)
-    if fit_changed or eng_changed or learned_changed:
-        new_score = f"({new_fit}) + {new_eng} + {learned}"
-        score_params = [*eng_expr_params, *learned_params]
-    else:
-        new_score, score_params = "s.score", []
+        parts = _delta_parts(cur_rules, proposed, now)
+    lead_sql, lead_params, join, join_params, new_fit, new_score, score_params = parts
+    if learned_changed:
+        new_learned, new_learned_params = _learned_term(proposed.policy)
+        cur_learned, cur_learned_params = _learned_term(cur_policy)
+        new_score = f"{new_score} + ({new_learned}) - ({cur_learned})"
+        score_params = [*score_params, *new_learned_params, *cur_learned_params]
     start = week_start(now)
     if pg:
         week = "floor(EXTRACT(EPOCH FROM (created_at - %s::timestamptz)) / 604800.0)"
@@ -135,32 +109,29 @@ def scoring_whatif(*, rules, policy, now: datetime.datetime | None = None, bins:
         week = "floor((julianday(created_at) - julianday(%s)) / 7.0)"
         start_param = start.strftime("%Y-%m-%d %H:%M:%S")
     marketing = ", ".join("%s" for _ in MARKETING)
-    sql = f"""
-        WITH s AS (
-            SELECT s.score AS cur, {new_score} AS new, s.fit_score AS cur_fit, {new_fit} AS new_fit,
-                   s.stage, s.do_not_contact, s.created_at
-            FROM ({lead_sql}) AS s{join}
-        ), q AS (
+    # One pass over the leads grouped by every key at once (a few thousand groups; measured
+    # faster than GROUPING SETS, and it can run in parallel); Python adds the groups up.
+    per_lead = f"""
+        SELECT floor(cur) AS c, floor(new) AS p, cq, nq, mk,
+               CASE WHEN created_at >= %s AND (cq = 1 OR nq = 1) THEN {week} END AS wk
+        FROM (
             SELECT cur, new, created_at,
                    CASE WHEN NOT do_not_contact AND stage <> %s AND cur >= %s AND cur_fit >= %s
                         THEN 1 ELSE 0 END AS cq,
                    CASE WHEN NOT do_not_contact AND stage <> %s AND new >= %s AND new_fit >= %s
                         THEN 1 ELSE 0 END AS nq,
                    CASE WHEN stage IN ({marketing}) THEN 1 ELSE 0 END AS mk
-            FROM s
-        ), w AS (
-            SELECT {week} AS wk, cq, nq FROM q WHERE created_at >= %s AND (cq = 1 OR nq = 1)
-        )
-        SELECT 'c', floor(cur), COUNT(*) FROM q GROUP BY floor(cur)
-        UNION ALL SELECT 'p', floor(new), COUNT(*) FROM q GROUP BY floor(new)
-        UNION ALL SELECT 'm', cq * 2 + nq, COUNT(*) FROM q WHERE mk = 1 GROUP BY cq * 2 + nq
-        UNION ALL SELECT 'wc', wk, COUNT(*) FROM w WHERE cq = 1 GROUP BY wk
-        UNION ALL SELECT 'wp', wk, COUNT(*) FROM w WHERE nq = 1 GROUP BY wk
+            FROM (
+                SELECT s.score AS cur, {new_score} AS new, s.fit_score AS cur_fit, {new_fit} AS new_fit,
+                       s.stage, s.do_not_contact, s.created_at
+                FROM ({lead_sql}) AS s{join}
+            ) AS s
+        ) AS q
     """
+    sql = f"SELECT c, p, cq, nq, mk, wk, COUNT(*) FROM ({per_lead}) AS x GROUP BY c, p, cq, nq, mk, wk"
     params = [
-        *score_params,
-        *lead_params,
-        *join_params,
+        start_param,
+        start_param,
         S.DISQUALIFIED.value,
         float(cur_policy.threshold),
         int(cur_policy.fit_minimum),
@@ -168,26 +139,31 @@ def scoring_whatif(*, rules, policy, now: datetime.datetime | None = None, bins:
         float(proposed.policy.threshold),
         int(proposed.policy.fit_minimum),
         *[m.value for m in MARKETING],
-        start_param,
-        start_param,
+        *score_params,
+        *lead_params,
+        *join_params,
     ]
     if not pg:
         params = [
             connection.ops.adapt_datetimefield_value(p) if isinstance(p, datetime.datetime) else p for p in params
         ]
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        if pg:
+            # The four groupings hash in memory instead of sorting a million rows on disk.
+            cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    hist = {"c": {}, "p": {}}
+    hist: dict = {"c": {}, "p": {}}
     groups = {0: 0, 1: 0, 2: 0, 3: 0}
     weekly_c, weekly_p = [0] * WEEKS, [0] * WEEKS
-    for series, key, count in rows:
-        if series in hist:
-            hist[series][int(key)] = count
-        elif series == "m":
-            groups[int(key)] = count
-        elif key is not None and 0 <= int(key) < WEEKS:
-            (weekly_c if series == "wc" else weekly_p)[int(key)] = count
+    for c, p, cq, nq, mk, wk, count in rows:
+        hist["c"][int(c)] = hist["c"].get(int(c), 0) + count
+        hist["p"][int(p)] = hist["p"].get(int(p), 0) + count
+        if mk == 1:
+            groups[cq * 2 + nq] += count
+        if wk is not None and 0 <= int(wk) < WEEKS:
+            weekly_c[int(wk)] += count if cq == 1 else 0
+            weekly_p[int(wk)] += count if nq == 1 else 0
     actual = [0] * WEEKS
     transitions = LeadTransition.objects.filter(to_stage=S.MQL, at__gte=start).order_by().values_list("at", flat=True)
     for at in transitions.iterator():
@@ -214,6 +190,111 @@ def scoring_whatif(*, rules, policy, now: datetime.datetime | None = None, bins:
             for i in range(WEEKS)
         ],
     }
+
+
+BASE_COLUMNS = (
+    "id",
+    "score",
+    "fit_score",
+    "engagement_score",
+    "learned_score",
+    "stage",
+    "do_not_contact",
+    "created_at",
+)
+
+
+def _only_in(first, second, key) -> list:
+    """The rules of ``first`` with no rule of the same effect in ``second`` (multiset minus)."""
+    left = Counter(key(r) for r in second)
+    out = []
+    for rule in first:
+        k = key(rule)
+        if left[k]:
+            left[k] -= 1
+        else:
+            out.append(rule)
+    return out
+
+
+def _delta_parts(cur_rules: RuleSet, proposed: RuleSet, now):
+    """The proposed score as the stored score plus what the changed rules add or take away.
+
+    Only the leads a changed fit rule matches (before or after) are read for their fields, and
+    only the events of the changed engagement rules' kinds; every other lead is read from the
+    covering index ``lead_whatif_cover_idx`` alone. Exact when the stored scores are current
+    (re-scored since the last rule change, at the same moment for decay)."""
+    old_fit = _only_in(cur_rules.fit, proposed.fit, _fit_key)
+    new_fit_rules = _only_in(proposed.fit, cur_rules.fit, _fit_key)
+    old_eng = _only_in(cur_rules.engagement, proposed.engagement, lambda r: _engagement_key(r, cur_rules.policy))
+    new_eng = _only_in(proposed.engagement, cur_rules.engagement, lambda r: _engagement_key(r, proposed.policy))
+    lead_sql, lead_params = Lead.objects.order_by().values(*BASE_COLUMNS).query.sql_with_params()
+    join, join_params = "", []
+    fit_delta = eng_delta = "0"
+    if old_fit or new_fit_rules:
+        any_q = reduce(operator.or_, [fit_rule_q(r, now=now) for r in (*old_fit, *new_fit_rules)])
+
+        def points(rule):
+            return Case(When(fit_rule_q(rule, now=now), then=Value(rule.points)), default=Value(0))
+
+        terms = [points(r) for r in new_fit_rules] + [Value(0) - points(r) for r in old_fit]
+        delta = reduce(operator.add, terms)
+        affected = Lead.objects.filter(any_q).order_by().annotate(fd=ExpressionWrapper(delta, IntegerField()))
+        f_sql, f_params = affected.values("id", "fd").query.sql_with_params()
+        join += f" LEFT JOIN ({f_sql}) AS f ON f.id = s.id"
+        join_params += list(f_params)
+        fit_delta = "COALESCE(f.fd, 0)"
+    if old_eng or new_eng:
+        kinds = sorted({r.event_kind for r in (*old_eng, *new_eng)})
+        columns = {}
+        for prefix, rules, policy in (("n", new_eng, proposed.policy), ("o", old_eng, cur_rules.policy)):
+            built = _engagement_columns(RuleSet(policy=policy, fit=(), engagement=tuple(rules)), now)
+            columns.update({f"{prefix}{name[1:]}": expr for name, expr in built.items()})
+        events = EngagementEvent.objects.filter(kind__in=kinds).order_by().values("lead_id").annotate(**columns)
+        e_sql, e_params = events.values("lead_id", *columns).query.sql_with_params()
+        join += f" LEFT JOIN ({e_sql}) AS e ON e.lead_id = s.id"
+        join_params += list(e_params)
+        added = " + ".join(f"COALESCE(e.n{i}, 0.0)" for i in range(len(new_eng))) or "0.0"
+        taken = " + ".join(f"COALESCE(e.o{i}, 0.0)" for i in range(len(old_eng))) or "0.0"
+        eng_delta = f"(({added}) - ({taken}))"
+    new_fit = "s.fit_score" if fit_delta == "0" else f"(s.fit_score + {fit_delta})"
+    new_score = "s.score" if fit_delta == eng_delta == "0" else f"(s.score + {fit_delta} + {eng_delta})"
+    return lead_sql, lead_params, join, join_params, new_fit, new_score, []
+
+
+def _full_parts(proposed: RuleSet, now, *, fit_changed: bool, eng_changed: bool, pg: bool):
+    """The proposed score recomputed from the lead fields and all events of the rules' kinds
+    (used when a rejection penalty is involved in an engagement change)."""
+    columns = {}
+    if fit_changed:
+        columns.update({k: v for k, v in _fit_columns(proposed, now).items() if k != "rejections"})
+    if proposed.policy.rejection_penalty:
+        columns["rejections"] = _fit_columns(RuleSet(policy=proposed.policy, fit=(), engagement=()), now)["rejections"]
+    lead_sql, lead_params = (
+        Lead.objects.order_by().annotate(**columns).values(*BASE_COLUMNS, *columns).query.sql_with_params()
+    )
+    join, join_params = "", []
+    new_fit = "s.fit_score"
+    if fit_changed:
+        new_fit = " + ".join(f"s.f{i}" for i in range(len(proposed.fit))) or "0"
+    raw = "0.0"
+    if proposed.engagement:
+        kinds = sorted({r.event_kind for r in proposed.engagement})
+        events = EngagementEvent.objects.filter(kind__in=kinds).order_by().values("lead_id")
+        eng_columns = _engagement_columns(proposed, now)
+        eng_sql, eng_params = events.annotate(**eng_columns).values("lead_id", *eng_columns).query.sql_with_params()
+        join, join_params = f" LEFT JOIN ({eng_sql}) AS e ON e.lead_id = s.id", list(eng_params)
+        raw = " + ".join(f"COALESCE(e.e{i}, 0.0)" for i in range(len(proposed.engagement)))
+    params: list = []
+    if proposed.policy.rejection_penalty:
+        new_eng = f"{'GREATEST' if pg else 'MAX'}(({raw}) - %s * s.rejections, 0.0)"
+        params = [float(proposed.policy.rejection_penalty)]
+    else:
+        new_eng = f"({raw})"
+    # The caller adds (proposed - current) learned term when it changes, so start from the current.
+    cur_learned, cur_learned_params = _learned_term(rule_set_current().policy)
+    new_score = f"(({new_fit}) + {new_eng} + {cur_learned})"
+    return lead_sql, lead_params, join, join_params, new_fit, new_score, [*params, *cur_learned_params]
 
 
 def _bins(current: dict[int, int], proposed: dict[int, int], bins: int) -> list[dict]:

@@ -101,6 +101,16 @@ def _apply(campaign: Campaign, fields: dict) -> None:
             campaign.target_segment = segment
 
 
+def campaign_fields_check(*, campaign: Campaign, fields: dict) -> None:
+    """The checks ``campaign_create`` / ``campaign_update`` run on ``fields``, without writing
+    (forms call it to name the bad field before saving)."""
+    unknown = set(fields) - set(_EDITABLE)
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: "Not a campaign field."})
+    probe = Campaign(pk=campaign.pk, kind=campaign.kind, starts_on=campaign.starts_on, ends_on=campaign.ends_on)
+    _apply(probe, fields)
+
+
 def campaign_create(*, actor, name: str, kind: str, **fields) -> Campaign:
     """Create a campaign owned by ``actor`` (marketing only)."""
     ensure_marketer(actor, action="create campaigns")

@@ -18,6 +18,7 @@ from config.roles import is_manager, is_marketer, is_rep
 from leads.api import LifecycleStage
 
 from ..models import CampaignKind, CampaignMember, CustomerFeedback, FeedbackSource
+from ..signals import campaign_events_announce
 from .access import is_id, lead_for_actor
 from .campaigns import campaign_response_record
 
@@ -57,14 +58,34 @@ def feedback_record(*, lead_id: int, rating, comment: str = "", actor, campaign_
         is_id(campaign_id) and CampaignMember.objects.filter(campaign_id=campaign_id, lead=lead).exists()
     ):
         raise ValidationError({"campaign_id": f"The customer is not in campaign {campaign_id}."})
-    return CustomerFeedback.objects.create(
-        lead=lead,
-        campaign_id=campaign_id or None,
-        rating=rating,
-        comment=comment,
-        source=FeedbackSource.REP,
-        entered_by=actor,
-        created_at=at or timezone.now(),
+    with transaction.atomic():
+        feedback = CustomerFeedback.objects.create(
+            lead=lead,
+            campaign_id=campaign_id or None,
+            rating=rating,
+            comment=comment,
+            source=FeedbackSource.REP,
+            entered_by=actor,
+            created_at=at or timezone.now(),
+        )
+        _announce(feedback)
+    return feedback
+
+
+def _announce(feedback: CustomerFeedback) -> None:
+    campaign_events_announce(
+        "customer.feedback",
+        [
+            {
+                "feedback": feedback.pk,
+                "lead": feedback.lead_id,
+                "campaign": feedback.campaign_id,
+                "rating": feedback.rating,
+                "comment": feedback.comment,
+                "source": feedback.source,
+                "at": feedback.created_at.isoformat(),
+            }
+        ],
     )
 
 
@@ -115,6 +136,7 @@ def feedback_from_survey(*, token: str, rating, comment: str = "", at=None) -> C
                 created_at=at,
             )
             campaign_response_record(campaign_id=member.campaign_id, lead_id=member.lead_id, occurred_at=at)
+            _announce(feedback)
     except IntegrityError:
         raise ValidationError(
             {"token": "This survey has already been answered. Thank you!"}, code="duplicate"

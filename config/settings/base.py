@@ -282,6 +282,7 @@ CELERY_TASK_ROUTES = {
     "crm.tasks.handoff*": {"queue": "handoff"},
     "crm.*": {"queue": "sales"},
     "reports.*": {"queue": "sales"},
+    "integrations.*": {"queue": "webhooks"},
 }
 CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_WORKER_PREFETCH_MULTIPLIER", 1)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -342,6 +343,29 @@ CELERY_BEAT_SCHEDULE["learning-train-weekly"] = {
     "schedule": crontab(
         day_of_week=env_int("LEARNING_TRAIN_WEEKDAY", 1), hour=env_int("LEARNING_TRAIN_HOUR", 3), minute=30
     ),
+}
+
+# --- Webhooks (integrations) -----------------------------------------------------------------
+WEBHOOKS_REQUIRE_HTTPS = env_bool("WEBHOOKS_REQUIRE_HTTPS", not DEBUG)
+# Production never sends to private, loopback or link-local addresses (checked on every send).
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", DEBUG)
+WEBHOOKS_TIMEOUT_SECONDS = env_int("WEBHOOKS_TIMEOUT_SECONDS", 10)
+# How long a worker holds a delivery it is sending; a worker killed mid-send lets go then.
+WEBHOOKS_LEASE_SECONDS = env_int("WEBHOOKS_LEASE_SECONDS", WEBHOOKS_TIMEOUT_SECONDS + 30)
+WEBHOOKS_RETRY_WINDOW_SECONDS = env_int("WEBHOOKS_RETRY_WINDOW_SECONDS", 24 * 60 * 60)
+# Backoff: base * 2^(attempt-1), at most max, times a jitter of 0.5-1.5.
+WEBHOOKS_RETRY_BASE_SECONDS = float(os.environ.get("WEBHOOKS_RETRY_BASE_SECONDS", "1"))
+WEBHOOKS_RETRY_MAX_SECONDS = env_int("WEBHOOKS_RETRY_MAX_SECONDS", 60 * 60)
+# Retries sooner than this are sent with a countdown; later ones are rung by the sweep.
+WEBHOOKS_RETRY_COUNTDOWN_MAX_SECONDS = env_int("WEBHOOKS_RETRY_COUNTDOWN_MAX_SECONDS", 300)
+# A subscription failing every attempt this long and this many times in a row is disabled.
+WEBHOOKS_DISABLE_AFTER_SECONDS = env_int("WEBHOOKS_DISABLE_AFTER_SECONDS", 24 * 60 * 60)
+WEBHOOKS_DISABLE_AFTER_FAILURES = env_int("WEBHOOKS_DISABLE_AFTER_FAILURES", 20)
+WEBHOOKS_SWEEP_SECONDS = env_int("WEBHOOKS_SWEEP_SECONDS", 30)
+WEBHOOKS_SWEEP_BATCH = env_int("WEBHOOKS_SWEEP_BATCH", 5000)
+CELERY_BEAT_SCHEDULE["integrations-webhooks-sweep"] = {
+    "task": "integrations.tasks.webhooks_sweep_task",
+    "schedule": float(WEBHOOKS_SWEEP_SECONDS),
 }
 
 LOGGING = {

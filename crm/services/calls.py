@@ -26,6 +26,7 @@ from ..models import (
     FollowUpKind,
     ObjectionNote,
 )
+from ..signals import sales_events_announce
 from .access import contact_for_actor, ensure_sales_actor, lead_for_actor
 from .handoff import queue_fill_on_commit
 
@@ -167,6 +168,21 @@ def call_log(
                 )
                 for row in objection_rows
             ]
+        )
+        sales_events_announce(
+            "call.logged",
+            [
+                {
+                    "call": call.pk,
+                    "rep": rep.pk,
+                    "lead": lead.pk if lead is not None else None,
+                    "contact": contact.pk if contact is not None else None,
+                    "outcome": outcome,
+                    "duration_seconds": duration_seconds,
+                    "called_at": called_at.isoformat(),
+                    "objections": [row["category"] for row in objection_rows],
+                }
+            ],
         )
 
         if assignment is not None and assignment.first_touch_at is None:

@@ -28,6 +28,7 @@ from ..models import (
     DealStageChange,
     LostReason,
 )
+from ..signals import sales_events_announce
 from .access import deal_for_actor, ensure_sales_actor, lead_for_actor
 from .handoff import queue_fill_on_commit
 
@@ -210,6 +211,20 @@ def deal_close(*, deal_id: int, won: bool, actor, lost_reason: str = "", lost_no
         deal.lost_note = "" if won else lost_note
         deal.save(update_fields=["stage", "closed_at", "lost_reason", "lost_note", "updated_at"])
         DealStageChange.objects.create(deal=deal, from_stage=from_stage, to_stage=deal.stage, actor=actor, at=now)
+        sales_events_announce(
+            "deal.won" if won else "deal.lost",
+            [
+                {
+                    "deal": deal.pk,
+                    "lead": deal.lead_id,
+                    "account": deal.account_id,
+                    "owner": deal.owner_id,
+                    "amount": str(deal.amount),
+                    "lost_reason": deal.lost_reason,
+                    "closed_at": now.isoformat(),
+                }
+            ],
+        )
 
         if won:
             account = Account.objects.select_for_update().get(pk=deal.account_id)

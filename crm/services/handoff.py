@@ -41,6 +41,7 @@ from crm.models import (
     SlaBreach,
 )
 from crm.services.notifications import NotificationKind, notification_send, notifications_send
+from crm.signals import sales_events_announce
 from leads.api import (
     Lead,
     LifecycleStage,
@@ -390,6 +391,18 @@ def _assignment_for_actor(*, assignment_id, actor) -> Assignment:
     return assignment
 
 
+def _assignment_payload(assignment: Assignment) -> dict:
+    return {
+        "assignment": assignment.pk,
+        "lead": assignment.lead_id,
+        "queue": assignment.queue_id,
+        "rep": assignment.rep_id,
+        "status": assignment.status,
+        "reason": assignment.rejected_reason or "",
+        "at": timezone.now().isoformat(),
+    }
+
+
 def assignment_accept(*, assignment_id: int, actor) -> Assignment:
     """The rep takes the lead: assignment ACCEPTED, lead -> SAL. Accepting twice is a no-op."""
     with transaction.atomic():
@@ -406,6 +419,7 @@ def assignment_accept(*, assignment_id: int, actor) -> Assignment:
         assignment.status = AssignmentStatus.ACCEPTED
         assignment.accepted_at = now
         assignment.save(update_fields=["status", "accepted_at"])
+        sales_events_announce("assignment.accepted", [_assignment_payload(assignment)])
     return assignment
 
 
@@ -442,6 +456,7 @@ def assignment_reject(*, assignment_id: int, reason: str, note: str = "", actor)
         assignment.rejected_note = note
         assignment.closed_at = now
         assignment.save(update_fields=["status", "rejected_at", "rejected_reason", "rejected_note", "closed_at"])
+        sales_events_announce("assignment.rejected", [_assignment_payload(assignment)])
         queue_fill_on_commit(assignment.queue_id)
     return assignment
 

@@ -1,12 +1,14 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import leads
+from . import leads, scoring
 
 router = SimpleRouter()
 router.register("leads", leads.LeadViewSet, basename="lead")
 router.register("segments", leads.SegmentViewSet, basename="segment")
+router.register("scoring/versions", scoring.RuleSetVersionViewSet, basename="rule-set-version")
 urlpatterns = [
     path("events/", leads.EngagementEventsApi.as_view(), name="events"),
+    path("scoring/rule-set/", scoring.RuleSetApi.as_view(), name="rule-set"),
     *router.urls,
 ]

@@ -61,7 +61,7 @@ def purge_queues() -> None:
 
     with app.connection_for_write() as conn:
         channel = conn.default_channel
-        for queue in ("marketing", "handoff", "handoff_sweep", "sales"):
+        for queue in ("marketing", "handoff", "handoff_sweep", "sales", "webhooks"):
             # A queue that does not exist yet has nothing to purge.
             with contextlib.suppress(Exception):
                 channel.queue_purge(queue)

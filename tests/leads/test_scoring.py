@@ -120,7 +120,7 @@ def test_rescoring_all_leads_takes_the_same_number_of_statements_whatever_the_co
     LeadFactory.create_batch(30)
     with CaptureQueriesContext(connection) as many:
         assert leads_rescore_all(now=NOW, qualify=False) == 33
-    assert len(few) == len(many) <= 5
+    assert len(few) == len(many) <= 8  # 5 + the three advisory-lock calls of rescore_all_turn
 
 
 def test_set_based_rescore_equals_per_lead_scoring_and_a_python_recomputation():
@@ -305,20 +305,6 @@ def test_rescore_all_qualifies_leads_through_the_lifecycle(
 
     assert sorted(received) == sorted(lead.pk for lead in over)
     assert Lead.objects.get(pk=under.pk).stage == S.NEW
-
-
-def test_changing_a_rule_or_the_threshold_rescores_on_commit(django_capture_on_commit_callbacks):
-    ScoringPolicy.current()
-    with task_sends("leads.tasks.leads_rescore_all_task") as delay:
-        with django_capture_on_commit_callbacks(execute=True):
-            rule = ScoringRuleFactory()
-        assert delay.call_count == 1
-        with django_capture_on_commit_callbacks(execute=True):
-            policy(threshold=70)
-        assert delay.call_count == 2
-        with django_capture_on_commit_callbacks(execute=True):
-            rule.delete()
-        assert delay.call_count == 3
 
 
 def test_the_score_task_scores_one_lead_and_ignores_a_deleted_one():
