@@ -19,13 +19,10 @@ BENCH_MODULES = (
     "devtools.benchmarks.handoff",
     "devtools.benchmarks.calllist",
     "devtools.benchmarks.reports",
-<<<<<<< HEAD
-    "devtools.benchmarks.soak",
-=======
     "devtools.benchmarks.search",
     "devtools.benchmarks.webhooks",
     "devtools.benchmarks.whatif",
->>>>>>> main
+    "devtools.benchmarks.soak",
 )
 
 
