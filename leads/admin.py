@@ -7,6 +7,7 @@ from config.admin_base import ReadOnlyModelAdmin
 
 from .models import (
     CaptureForm,
+    DailyRescore,
     EngagementEvent,
     LatestEngagement,
     Lead,
@@ -385,3 +386,10 @@ class LeadImportAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # uploads go through /marketing/imports/, which runs them on a worker
+
+
+@admin.register(DailyRescore)
+class DailyRescoreAdmin(ReadOnlyModelAdmin):
+    """When the daily re-score last ran and how much it touched (written by the job)."""
+
+    list_display = ["last_run_at", "full", "rescored", "decayed"]

@@ -165,6 +165,11 @@ class Lead(models.Model):
         default=list, blank=True, help_text="Which rule gave how many points, as stored at the last scoring."
     )
     scored_at = models.DateTimeField(null=True, blank=True)
+    # Per engagement rule (by id) its uncapped decayed sum as of scored_at, and "n" the
+    # rejections counted: exponential decay is separable, so the daily job moves these forward
+    # by 0.5 ** (days / half-life) instead of re-reading the events (leads.scoring). NULL
+    # (rows bulk-copied in, never scored) reads as nothing to decay.
+    engagement_raw = models.JSONField(default=dict, null=True, blank=True, editable=False)
     qualified_at = models.DateTimeField(null=True, blank=True, help_text="When the lead last became an MQL.")
     # The latest engagement event, of any kind and of each kind: max(occurred_at) of the lead's
     # events, kept so by leads.services (engagement_record moves them forward; lead_engagement_
@@ -564,6 +569,24 @@ class ScoringPolicy(models.Model):
     def current(cls) -> "ScoringPolicy":
         policy, _ = cls.objects.get_or_create(pk=1)
         return policy
+
+
+class DailyRescore(models.Model):
+    """The single row (pk 1) of the daily re-score: when it last ran and the rules it ran with
+    (``leads.scoring.leads_rescore_daily``)."""
+
+    last_run_at = models.DateTimeField()
+    rules_fingerprint = models.CharField(max_length=64)
+    full = models.BooleanField(default=False, help_text="The last run re-scored every lead.")
+    rescored = models.PositiveIntegerField(default=0, help_text="Leads re-scored from their events.")
+    decayed = models.PositiveIntegerField(default=0, help_text="Leads moved forward by decay alone.")
+
+    class Meta:
+        verbose_name_plural = "daily re-score"
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="daily_rescore_singleton")]
+
+    def __str__(self) -> str:
+        return f"Daily re-score at {self.last_run_at:%Y-%m-%d %H:%M}"
 
 
 class RescoreStatus(models.TextChoices):

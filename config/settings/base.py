@@ -324,9 +324,10 @@ COLLATERAL_STALE_DAYS = env_int("COLLATERAL_STALE_DAYS", 90)
 SEGMENT_MAX_DEPTH = env_int("SEGMENT_MAX_DEPTH", 8)  # levels of all/any/not groups in a rule tree
 SEGMENT_MAX_CONDITIONS = env_int("SEGMENT_MAX_CONDITIONS", 100)
 SEGMENT_PREVIEW_SAMPLE = env_int("SEGMENT_PREVIEW_SAMPLE", 10)  # leads shown beside a live count
-# Nightly re-score: engagement decays with time even when nothing happens (hour in TIME_ZONE).
+# Nightly re-score: engagement decays with time even when nothing happens (hour in TIME_ZONE);
+# the daily job re-scores what changed and moves the rest forward by decay alone.
 CELERY_BEAT_SCHEDULE["leads-rescore-nightly"] = {
-    "task": "leads.tasks.leads_rescore_all_task",
+    "task": "leads.tasks.leads_rescore_daily_task",
     "schedule": crontab(hour=env_int("LEADS_RESCORE_HOUR", 2), minute=15),
 }
 # The qualification safety net: leads over the threshold that no task moved (a worker died

@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 BENCH_MODULES = (
     "devtools.benchmarks.leads",
     "devtools.benchmarks.learned_apply",
+    "devtools.benchmarks.rescore_daily",
     "devtools.benchmarks.campaign_members",
     "devtools.benchmarks.handoff",
     "devtools.benchmarks.calllist",
