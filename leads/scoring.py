@@ -233,11 +233,13 @@ def _update_sql(
         provider = learned_scoring()
         # The events grouped by lead (``e``) are always joined when the model reads counts.
         logit, probability_params = provider.logit_sql(learned)
-        probability = provider.probability_sql(logit)
+        # Profiling withdrawn (``do_not_profile``): the model does not score the lead at all.
+        probability = f"(CASE WHEN t.do_not_profile THEN NULL ELSE {provider.probability_sql(logit)} END)"
         learned_set = f"learned_score = {probability}, "
     learned = ""
     learned_params: list = []
     if rules.policy.learned_mode == LearnedScoreMode.BLEND and rules.policy.learned_weight:
+        probability = f"COALESCE({probability}, 0.0)"
         learned = f" + %s * {probability}"
         learned_params = [float(rules.policy.learned_weight), *probability_params]
         entries.append(

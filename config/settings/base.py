@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "crm.apps.CrmConfig",
     "reports.apps.ReportsConfig",
     "integrations.apps.IntegrationsConfig",
+    "privacy.apps.PrivacyConfig",
     "devtools.apps.DevtoolsConfig",
 ]
 
@@ -153,6 +154,11 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+
+# Live pages (crm/live.py): seconds between polls of a visible page (a hidden one polls at a
+# sixth of that rate) and how long the page's signed poll token is good for.
+LIVE_POLL_SECONDS = env_int("LIVE_POLL_SECONDS", 5)
+LIVE_TOKEN_MAX_AGE = env_int("LIVE_TOKEN_MAX_AGE", 24 * 3600)
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "baton@localhost")
@@ -282,6 +288,7 @@ CELERY_TASK_ROUTES = {
     "crm.tasks.handoff*": {"queue": "handoff"},
     "crm.*": {"queue": "sales"},
     "reports.*": {"queue": "sales"},
+    "privacy.*": {"queue": "marketing"},
     "integrations.*": {"queue": "webhooks"},
 }
 CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_WORKER_PREFETCH_MULTIPLIER", 1)
@@ -314,6 +321,13 @@ CELERY_BEAT_SCHEDULE["reports-funnel-rollup"] = {
     "task": "reports.tasks.funnel_rollup_refresh_task",
     "schedule": 60.0 * REPORTS_FUNNEL_ROLLUP_MINUTES,
 }
+
+# --- Privacy -------------------------------------------------------------------------------
+# Unconverted leads (still with marketing, or disqualified) with no activity for this many days
+# are anonymised by the daily retention job (privacy/services.py), at most a batch per run.
+PRIVACY_RETENTION_DAYS = env_int("PRIVACY_RETENTION_DAYS", 730)
+PRIVACY_RETENTION_BATCH = env_int("PRIVACY_RETENTION_BATCH", 2000)
+CELERY_BEAT_SCHEDULE["privacy-retention"] = {"task": "privacy.tasks.retention_run_task", "schedule": 24 * 3600.0}
 
 # --- Collateral library (campaigns) ---------------------------------------------------------
 # Largest collateral upload, in bytes; items not shared for this many days count as stale.
