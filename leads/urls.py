@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import duplicate_views, scoring_views, views
+from . import duplicate_views, scoring_views, views, views_consent
 from .rest import leads as rest_leads
 
 app_name = "leads"
@@ -17,4 +17,6 @@ urlpatterns = [
     path("marketing/duplicates/", duplicate_views.duplicate_list, name="duplicate-list"),
     path("marketing/duplicates/<int:pk>/dismiss/", duplicate_views.duplicate_dismiss_view, name="duplicate-dismiss"),
     path("capture/<slug:key>/", rest_leads.CaptureApi.as_view(), name="capture"),
+    path("unsubscribe/<str:token>/", views_consent.unsubscribe, name="unsubscribe"),
+    path("leads/<int:lead_id>/consents/withdraw/", views_consent.lead_consent_withdraw, name="consent-withdraw"),
 ]

@@ -33,6 +33,8 @@ def env_list(name: str, default: str) -> list[str]:
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "django-insecure-baton-local-only-change-me")
 DEBUG = env_bool("DEBUG", False)
+# The demo (`make run` with seeded data): the 404 page says how to log in.
+BATON_DEMO = env_bool("BATON_DEMO", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -56,6 +58,7 @@ INSTALLED_APPS = [
     "crm.apps.CrmConfig",
     "reports.apps.ReportsConfig",
     "integrations.apps.IntegrationsConfig",
+    "privacy.apps.PrivacyConfig",
     "devtools.apps.DevtoolsConfig",
 ]
 
@@ -85,6 +88,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "config.context_processors.roles",
+                "config.context_processors.demo",
             ],
         },
     },
@@ -150,6 +154,11 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+
+# Live pages (crm/live.py): seconds between polls of a visible page (a hidden one polls at a
+# sixth of that rate) and how long the page's signed poll token is good for.
+LIVE_POLL_SECONDS = env_int("LIVE_POLL_SECONDS", 5)
+LIVE_TOKEN_MAX_AGE = env_int("LIVE_TOKEN_MAX_AGE", 24 * 3600)
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "baton@localhost")
@@ -258,6 +267,9 @@ else:
         "socket_connect_timeout": 5,
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# After SIGTERM a worker lets running tasks finish for this long, then stops, re-queuing the
+# acks_late tasks it still held (config/celery.py maps SIGTERM to this soft-then-cold path).
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = float(os.environ.get("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", "4"))
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -276,6 +288,7 @@ CELERY_TASK_ROUTES = {
     "crm.tasks.handoff*": {"queue": "handoff"},
     "crm.*": {"queue": "sales"},
     "reports.*": {"queue": "sales"},
+    "privacy.*": {"queue": "marketing"},
     "integrations.*": {"queue": "webhooks"},
 }
 CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_WORKER_PREFETCH_MULTIPLIER", 1)
@@ -308,6 +321,13 @@ CELERY_BEAT_SCHEDULE["reports-funnel-rollup"] = {
     "task": "reports.tasks.funnel_rollup_refresh_task",
     "schedule": 60.0 * REPORTS_FUNNEL_ROLLUP_MINUTES,
 }
+
+# --- Privacy -------------------------------------------------------------------------------
+# Unconverted leads (still with marketing, or disqualified) with no activity for this many days
+# are anonymised by the daily retention job (privacy/services.py), at most a batch per run.
+PRIVACY_RETENTION_DAYS = env_int("PRIVACY_RETENTION_DAYS", 730)
+PRIVACY_RETENTION_BATCH = env_int("PRIVACY_RETENTION_BATCH", 2000)
+CELERY_BEAT_SCHEDULE["privacy-retention"] = {"task": "privacy.tasks.retention_run_task", "schedule": 24 * 3600.0}
 
 # --- Collateral library (campaigns) ---------------------------------------------------------
 # Largest collateral upload, in bytes; items not shared for this many days count as stale.

@@ -18,11 +18,14 @@ BENCH_MODULES = (
     "devtools.benchmarks.rescore_daily",
     "devtools.benchmarks.campaign_members",
     "devtools.benchmarks.handoff",
+    "devtools.benchmarks.chaos",
     "devtools.benchmarks.calllist",
     "devtools.benchmarks.reports",
+    "devtools.benchmarks.load",
     "devtools.benchmarks.search",
     "devtools.benchmarks.webhooks",
     "devtools.benchmarks.whatif",
+    "devtools.benchmarks.soak",
 )
 
 

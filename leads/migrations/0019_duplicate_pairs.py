@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0017_daily_rescore'),
+        ('leads', '0018_consent_records'),
     ]
 
     operations = [
