@@ -12,11 +12,45 @@ from .models import (
     CollateralView,
     CustomerFeedback,
     ObjectionCategory,
+    SavedLeadView,
 )
+
+CAMPAIGN_FIELDS = ["name", "kind", "status", "starts_on", "ends_on", "budget", "actual_cost", "target_segment", "goal"]
+
+
+def _campaign_changes(cleaned: dict) -> dict:
+    changes = {k: cleaned.get(k) for k in CAMPAIGN_FIELDS if k != "target_segment"}
+    segment = cleaned.get("target_segment")
+    changes["target_segment_id"] = segment.pk if segment else None
+    return changes
+
+
+class CampaignAdminForm(forms.ModelForm):
+    """Checked by the campaign services' own rules (a unique name, no type change once it has
+    members, an end after the start); saving goes through ``campaign_create`` /
+    ``campaign_update``."""
+
+    class Meta:
+        model = Campaign
+        fields = CAMPAIGN_FIELDS
+
+    def clean(self):
+        from .services.campaigns import campaign_fields_check
+
+        cleaned = super().clean()
+        if not self.errors:
+            try:
+                campaign_fields_check(campaign=self.instance, fields=_campaign_changes(cleaned))
+            except ValidationError as error:
+                for key, messages_ in error.message_dict.items():
+                    key = "target_segment" if key == "target_segment_id" else key
+                    self.add_error(key if key in self.fields else None, messages_)
+        return cleaned
 
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
+    form = CampaignAdminForm
     actions = ["add_target_segment_members"]
 
     list_display = [
@@ -33,7 +67,17 @@ class CampaignAdmin(admin.ModelAdmin):
     list_filter = ["kind", "status"]
     search_fields = ["name", "goal"]
     list_select_related = ["owner", "target_segment"]
-    raw_id_fields = ["owner"]
+    readonly_fields = ["owner", "created_at", "updated_at"]
+
+    def save_model(self, request, obj, form, change):
+        from .services.campaigns import campaign_create, campaign_update
+
+        changes = _campaign_changes(form.cleaned_data)
+        if change:
+            campaign = campaign_update(campaign_id=obj.pk, actor=request.user, **changes)
+        else:
+            campaign = campaign_create(actor=request.user, **changes)
+        obj.pk, obj.owner = campaign.pk, campaign.owner
 
     @admin.action(description="Add the target segment's leads as members")
     def add_target_segment_members(self, request, queryset):
@@ -55,7 +99,11 @@ class CampaignMemberAdmin(admin.ModelAdmin):
     search_fields = ["lead__email", "campaign__name"]
     list_select_related = ["campaign", "lead"]
     raw_id_fields = ["lead", "campaign"]
+    readonly_fields = ["status", "added_at", "responded_at"]  # moved by the campaign services
     show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False  # members are added from the target segment (an action on the campaign)
 
 
 class CollateralVersionInline(admin.TabularInline):
@@ -174,3 +222,10 @@ class CustomerFeedbackAdmin(admin.ModelAdmin):
     search_fields = ["lead__email", "comment"]
     list_select_related = ["lead", "campaign"]
     raw_id_fields = ["lead", "entered_by"]
+
+
+@admin.register(SavedLeadView)
+class SavedLeadViewAdmin(admin.ModelAdmin):
+    list_display = ["name", "owner", "query", "created_at"]
+    list_select_related = ["owner"]
+    raw_id_fields = ["owner"]

@@ -295,3 +295,19 @@ class CustomerFeedback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rating}/10 from lead {self.lead_id}"
+
+
+class SavedLeadView(models.Model):
+    """A marketer's saved filters and sort of the lead list (/marketing/leads/)."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_lead_views")
+    name = models.CharField(max_length=100)
+    query = models.CharField(max_length=2000, help_text="The list's query string (filters and sort).")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="saved_lead_view_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_public
+from . import lead_views, views, views_public
 
 app_name = "campaigns"
 urlpatterns = [
@@ -26,6 +26,12 @@ urlpatterns = [
         name="campaign-member-status",
     ),
     path("marketing/campaigns/<int:pk>/influence/", views.campaign_influence_panel, name="campaign-influence"),
+    path("marketing/leads/", lead_views.lead_list, name="lead-list"),
+    path("marketing/leads/export/", lead_views.lead_export, name="lead-export"),
+    path("marketing/leads/bulk/", lead_views.lead_bulk, name="lead-bulk"),
+    path("marketing/leads/views/", lead_views.saved_view_save, name="lead-view-save"),
+    path("marketing/leads/views/<int:pk>/delete/", lead_views.saved_view_delete, name="lead-view-delete"),
+    path("marketing/leads/<int:pk>/", lead_views.lead_detail, name="lead-detail"),
     path("marketing/library/", views.library, name="library"),
     path("marketing/library/new/", views.collateral_create, name="collateral-create"),
     path("marketing/library/<int:pk>/", views.collateral_detail, name="collateral-detail"),

@@ -25,5 +25,6 @@ urlpatterns = [
     path("", include("leads.learning.urls")),
     path("", include("campaigns.urls")),
     path("", include("crm.urls")),
+    path("", include("privacy.urls")),
     path("", include("integrations.urls")),
 ]

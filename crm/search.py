@@ -14,8 +14,8 @@ from django.urls import reverse
 from config.roles import is_manager, is_marketer, is_rep
 from leads import api as leads_api
 
-from .models import Account, Contact, Deal
-from .selectors import account_visible_q, contact_visible_q, deal_visible_q, lead_visible_q
+from .models import OPEN_FOR_REP_STATUSES, Account, Assignment, Contact, Deal
+from .selectors import account_visible_q, contact_visible_q, deal_visible_q
 
 RESULTS_PER_GROUP = 5
 MAX_QUERY_LENGTH = leads_api.SEARCH_MAX_QUERY_LENGTH
@@ -43,15 +43,27 @@ def _lead_url(user, lead) -> str:
     return reverse("admin:leads_lead_change", args=[lead.pk]) if user.is_staff else ""
 
 
+def _rep_lead_ids(user):
+    """The ids of lead_visible_q (owned, or with an open assignment to the rep) as a union of
+    two index scans: the search then reads the rep's book, not the million leads around it."""
+    owned = leads_api.Lead.objects.filter(owner=user).order_by().values("id")
+    assigned = Assignment.objects.filter(rep=user, status__in=OPEN_FOR_REP_STATUSES).order_by().values("lead_id")
+    return owned.union(assigned)
+
+
 def _leads(user, term: leads_api.SearchTerm, limit: int) -> SearchGroup | None:
     if is_manager(user) or is_marketer(user):
         qs = leads_api.Lead.objects.all()
     elif is_rep(user):
-        qs = leads_api.Lead.objects.filter(lead_visible_q(user))
+        qs = leads_api.Lead.objects.filter(pk__in=_rep_lead_ids(user))
     else:
         return None
-    rows = leads_api.lead_search(qs, term.text, limit=limit).only(
-        "id", "first_name", "last_name", "email", "company", "phone", "stage"
+    rows = leads_api.lead_search(
+        qs,
+        term,
+        limit=limit,
+        fields=("id", "first_name", "last_name", "email", "company", "phone", "stage"),
+        narrow=not (is_manager(user) or is_marketer(user)),
     )
     group = SearchGroup("leads", "Leads")
     for lead in rows:
@@ -69,11 +81,11 @@ def _contacts(user, term, limit: int) -> SearchGroup:
         account_lower=Lower("account__name"),
         digits=leads_api.phone_digits_expression(),
     )
-    match = leads_api.text_match_q(term, contains=("name_lower", "account_lower"), prefix=("email_lower",))
+    exact = leads_api.text_match_q(term, contains=("name_lower", "account_lower"), prefix=("email_lower",))
     if term.digits:
-        match |= Q(digits__contains=term.digits)
-    match |= leads_api.fuzzy_columns_q(term, ("name_lower", "account_lower"))
-    rank = leads_api.similarity_rank(term, ("name_lower", "account_lower"))
+        exact |= Q(digits__contains=term.digits)
+    match = exact | leads_api.fuzzy_columns_q(term, ("name_lower", "account_lower"))
+    rank = leads_api.exact_rank(exact)
     rows = (
         qs.filter(match)
         .select_related("account")
@@ -92,9 +104,9 @@ def _accounts(user, term, limit: int) -> SearchGroup:
     qs = Account.objects.filter(account_visible_q(user)).annotate(
         name_lower=Lower("name"), domain_lower=Lower("domain")
     )
-    match = leads_api.text_match_q(term, contains=("name_lower", "domain_lower"))
-    match |= leads_api.fuzzy_columns_q(term, ("name_lower",))
-    rank = leads_api.similarity_rank(term, ("name_lower",))
+    exact = leads_api.text_match_q(term, contains=("name_lower", "domain_lower"))
+    match = exact | leads_api.fuzzy_columns_q(term, ("name_lower",))
+    rank = leads_api.exact_rank(exact)
     rows = qs.filter(match).annotate(search_rank=rank).order_by("-search_rank", "name", "id")[:limit]
     group = SearchGroup("accounts", "Accounts")
     for account in rows:
@@ -108,9 +120,9 @@ def _deals(user, term, limit: int) -> SearchGroup:
     qs = Deal.objects.filter(deal_visible_q(user)).annotate(
         name_lower=Lower("name"), account_lower=Lower("account__name")
     )
-    match = leads_api.text_match_q(term, contains=("name_lower", "account_lower"))
-    match |= leads_api.fuzzy_columns_q(term, ("name_lower", "account_lower"))
-    rank = leads_api.similarity_rank(term, ("name_lower", "account_lower"))
+    exact = leads_api.text_match_q(term, contains=("name_lower", "account_lower"))
+    match = exact | leads_api.fuzzy_columns_q(term, ("name_lower", "account_lower"))
+    rank = leads_api.exact_rank(exact)
     rows = (
         qs.filter(match)
         .select_related("account")

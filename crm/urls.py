@@ -1,9 +1,13 @@
 from django.urls import path
 
-from . import views, views_accounts, views_search
+from . import views, views_accounts, views_live, views_search
 
 app_name = "crm"
 urlpatterns = [
+    path("live/", views_live.live_poll, name="live-poll"),
+    path("notifications/", views_live.notification_list, name="notification-list"),
+    path("notifications/read-all/", views_live.notifications_read_all, name="notifications-read-all"),
+    path("notifications/<int:notification_id>/read/", views_live.notification_read, name="notification-read"),
     path("search/", views_search.search_page, name="search"),
     path("search/suggest/", views_search.search_suggest, name="search-suggest"),
     path("calls/", views.call_list, name="call-list"),
@@ -16,7 +20,9 @@ urlpatterns = [
     path("calls/leads/<int:lead_id>/share/", views.lead_share_collateral, name="lead-share"),
     path("accounts/", views_accounts.account_list, name="account-list"),
     path("accounts/<int:account_id>/", views_accounts.account_detail, name="account-detail"),
+    path("accounts/<int:account_id>/<slug:action>/", views_accounts.account_action, name="account-action"),
     path("contacts/<int:contact_id>/", views_accounts.contact_detail, name="contact-detail"),
+    path("contacts/<int:contact_id>/edit/", views_accounts.contact_edit, name="contact-edit"),
     path("deals/", views.deal_list, name="deal-list"),
     path("deals/<int:deal_id>/move/", views.deal_move_view, name="deal-move"),
     path("deals/<int:deal_id>/close/", views.deal_close_view, name="deal-close"),

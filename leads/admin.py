@@ -7,6 +7,8 @@ from config.admin_base import ReadOnlyModelAdmin
 
 from .models import (
     CaptureForm,
+    ConsentRecord,
+    DailyRescore,
     EngagementEvent,
     LatestEngagement,
     Lead,
@@ -15,11 +17,22 @@ from .models import (
     RuleSetVersion,
     ScoringPolicy,
     ScoringRule,
+    SearchWord,
     Segment,
     SegmentVersion,
 )
+from .rule_sets import POLICY_KEYS, policy_as_data, rule_as_data, rule_set_save, rule_set_snapshot, rule_set_validate
 from .scoring import scoring_rule_validate
+from .segment_services import segment_create, segment_delete, segment_update
+from .segments import compile_definition
 from .services import lead_engagement_refresh
+
+
+def _add_service_errors(form, error: ValidationError, *, key_map=None) -> None:
+    """Put a service's validation errors on the form's fields (unknown keys on the form)."""
+    for key, messages in error.message_dict.items():
+        field = (key_map or {}).get(key, key)
+        form.add_error(field if field in form.fields else None, messages)
 
 
 class LeadTransitionInline(admin.TabularInline):
@@ -127,6 +140,29 @@ class LatestEngagementAdmin(ReadOnlyModelAdmin):
     show_full_result_count = False
 
 
+@admin.register(ConsentRecord)
+class ConsentRecordAdmin(ReadOnlyModelAdmin):
+    """Read-only: consent is recorded by forms, imports, the API, the unsubscribe link and the
+    lead page (leads.consent), which also derive the lead's flags; never edited here."""
+
+    list_display = ["lead", "purpose", "granted", "source", "recorded_at", "actor"]
+    list_filter = ["purpose", "granted", "source"]
+    search_fields = ["lead__email"]
+    list_select_related = ["lead", "actor"]
+    raw_id_fields = ["lead"]
+    show_full_result_count = False
+
+
+@admin.register(SearchWord)
+class SearchWordAdmin(ReadOnlyModelAdmin):
+    """Read-only: the search's spelling vocabulary, kept by database triggers from the leads'
+    names and companies (PostgreSQL; empty on SQLite, where search tolerates typos by LIKE)."""
+
+    list_display = ["word"]
+    search_fields = ["word"]
+    show_full_result_count = False
+
+
 class SegmentVersionInline(admin.TabularInline):
     model = SegmentVersion
     extra = 0
@@ -138,13 +174,47 @@ class SegmentVersionInline(admin.TabularInline):
         return False
 
 
+class SegmentAdminForm(forms.ModelForm):
+    """Checks the definition and the name as ``segment_create`` / ``segment_update`` do; saving
+    goes through them, so every change is a new version with its member count."""
+
+    class Meta:
+        model = Segment
+        fields = ["name", "description", "definition", "is_icp"]
+
+    def clean_definition(self):
+        definition = self.cleaned_data.get("definition")
+        try:
+            compile_definition(definition)
+        except ValidationError as error:
+            raise ValidationError(" ".join(error.messages)) from error
+        return definition
+
+
 @admin.register(Segment)
 class SegmentAdmin(admin.ModelAdmin):
+    form = SegmentAdminForm
     list_display = ["name", "is_icp", "version", "member_count", "counted_at", "updated_at"]
     list_filter = ["is_icp"]
     search_fields = ["name", "description"]
     readonly_fields = ["version", "member_count", "counted_at", "created_by", "created_at", "updated_at"]
     inlines = [SegmentVersionInline]
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        values = {k: data[k] for k in ("name", "description", "definition", "is_icp")}
+        if change:
+            segment = segment_update(segment_id=obj.pk, actor=request.user, **values)
+        else:
+            segment = segment_create(actor=request.user, **values)
+        obj.pk, obj.version = segment.pk, segment.version
+
+    def delete_model(self, request, obj):
+        segment_delete(segment_id=obj.pk, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for segment in queryset:
+            segment_delete(segment_id=segment.pk, actor=request.user)
 
 
 @admin.register(SegmentVersion)
@@ -158,9 +228,19 @@ class SegmentVersionAdmin(admin.ModelAdmin):
         return False
 
 
+def _rule_set_with(rule: ScoringRule) -> list[dict]:
+    """The active rules as data with ``rule`` put in (or taken out, when it is inactive), in
+    their order."""
+    others = list(ScoringRule.objects.filter(is_active=True).exclude(pk=rule.pk))
+    rules = [*others, rule] if rule.is_active else others
+    rules.sort(key=lambda r: (r.kind, r.position, r.pk or float("inf")))
+    return [rule_as_data(r) for r in rules]
+
+
 class ScoringRuleAdminForm(forms.ModelForm):
     """Refuses a rule scoring cannot use (unknown field, operator not for the type, bad value),
-    naming the field. Saving a rule re-scores every lead after commit (leads.receivers)."""
+    naming the field. Saving puts the rule set in force as a new version through
+    ``rule_set_save``, which re-scores every lead in the background."""
 
     class Meta:
         model = ScoringRule
@@ -186,8 +266,18 @@ class ScoringRuleAdminForm(forms.ModelForm):
         try:
             scoring_rule_validate(rule)
         except ValidationError as exc:
-            for field, messages in exc.message_dict.items():
-                self.add_error(field if field in self.fields else None, messages)
+            _add_service_errors(self, exc)
+            return cleaned
+        rule.pk = self.instance.pk
+        rules = _rule_set_with(rule)
+        try:
+            rule_set_validate(rules=rules, policy=rule_set_snapshot()["policy"])
+        except ValidationError as exc:
+            mine = next((i for i, r in enumerate(rules) if r["id"] == rule.pk), None)
+            prefix = f"rules.{mine}." if mine is not None else "\0"
+            key_map = {k: k.removeprefix(prefix) for k in exc.message_dict}
+            key_map = {k: {"segment_id": "segment"}.get(v, v) for k, v in key_map.items()}
+            _add_service_errors(self, exc, key_map=key_map)
         return cleaned
 
 
@@ -210,9 +300,46 @@ class ScoringRuleAdmin(admin.ModelAdmin):
     search_fields = ["name", "field"]
     list_select_related = ["segment"]
 
+    def has_delete_permission(self, request, obj=None):
+        return False  # untick "is active": the rule leaves the rule set as a new version
+
+    def save_model(self, request, obj, form, change):
+        was_active = change and ScoringRule.objects.filter(pk=obj.pk, is_active=True).exists()
+        if not obj.is_active and not was_active:
+            obj.save()  # an inactive rule that stays inactive scores nothing
+            return
+        before = set(ScoringRule.objects.filter(is_active=True).values_list("pk", flat=True))
+        snapshot = rule_set_snapshot()
+        version = rule_set_save(
+            rules=_rule_set_with(obj),
+            policy=snapshot["policy"],
+            note=f"Rule '{obj.name}' {'changed' if change else 'added'} in the admin.",
+            actor=request.user,
+        )
+        if obj.pk is None:
+            obj.pk = next(r["id"] for r in version.rules if r["id"] not in before)
+
+
+class ScoringPolicyAdminForm(forms.ModelForm):
+    class Meta:
+        model = ScoringPolicy
+        fields = list(POLICY_KEYS)
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            rule_set_validate(rules=rule_set_snapshot()["rules"], policy={k: cleaned.get(k) for k in POLICY_KEYS})
+        except ValidationError as exc:
+            _add_service_errors(self, exc, key_map={k: k.removeprefix("policy.") for k in exc.message_dict})
+        return cleaned
+
 
 @admin.register(ScoringPolicy)
 class ScoringPolicyAdmin(admin.ModelAdmin):
+    """Saving puts the rule set in force as a new version (``rule_set_save``), which re-scores
+    every lead in the background."""
+
+    form = ScoringPolicyAdminForm
     list_display = ["__str__", "default_half_life_days", "learned_mode", "updated_at"]
     readonly_fields = ["updated_by", "updated_at"]
 
@@ -221,6 +348,15 @@ class ScoringPolicyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def save_model(self, request, obj, form, change):
+        rule_set_save(
+            rules=rule_set_snapshot()["rules"],
+            policy=policy_as_data(obj),
+            note="Scoring policy changed in the admin.",
+            actor=request.user,
+        )
+        obj.pk = 1
 
 
 @admin.register(RuleSetVersion)
@@ -264,3 +400,10 @@ class LeadImportAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # uploads go through /marketing/imports/, which runs them on a worker
+
+
+@admin.register(DailyRescore)
+class DailyRescoreAdmin(ReadOnlyModelAdmin):
+    """When the daily re-score last ran and how much it touched (written by the job)."""
+
+    list_display = ["last_run_at", "full", "rescored", "decayed"]

@@ -4,10 +4,16 @@ Sales reports outcomes to marketing through these functions; it never writes mar
 tables itself, and marketing never reads sales tables.
 """
 
+from .bulk import DISQUALIFY_REASONS, MAX_BULK, leads_disqualify, leads_mark_do_not_contact
+from .consent import consent_overview, consent_withdraw, consents_record, unsubscribe_token, unsubscribe_url
+from .editing import lead_edit
 from .learned_scoring import LearnedScoring, learned_scoring, learned_scoring_register
 from .lifecycle import IllegalTransition, can_transition, lead_transition
 from .locks import lead_lock, leads_lock
 from .models import (
+    ConsentPurpose,
+    ConsentRecord,
+    ConsentSource,
     EngagementKind,
     Lead,
     LeadOutcome,
@@ -18,10 +24,17 @@ from .models import (
     phone_digits,
     phone_digits_expression,
 )
+from .privacy import (
+    privacy_lead_erase,
+    privacy_lead_export,
+    privacy_lead_find,
+    privacy_lead_personal_terms,
+    privacy_retention_due,
+)
 from .rule_sets import rule_set_restore, rule_set_save, rule_set_snapshot, rule_set_versions
 from .scoring import lead_score, leads_rescore_all
 from .search import MAX_QUERY_LENGTH as SEARCH_MAX_QUERY_LENGTH
-from .search import SearchTerm, fuzzy_columns_q, lead_search, similarity_rank, text_match_q
+from .search import SearchTerm, exact_rank, fuzzy_columns_q, lead_search, text_match_q
 from .segments import segment_contains, segment_member_q
 from .services import (
     engagement_record,
@@ -45,11 +58,31 @@ def learned_reasons_for_lead(lead: Lead) -> list[dict]:
     ``feature``, ``value``, ``weight`` (logit points) and ``text`` ("industry = software:
     +0.42"). Empty when no learned model is active. The caller checks the lead is visible."""
     provider = learned_scoring()
-    return provider.reasons(lead) if provider is not None else []
+    if provider is None or lead.do_not_profile:  # profiling withdrawn: no learned reasons
+        return []
+    return provider.reasons(lead)
 
 
 __all__ = [
+    "ConsentPurpose",
+    "ConsentRecord",
+    "ConsentSource",
+    "consent_overview",
+    "consent_withdraw",
+    "consents_record",
+    "privacy_lead_erase",
+    "privacy_lead_export",
+    "privacy_lead_find",
+    "privacy_lead_personal_terms",
+    "privacy_retention_due",
+    "unsubscribe_token",
+    "unsubscribe_url",
+    "DISQUALIFY_REASONS",
     "LEAD_EVENTS",
+    "MAX_BULK",
+    "lead_edit",
+    "leads_disqualify",
+    "leads_mark_do_not_contact",
     "SEARCH_MAX_QUERY_LENGTH",
     "EngagementKind",
     "IllegalTransition",
@@ -63,6 +96,7 @@ __all__ = [
     "Segment",
     "can_transition",
     "engagement_record",
+    "exact_rank",
     "fuzzy_columns_q",
     "lead_accepted_by_sales",
     "lead_converted_to_opportunity",
@@ -93,6 +127,5 @@ __all__ = [
     "scoring_whatif",
     "segment_contains",
     "segment_member_q",
-    "similarity_rank",
     "text_match_q",
 ]

@@ -5,6 +5,3 @@ class LeadsConfig(AppConfig):
     name = "leads"
     verbose_name = "Marketing: leads and scoring"
     default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self) -> None:
-        from . import receivers  # noqa: F401

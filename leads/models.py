@@ -147,6 +147,12 @@ class Lead(models.Model):
     do_not_contact = models.BooleanField(
         default=False, help_text="No contact of any kind; never qualified or handed off."
     )
+    do_not_profile = models.BooleanField(
+        default=False, help_text="Profiling withdrawn: the learned model does not score this lead."
+    )
+    erased_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When a manager erased the person (personal data removed)."
+    )
 
     stage = models.CharField(
         max_length=20,
@@ -165,6 +171,11 @@ class Lead(models.Model):
         default=list, blank=True, help_text="Which rule gave how many points, as stored at the last scoring."
     )
     scored_at = models.DateTimeField(null=True, blank=True)
+    # Per engagement rule (by id) its uncapped decayed sum as of scored_at, and "n" the
+    # rejections counted: exponential decay is separable, so the daily job moves these forward
+    # by 0.5 ** (days / half-life) instead of re-reading the events (leads.scoring). NULL
+    # (rows bulk-copied in, never scored) reads as nothing to decay.
+    engagement_raw = models.JSONField(default=dict, null=True, blank=True, editable=False)
     qualified_at = models.DateTimeField(null=True, blank=True, help_text="When the lead last became an MQL.")
     # The latest engagement event, of any kind and of each kind: max(occurred_at) of the lead's
     # events, kept so by leads.services (engagement_record moves them forward; lead_engagement_
@@ -566,6 +577,24 @@ class ScoringPolicy(models.Model):
         return policy
 
 
+class DailyRescore(models.Model):
+    """The single row (pk 1) of the daily re-score: when it last ran and the rules it ran with
+    (``leads.scoring.leads_rescore_daily``)."""
+
+    last_run_at = models.DateTimeField()
+    rules_fingerprint = models.CharField(max_length=64)
+    full = models.BooleanField(default=False, help_text="The last run re-scored every lead.")
+    rescored = models.PositiveIntegerField(default=0, help_text="Leads re-scored from their events.")
+    decayed = models.PositiveIntegerField(default=0, help_text="Leads moved forward by decay alone.")
+
+    class Meta:
+        verbose_name_plural = "daily re-score"
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="daily_rescore_singleton")]
+
+    def __str__(self) -> str:
+        return f"Daily re-score at {self.last_run_at:%Y-%m-%d %H:%M}"
+
+
 class RescoreStatus(models.TextChoices):
     PENDING = "pending", "Waiting for a worker"
     RUNNING = "running", "Re-scoring"
@@ -623,6 +652,10 @@ class CaptureForm(models.Model):
         max_length=500, blank=True, help_text="Where a browser goes after submitting; empty answers with JSON."
     )
     is_active = models.BooleanField(default=True)
+    consent_text = models.TextField(
+        blank=True,
+        help_text="The consent wording shown next to the form's opt-in boxes; kept as the evidence of each consent.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -678,3 +711,59 @@ class LeadImport(models.Model):
         if self.status == ImportStatus.DONE:
             return 100
         return min(99, int(100 * self.bytes_read / self.size_bytes)) if self.size_bytes else 0
+
+
+class ConsentPurpose(models.TextChoices):
+    CALLS = "calls", "Calls"
+    EMAIL_MARKETING = "email_marketing", "E-mail marketing"
+    PROFILING = "profiling", "Profiling for scoring"
+
+
+class ConsentSource(models.TextChoices):
+    FORM = "form", "Web form"
+    IMPORT = "import", "Import"
+    REP = "rep", "Sales rep"
+    MARKETER = "marketer", "Marketer"
+    API = "api", "API"
+    UNSUBSCRIBE = "unsubscribe", "Unsubscribe link"
+
+
+class ConsentRecord(models.Model):
+    """One grant or withdrawal of consent by a person for one purpose. Append-only: the latest
+    record per purpose decides, and the lead's flags (email_opt_in, do_not_call, do_not_contact,
+    do_not_profile) are derived from them by ``leads.consent``."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="consents")
+    purpose = models.CharField(max_length=20, choices=ConsentPurpose.choices)
+    granted = models.BooleanField(help_text="True: consent given; False: withdrawn or refused.")
+    source = models.CharField(max_length=20, choices=ConsentSource.choices)
+    recorded_at = models.DateTimeField(default=dj_timezone.now)
+    evidence = models.TextField(blank=True, help_text="What the person agreed to or how they withdrew.")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(purpose__in=ConsentPurpose.values), name="consent_purpose_valid"),
+            models.CheckConstraint(condition=Q(source__in=ConsentSource.values), name="consent_source_valid"),
+        ]
+        indexes = [models.Index(fields=["lead", "purpose", "-recorded_at", "-id"], name="consent_latest_idx")]
+
+    def __str__(self) -> str:
+        verb = "granted" if self.granted else "withdrawn"
+        return f"{self.get_purpose_display()} {verb} ({self.get_source_display()})"
+
+
+class SearchWord(models.Model):
+    """Every distinct lower-case word of the leads' first names, last names and companies: the
+    search's spelling vocabulary. A misspelt word is corrected to its nearest word here (a
+    trigram KNN over a few thousand rows) before the leads are searched, instead of comparing
+    the misspelling with a million leads. On PostgreSQL triggers (migration 0016) keep it
+    filled; words of deleted leads stay (a correction that finds nothing costs nothing)."""
+
+    word = models.CharField(max_length=200, primary_key=True)
+
+    def __str__(self) -> str:
+        return self.word

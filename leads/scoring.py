@@ -1,8 +1,7 @@
 """Scoring and qualification.
 
 A lead's score is computed from the active rules and its events by one SQL statement, the
-same one whether it scores one lead (an event arrived) or every lead (a rule changed, or the
-nightly decay): an ``UPDATE ... FROM (SELECT ...)`` whose inner SELECT is built by the ORM
+same one whether it scores one lead (an event arrived) or every lead (a rule changed): an ``UPDATE ... FROM (SELECT ...)`` whose inner SELECT is built by the ORM
 with one column per rule. So per-lead and set-based scoring cannot disagree, and the number of
 statements does not depend on the number of leads.
 
@@ -21,6 +20,10 @@ statements does not depend on the number of leads.
 ``score_breakdown`` lists each rule that gave points (``{"rule_id", "rule", "kind",
 "points"}``), plus the penalty and learned entries when they apply; its points add up to the
 score. Engagement is aggregated in one pass over the events (grouped by lead) and joined in.
+
+The nightly job (``leads_rescore_daily``) runs that statement only for the leads whose inputs
+changed since its last run and moves every other engaged lead forward by decay alone, from the
+uncapped per-rule sums the statement keeps in ``Lead.engagement_raw``.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from .learned_scoring import learned_scoring
 from .lifecycle import lead_transition
 from .locks import rescore_all_turn, rescore_lock
 from .models import (
+    DailyRescore,
     EngagementEvent,
     Lead,
     LeadOutcome,
@@ -150,9 +154,10 @@ def _fit_columns(rules: RuleSet, now: datetime.datetime) -> dict:
     return columns
 
 
-def _engagement_columns(rules: RuleSet, now: datetime.datetime) -> dict:
+def _engagement_columns(rules: RuleSet, now: datetime.datetime, *, raw: bool = False) -> dict:
     """One aggregate per engagement rule (``e<i>``) over the events, grouped by lead: a single
-    pass over the events instead of one lookup per lead and rule."""
+    pass over the events instead of one lookup per lead and rule. With ``raw`` the sums are
+    not capped (the scorer caps them itself and keeps the raw sums for the daily decay)."""
     columns: dict = {}
     for i, rule in enumerate(rules.engagement):
         decay = Power(Value(0.5), AgeDays(now) / Value(float(_half_life(rule, rules.policy))))
@@ -161,10 +166,18 @@ def _engagement_columns(rules: RuleSet, now: datetime.datetime) -> dict:
             Value(0.0),
             output_field=FloatField(),
         )
-        if rule.cap is not None:
+        if rule.cap is not None and not raw:
             total = Least(total, Value(float(rule.cap)), output_field=FloatField())
         columns[f"e{i}"] = total
     return columns
+
+
+def _capped(rule: ScoringRule, i: int, pg: bool) -> str:
+    """Rule ``i``'s engagement points: its raw sum ``e.e<i>`` up to the cap."""
+    total = f"COALESCE(e.e{i}, 0.0)"
+    if rule.cap is None:
+        return total
+    return f"{'LEAST' if pg else 'MIN'}({total}, {float(rule.cap)!r})"
 
 
 def _update_sql(
@@ -193,10 +206,16 @@ def _update_sql(
         entries.append(f"{obj}('rule_id', %s, 'rule', %s{text}, 'kind', 'fit', 'points', s.f{i})")
         params += [rule.pk, rule.name]
     for i, rule in enumerate(rules.engagement):
-        entries.append(f"{obj}('rule_id', %s, 'rule', %s{text}, 'kind', 'engagement', 'points', COALESCE(e.e{i}, 0.0))")
+        entries.append(
+            f"{obj}('rule_id', %s, 'rule', %s{text}, 'kind', 'engagement', 'points', {_capped(rule, i, pg)})"
+        )
         params += [rule.pk, rule.name]
     fit = " + ".join(f"s.f{i}" for i in range(len(rules.fit))) or "0"
-    raw_engagement = " + ".join(f"COALESCE(e.e{i}, 0.0)" for i in range(len(rules.engagement))) or "0.0"
+    raw_engagement = " + ".join(_capped(rule, i, pg) for i, rule in enumerate(rules.engagement)) or "0.0"
+    # The uncapped sums as of now, for the daily decay (keys: rule ids, "n": rejections).
+    raw_items = [f"'{int(rule.pk)}', COALESCE(e.e{i}, 0.0)" for i, rule in enumerate(rules.engagement)]
+    raw_items.append(f"'n', {'s.rejections' if rules.policy.rejection_penalty else '0'}")
+    engagement_raw = f"{obj}({', '.join(raw_items)})"
     greatest = "GREATEST" if pg else "MAX"
     penalty = float(rules.policy.rejection_penalty or 0)
     penalty_params: list = []
@@ -214,11 +233,13 @@ def _update_sql(
         provider = learned_scoring()
         # The events grouped by lead (``e``) are always joined when the model reads counts.
         logit, probability_params = provider.logit_sql(learned)
-        probability = provider.probability_sql(logit)
+        # Profiling withdrawn (``do_not_profile``): the model does not score the lead at all.
+        probability = f"(CASE WHEN t.do_not_profile THEN NULL ELSE {provider.probability_sql(logit)} END)"
         learned_set = f"learned_score = {probability}, "
     learned = ""
     learned_params: list = []
     if rules.policy.learned_mode == LearnedScoreMode.BLEND and rules.policy.learned_weight:
+        probability = f"COALESCE({probability}, 0.0)"
         learned = f" + %s * {probability}"
         learned_params = [float(rules.policy.learned_weight), *probability_params]
         entries.append(
@@ -241,6 +262,7 @@ def _update_sql(
         f"engagement_score = {engagement}, "
         f"score = ({fit}) + {engagement}{learned}, "
         f"score_breakdown = {breakdown}, "
+        f"engagement_raw = {engagement_raw}, "
         f"{learned_set}"
         f"scored_at = %s "
         f"FROM ({fit_sql}) AS s{join} WHERE t.id = s.id"
@@ -286,7 +308,7 @@ def _rescore(
     eng_sql, eng_params = None, None
     learned_counts = learned.event_counts if learned is not None else {}
     if rules.engagement or learned_counts:
-        eng_columns = _engagement_columns(rules, now)
+        eng_columns = _engagement_columns(rules, now, raw=True)
         grouped = events.order_by().values("lead_id").annotate(**eng_columns, **learned_counts)
         selected = list(eng_columns)
         if learned_counts:
@@ -319,6 +341,175 @@ def leads_rescore_all(*, now: datetime.datetime | None = None, qualify: bool = T
     if qualify:
         enqueue.leads_qualify_ready()
     return count
+
+
+# --- The daily re-score ------------------------------------------------------------------------
+
+DAILY_CHUNK = 5000
+# Changes are looked for from this long before the previous run: a write that committed
+# during that run (stamped before its start, invisible to its snapshot) is picked up by the next.
+DAILY_OVERLAP = datetime.timedelta(hours=1)
+
+
+def _rules_fingerprint(rules: RuleSet) -> str:
+    """What the stored scores were computed with: the rules, their segments' definitions, the
+    policy's scoring settings and the active learned model (a change means a full re-score)."""
+    import hashlib
+    import json
+
+    provider = learned_scoring()
+    terms = provider.scoring_terms() if provider is not None and rules.policy.learned_mode != "off" else None
+    parts = {
+        "fit": [
+            [r.pk, r.points, r.field, r.operator, r.value, r.segment_id, r.segment.definition if r.segment_id else None]
+            for r in rules.fit
+        ],
+        "engagement": [
+            [r.pk, r.event_kind, r.points_per_event, r.cap, _half_life(r, rules.policy)] for r in rules.engagement
+        ],
+        "policy": [rules.policy.rejection_penalty, rules.policy.learned_mode, rules.policy.learned_weight],
+        "learned": repr(terms.lead_logit) + repr(terms.events_logit) if terms is not None else None,
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _changed_since(rules: RuleSet, since: datetime.datetime, now: datetime.datetime) -> set[int]:
+    """Leads whose score may have changed since ``since`` other than by decay: a new event, an
+    event dated after ``since`` (the scorer counts a future event at age 0, which is not
+    separable), an edit, a stage move (or rejection), never scored, or a fit rule whose
+    condition reads the clock (``within N days``) and holds for the lead now but not then or
+    the other way round."""
+    ids: set[int] = set()
+    events = EngagementEvent.objects.filter(Q(created_at__gt=since) | Q(occurred_at__gt=since))
+    ids.update(events.order_by().values_list("lead_id", flat=True).distinct())
+    ids.update(Lead.objects.filter(Q(updated_at__gt=since) | Q(scored_at__isnull=True)).values_list("pk", flat=True))
+    ids.update(LeadTransition.objects.filter(at__gt=since).order_by().values_list("lead_id", flat=True).distinct())
+    for rule in rules.fit:
+        then_q, now_q = fit_rule_q(rule, now=since), fit_rule_q(rule, now=now)
+        if str(Lead.objects.filter(then_q).query) == str(Lead.objects.filter(now_q).query):
+            continue  # the condition does not read the clock
+        moved = Lead.objects.filter(now_q).exclude(then_q) | Lead.objects.filter(then_q).exclude(now_q)
+        ids.update(moved.values_list("pk", flat=True))
+    return ids
+
+
+def _decay_sql(rules: RuleSet, now: datetime.datetime) -> tuple[str, list]:
+    """One UPDATE moving every other engaged lead forward from its ``scored_at`` to ``now`` by
+    decay alone: each rule's raw sum times ``0.5 ** (days / half-life)``, capped; engagement,
+    score, breakdown points and the raw sums rewritten from those, nothing else read. Only
+    rows whose points change are written (a rule still over its cap after decaying changes
+    nothing)."""
+    pg = connection.vendor == "postgresql"
+    least, greatest = ("LEAST", "GREATEST") if pg else ("MIN", "MAX")
+    if pg:
+        days = "(EXTRACT(EPOCH FROM (%s::timestamptz - t.scored_at))::double precision / 86400.0)"
+
+        def raw(key):
+            return f"COALESCE((t.engagement_raw ->> '{key}')::double precision, 0.0)"
+
+    else:
+        days = "(julianday(%s) - julianday(t.scored_at))"
+
+        def raw(key):
+            return f"COALESCE(json_extract(t.engagement_raw, '$.\"{key}\"'), 0.0)"
+
+    inner_cols, changed, points, raw_items = [], [], [], []
+    for i, rule in enumerate(rules.engagement):
+        half_life = float(_half_life(rule, rules.policy))
+        inner_cols.append(f"{raw(int(rule.pk))} * EXP({days} * {-0.6931471805599453 / half_life!r}) AS r{i}")
+        cap = None if rule.cap is None else float(rule.cap)
+        points.append(f"s.r{i}" if cap is None else f"{least}(s.r{i}, {cap!r})")
+        changed.append(f"(s.r{i} > 0.0)" if cap is None else f"(s.r{i} > 0.0 AND s.r{i} < {cap!r})")
+        raw_items.append(f"'{int(rule.pk)}', s.r{i}")
+    raw_items.append(f"'n', {raw('n')}")
+    total = " + ".join(points) or "0.0"
+    penalty = float(rules.policy.rejection_penalty or 0)
+    engagement = f"{greatest}(({total}) - {penalty!r} * {raw('n')}, 0.0)" if penalty else f"({total})"
+    learned = ""
+    if rules.policy.learned_mode == LearnedScoreMode.BLEND and rules.policy.learned_weight:
+        learned = f" + {float(rules.policy.learned_weight)!r} * COALESCE(t.learned_score, 0.0)"
+    by_rule = " ".join(f"WHEN '{int(rule.pk)}' THEN {points[i]}" for i, rule in enumerate(rules.engagement))
+    if pg:
+        new_points = f"(CASE x.value ->> 'rule_id' {by_rule} END)"
+        is_engagement = "x.value ->> 'kind' = 'engagement'"
+        breakdown = (
+            f"(SELECT COALESCE(jsonb_agg(CASE WHEN {is_engagement} THEN jsonb_set(x.value, '{{points}}', "
+            f"to_jsonb({new_points})) ELSE x.value END ORDER BY x.ord) FILTER (WHERE NOT ({is_engagement} "
+            f"AND {new_points} = 0.0)), '[]'::jsonb) FROM jsonb_array_elements(t.score_breakdown) WITH ORDINALITY "
+            f"AS x(value, ord))"
+        )
+        raw_json = f"jsonb_build_object({', '.join(raw_items)})"
+    else:
+        new_points = f"(CASE CAST(json_extract(x.value, '$.rule_id') AS TEXT) {by_rule} END)"
+        is_engagement = "json_extract(x.value, '$.kind') = 'engagement'"
+        breakdown = (
+            f"(SELECT json_group_array(json(CASE WHEN {is_engagement} THEN json_set(x.value, '$.points', "
+            f"{new_points}) ELSE x.value END)) FROM json_each(t.score_breakdown) AS x WHERE NOT ({is_engagement} "
+            f"AND {new_points} = 0.0))"
+        )
+        raw_json = f"json_object({', '.join(raw_items)})"
+    table = connection.ops.quote_name(Lead._meta.db_table)
+    engaged = " OR ".join(changed) or "FALSE"
+    sql = (
+        f"UPDATE {table} AS t SET engagement_score = {engagement}, score = t.fit_score + {engagement}{learned}, "
+        f"score_breakdown = {breakdown}, engagement_raw = {raw_json}, scored_at = %s "
+        f"FROM (SELECT t.id, {', '.join(inner_cols) or 'NULL AS r'} FROM {table} AS t "
+        f"WHERE t.scored_at < %s AND t.engagement_raw <> %s) AS s "
+        f"WHERE t.id = s.id AND ({engaged})"
+    )
+    params = [now] + [now] * len(rules.engagement) + [now, "{}" if pg else "{}"]
+    return sql, params
+
+
+def leads_rescore_daily(*, now: datetime.datetime | None = None, qualify: bool = True) -> dict:
+    """The nightly re-score, at a cost proportional to what changed since the last run.
+
+    Leads whose inputs changed (``_changed_since``) are re-scored by the scorer's statement;
+    every other engaged lead is moved forward by decay alone (``_decay_sql``): exponential
+    decay is separable, ``sum(p * 0.5 ** ((now - t) / h)) = 0.5 ** ((now - s) / h) * sum(p *
+    0.5 ** ((s - t) / h))``, so its stored raw sums as of its last scoring ``s`` give the same
+    score as re-reading its events (within floating point). Leads without engagement, or whose
+    rules stay over their caps, are not written at all. The first run, and any run after the
+    rules, the policy's scoring settings or the active learned model changed, re-scores every
+    lead. Qualification is enqueued on commit as after a full re-score: decay only lowers
+    scores, so only re-scored leads can newly cross the threshold, and each moves once
+    (``lead_qualify`` re-checks under the row lock)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        rules = rule_set_current()
+        fingerprint = _rules_fingerprint(rules)
+        marker = DailyRescore.objects.select_for_update().filter(pk=1).first()
+        full = marker is None or marker.rules_fingerprint != fingerprint or marker.last_run_at >= now
+        if full:
+            rescored, decayed = _rescore(None, now=now, rules=rules), 0
+        else:
+            changed = sorted(_changed_since(rules, marker.last_run_at - DAILY_OVERLAP, now))
+            rescored = sum(
+                _rescore(changed[i : i + DAILY_CHUNK], now=now, rules=rules)
+                for i in range(0, len(changed), DAILY_CHUNK)
+            )
+            sql, params = _decay_sql(rules, now)
+            if connection.vendor == "sqlite":
+                params = [
+                    connection.ops.adapt_datetimefield_value(p) if isinstance(p, datetime.datetime) else p
+                    for p in params
+                ]
+            with connection.cursor() as cursor:
+                cursor.execute(sql, params)
+                decayed = cursor.rowcount
+        DailyRescore.objects.update_or_create(
+            pk=1,
+            defaults={
+                "last_run_at": now,
+                "rules_fingerprint": fingerprint,
+                "full": full,
+                "rescored": rescored,
+                "decayed": decayed,
+            },
+        )
+    if qualify:
+        enqueue.leads_qualify_ready()
+    return {"full": full, "rescored": rescored, "decayed": decayed}
 
 
 # --- Qualification -------------------------------------------------------------------------

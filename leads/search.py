@@ -1,35 +1,43 @@
-"""Finding leads by what a person types: a name, an e-mail prefix, a phone fragment in any
-formatting, a company or a domain, with typos.
+"""Finding leads (and, through ``crm``, contacts, accounts, deals) by what a person types: a
+name, an e-mail prefix, a phone fragment in any formatting, a company or a domain, with typos.
 
-PostgreSQL: every condition is one the indexes of migration 0012 answer (trigram GIN for the
-substring and ``%>`` word-similarity matches, text_pattern_ops for the e-mail prefix), so a
-search reads a few index pages instead of a million rows. Elsewhere (SQLite) the same
-conditions are plain ``LIKE``, and a typo is tolerated by also trying the term with one
-character replaced by a wildcard or two neighbours swapped; correct, not fast.
+PostgreSQL: every condition is a ``LIKE`` that the indexes of migration 0012 answer (trigram
+GIN for substrings, text_pattern_ops for the e-mail prefix). Typos are corrected before the
+search, not compared with every row: each word of the query that is no word of any lead is
+replaced by the nearest word of the vocabulary (``SearchWord``, a few thousand rows kept by
+triggers; one KNN query over a trigram GiST index), and the rows containing every corrected
+word are found by the same indexes. Elsewhere (SQLite) the same conditions are plain ``LIKE``,
+and a typo is tolerated by also trying the query with one character replaced by a wildcard or
+two neighbours swapped; correct, not fast.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 from django.db import connection
 from django.db.models import BooleanField, Case, F, FloatField, Func, Q, QuerySet, Value, When
-from django.db.models.functions import Greatest, Lower
+from django.db.models.functions import Lower
 
 from .models import phone_digits
 
 MAX_QUERY_LENGTH = 100
-# Below this many characters a term matches too much to be worth a trigram or wildcard pass.
+# Below this many characters a term matches too much to be worth a typo pass.
 MIN_FUZZY_LENGTH = 4
 MIN_PHONE_DIGITS = 3
+# Shorter words cannot use a trigram index; they only narrow what the longer words found.
+MIN_INDEXED_WORD = 3
+WORD_SPLIT = re.compile(r"[^0-9a-zà-ÿ]+")
 
 
-@dataclass(frozen=True)
+@dataclass
 class SearchTerm:
     """A query as typed, normalised once: lower-cased, spaces collapsed, cut to a bound."""
 
     text: str
     digits: str
+    _corrected: list[str] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def parse(cls, raw: str | None) -> SearchTerm:
@@ -42,36 +50,37 @@ class SearchTerm:
 
     @property
     def fuzzy(self) -> bool:
-        return len(self.text) >= MIN_FUZZY_LENGTH and not self.digits
+        """Worth a typo pass: long enough, not a phone number, not an e-mail address."""
+        return len(self.text) >= MIN_FUZZY_LENGTH and not self.digits and "@" not in self.text
+
+    @property
+    def words(self) -> list[str]:
+        return [w for w in WORD_SPLIT.split(self.text) if w]
+
+    def corrected_words(self) -> list[str]:
+        """PostgreSQL: each word, or the vocabulary word nearest to it when it is not a word of
+        any lead (one query, made once per term). Elsewhere the words as typed."""
+        if self._corrected is None:
+            self._corrected = _corrected(self.words) if connection.vendor == "postgresql" else self.words
+        return self._corrected
+
+
+def _corrected(words: list[str]) -> list[str]:
+    long_words = [w for w in words if len(w) >= MIN_INDEXED_WORD]
+    if not long_words:
+        return words
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t.w, (SELECT s.word FROM leads_searchword s WHERE s.word %% t.w ORDER BY s.word <-> t.w LIMIT 1) "
+            "FROM unnest(%s::text[]) WITH ORDINALITY AS t(w, n) ORDER BY t.n",
+            [long_words],
+        )
+        fixed = {w: nearest or w for w, nearest in cursor.fetchall()}
+    return [fixed.get(w, w) for w in words]
 
 
 def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-class WordSimilar(Func):
-    """``column %> 'term'``: the term is word-similar to some part of the column (pg_trgm,
-    answered by a trigram GIN index on the column)."""
-
-    output_field = BooleanField()
-    template = "(%(expressions)s)"
-    arg_joiner = " %%> "
-
-
-class WordSimilarity(Func):
-    function = "word_similarity"
-    output_field = FloatField()
-
-
-def text_match_q(term: SearchTerm, *, contains: tuple[str, ...] = (), prefix: tuple[str, ...] = ()) -> Q:
-    """Substring matches on ``contains`` columns, prefix matches on ``prefix`` columns; all
-    expected lower-case already (annotate ``Lower`` first where they are not)."""
-    q = Q()
-    for column in contains:
-        q |= Q(**{f"{column}__contains": term.text})
-    for column in prefix:
-        q |= Q(**{f"{column}__startswith": term.text})
-    return q
 
 
 class Like(Func):
@@ -82,20 +91,14 @@ class Like(Func):
     arg_joiner = " LIKE "
 
 
-def fuzzy_columns_q(term: SearchTerm, columns: tuple[str, ...]) -> Q:
-    """Typo-tolerant match on lower-case ``columns``: trigram word similarity on PostgreSQL,
-    one-wildcard LIKE patterns elsewhere."""
-    if not term.fuzzy:
-        return Q()
-    if connection.vendor == "postgresql":
-        q = Q()
-        for column in columns:
-            q |= Q(WordSimilar(F(column), Value(term.text)))
-        return q
+def text_match_q(term: SearchTerm, *, contains: tuple[str, ...] = (), prefix: tuple[str, ...] = ()) -> Q:
+    """The query as typed: a substring of a ``contains`` column or the start of a ``prefix``
+    column (all expected lower-case; annotate ``Lower`` first where they are not)."""
     q = Q()
-    for pattern in one_edit_patterns(term.text):
-        for column in columns:
-            q |= Q(Like(F(column), Value(pattern)))
+    for column in contains:
+        q |= Q(**{f"{column}__contains": term.text})
+    for column in prefix:
+        q |= Q(**{f"{column}__startswith": term.text})
     return q
 
 
@@ -112,34 +115,74 @@ def one_edit_patterns(text: str) -> list[str]:
     return patterns
 
 
-def similarity_rank(term: SearchTerm, columns: tuple[str, ...]):
-    """How well the best of ``columns`` matches (1 = contains the term), for ordering."""
-    exact = Q()
-    for column in columns:
-        exact |= Q(**{f"{column}__contains": term.text})
-    if connection.vendor != "postgresql" or not term.fuzzy:
-        return Case(When(exact, then=Value(1.0)), default=Value(0.5), output_field=FloatField())
-    similarities = [WordSimilarity(Value(term.text), F(column)) for column in columns]
-    best = Greatest(*similarities) if len(similarities) > 1 else similarities[0]
-    return Case(When(exact, then=Value(1.0)), default=best, output_field=FloatField())
+def fuzzy_columns_q(term: SearchTerm, columns: tuple[str, ...]) -> Q:
+    """Typo-tolerant match on lower-case ``columns``. PostgreSQL: every corrected word in one of
+    the columns (so word order and one typo per word do not matter). Elsewhere: one-edit LIKE
+    patterns of the whole query."""
+    if not term.fuzzy:
+        return Q(pk__in=[])
+    if connection.vendor != "postgresql":
+        q = Q()
+        for pattern in one_edit_patterns(term.text):
+            for column in columns:
+                q |= Q(Like(F(column), Value(pattern)))
+        return q
+    words = term.corrected_words()
+    indexed = [w for w in words if len(w) >= MIN_INDEXED_WORD]
+    if not indexed:
+        return Q(pk__in=[])
+    q = Q()
+    # Long words first: the planner takes the trigram index for them and filters by the rest.
+    for word in sorted(words, key=len, reverse=True):
+        either = Q()
+        for column in columns:
+            either |= Q(**{f"{column}__contains": word})
+        q &= either
+    return q
 
 
-LEAD_FUZZY_COLUMNS = ("search_name", "company_lower")
+def exact_rank(match: Q):
+    """1 for rows the query matches as typed, 0 for the typo-tolerant ones: exact hits first."""
+    return Case(When(match, then=Value(1.0)), default=Value(0.0), output_field=FloatField())
 
 
-def lead_search(qs: QuerySet, raw: str | None, *, limit: int) -> QuerySet:
-    """The leads of ``qs`` matching the query, best first, at most ``limit``. The caller
-    applies row visibility to ``qs`` first (a rep's own leads, every lead for marketing)."""
-    term = SearchTerm.parse(raw)
-    if not term:
-        return qs.none()
-    qs = qs.annotate(company_lower=Lower("company"), email_lower=Lower("email"))
-    match = text_match_q(term, contains=("search_name", "company_lower", "company_domain"), prefix=("email_lower",))
+LEAD_TEXT_COLUMNS = ("search_name", "company_lower", "company_domain")
+
+
+def _lead_exact_q(term: SearchTerm) -> Q:
+    match = text_match_q(term, contains=LEAD_TEXT_COLUMNS, prefix=("email_lower",))
     if term.digits:
         match |= Q(phone_digits__contains=term.digits)
-    match |= fuzzy_columns_q(term, LEAD_FUZZY_COLUMNS)
-    rank = similarity_rank(term, LEAD_FUZZY_COLUMNS)
-    if term.digits:
-        rank = Case(When(phone_digits__contains=term.digits, then=Value(1.0)), default=rank, output_field=FloatField())
-    rank = Case(When(email_lower__startswith=term.text, then=Value(1.0)), default=rank, output_field=FloatField())
-    return qs.filter(match).annotate(search_rank=rank).order_by("-search_rank", "-id")[:limit]
+    return match
+
+
+def lead_search(
+    qs: QuerySet, raw: str | SearchTerm | None, *, limit: int, fields: tuple[str, ...] = (), narrow: bool = False
+) -> list:
+    """The leads of ``qs`` matching the query, exact hits first, then newest first, at most
+    ``limit``. The caller applies row visibility to ``qs`` (a rep's book, every lead for
+    marketing and managers).
+
+    PostgreSQL: the leads containing the query as typed; only when they are fewer than
+    ``limit`` the spelling correction and the leads containing every corrected word (at most
+    three queries). Newest first lets the planner walk the primary key for a common term and
+    stop after ``limit`` rows, or read the trigram index for a rare one; no query ranks
+    thousands of rows. ``narrow``: ``qs`` is a small set (a rep's book, as ``pk__in``), read
+    whole and sorted rather than found by walking the primary key of the whole table.
+    Elsewhere one query: substring or one-edit LIKE patterns."""
+    term = raw if isinstance(raw, SearchTerm) else SearchTerm.parse(raw)
+    if not term:
+        return []
+    qs = qs.annotate(company_lower=Lower("company"), email_lower=Lower("email"))
+    if fields:
+        qs = qs.only(*fields)
+    exact = _lead_exact_q(term)
+    newest = (F("id") + 0).desc() if narrow else F("id").desc()
+    if connection.vendor != "postgresql":
+        match = exact | fuzzy_columns_q(term, ("search_name", "company_lower"))
+        return list(qs.filter(match).annotate(search_rank=exact_rank(exact)).order_by("-search_rank", newest)[:limit])
+    found = list(qs.filter(exact).order_by(newest)[:limit])
+    if len(found) >= limit or not term.fuzzy:
+        return found
+    more = qs.filter(fuzzy_columns_q(term, LEAD_TEXT_COLUMNS)).exclude(pk__in=[lead.pk for lead in found])
+    return found + list(more.order_by(newest)[: limit - len(found)])

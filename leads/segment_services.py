@@ -12,7 +12,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, QuerySet
 from django.utils import timezone
 
-from .models import Lead, Segment, SegmentVersion
+from . import enqueue
+from .models import Lead, ScoringRule, Segment, SegmentVersion
 from .segments import compile_definition, explain_definition
 
 NAME_MAX = 150
@@ -75,7 +76,8 @@ def segment_update(
     is_icp: bool | None = None,
 ) -> Segment:
     """Change a segment; a change makes a new version with the member count now. Saving the
-    same values again changes nothing and makes no version."""
+    same values again changes nothing and makes no version. A new definition of a segment an
+    active fit rule scores on re-scores every lead after commit."""
     if definition is not None:
         compile_definition(definition)
     _clean(name=name, is_icp=is_icp, exclude_pk=segment_id)
@@ -110,6 +112,9 @@ def segment_update(
             member_count=segment.member_count,
             created_by=actor,
         )
+        if "definition" in changes and ScoringRule.objects.filter(segment=segment, is_active=True).exists():
+            # fit rules score on this segment (the ICP): every lead's score changes meaning
+            enqueue.leads_rescore_all()
     return segment
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from .rule_sets import rule_set_rescore
-from .scoring import lead_score, leads_qualify_ready, leads_rescore_all, leads_score_batch
+from .scoring import lead_score, leads_qualify_ready, leads_rescore_all, leads_rescore_daily, leads_score_batch
 
 
 @shared_task(name="leads.tasks.score_lead_task", acks_late=True, reject_on_worker_lost=True)
@@ -33,9 +33,17 @@ def score_lead_task(lead_id: int) -> float | None:
 
 @shared_task(name="leads.tasks.leads_rescore_all_task", acks_late=True, reject_on_worker_lost=True)
 def leads_rescore_all_task() -> int:
-    """Re-score every lead (nightly for decay, and after a rule or threshold change), then
+    """Re-score every lead (after a rule or threshold change), then
     enqueue qualification of the leads that now qualify."""
     return leads_rescore_all()
+
+
+@shared_task(name="leads.tasks.leads_rescore_daily_task", acks_late=True, reject_on_worker_lost=True)
+def leads_rescore_daily_task() -> dict:
+    """The nightly re-score: leads whose inputs changed from their events, the rest by decay
+    alone (a full re-score after a rule change), then qualification enqueued. Safe to repeat:
+    a second run the same night finds nothing changed and moves leads by a moment's decay."""
+    return leads_rescore_daily()
 
 
 @shared_task(name="leads.tasks.leads_qualify_ready_task", acks_late=True, reject_on_worker_lost=True)

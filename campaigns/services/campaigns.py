@@ -101,6 +101,16 @@ def _apply(campaign: Campaign, fields: dict) -> None:
             campaign.target_segment = segment
 
 
+def campaign_fields_check(*, campaign: Campaign, fields: dict) -> None:
+    """The checks ``campaign_create`` / ``campaign_update`` run on ``fields``, without writing
+    (forms call it to name the bad field before saving)."""
+    unknown = set(fields) - set(_EDITABLE)
+    if unknown:
+        raise ValidationError({sorted(unknown)[0]: "Not a campaign field."})
+    probe = Campaign(pk=campaign.pk, kind=campaign.kind, starts_on=campaign.starts_on, ends_on=campaign.ends_on)
+    _apply(probe, fields)
+
+
 def campaign_create(*, actor, name: str, kind: str, **fields) -> Campaign:
     """Create a campaign owned by ``actor`` (marketing only)."""
     ensure_marketer(actor, action="create campaigns")
@@ -272,7 +282,10 @@ def campaign_members_mark_sent(*, campaign_id: int, actor) -> int:
     campaign = _get_campaign(campaign_id)
     if campaign.status == CampaignStatus.CANCELLED:
         raise ValidationError({"campaign_id": f"Campaign '{campaign.name}' was cancelled."})
-    return CampaignMember.objects.filter(campaign=campaign, status=MemberStatus.TARGETED).update(
+    # A member who withdrew consent since being added (unsubscribed, do not contact) is not
+    # sent to: the audience is checked again at sending time.
+    audience = Lead.objects.filter(campaign_audience_q(campaign)).values("pk")
+    return CampaignMember.objects.filter(campaign=campaign, status=MemberStatus.TARGETED, lead_id__in=audience).update(
         status=MemberStatus.SENT
     )
 

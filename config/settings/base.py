@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "crm.apps.CrmConfig",
     "reports.apps.ReportsConfig",
     "integrations.apps.IntegrationsConfig",
+    "privacy.apps.PrivacyConfig",
     "devtools.apps.DevtoolsConfig",
 ]
 
@@ -150,6 +151,11 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+
+# Live pages (crm/live.py): seconds between polls of a visible page (a hidden one polls at a
+# sixth of that rate) and how long the page's signed poll token is good for.
+LIVE_POLL_SECONDS = env_int("LIVE_POLL_SECONDS", 5)
+LIVE_TOKEN_MAX_AGE = env_int("LIVE_TOKEN_MAX_AGE", 24 * 3600)
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "baton@localhost")
@@ -276,6 +282,7 @@ CELERY_TASK_ROUTES = {
     "crm.tasks.handoff*": {"queue": "handoff"},
     "crm.*": {"queue": "sales"},
     "reports.*": {"queue": "sales"},
+    "privacy.*": {"queue": "marketing"},
     "integrations.*": {"queue": "webhooks"},
 }
 CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_WORKER_PREFETCH_MULTIPLIER", 1)
@@ -309,6 +316,13 @@ CELERY_BEAT_SCHEDULE["reports-funnel-rollup"] = {
     "schedule": 60.0 * REPORTS_FUNNEL_ROLLUP_MINUTES,
 }
 
+# --- Privacy -------------------------------------------------------------------------------
+# Unconverted leads (still with marketing, or disqualified) with no activity for this many days
+# are anonymised by the daily retention job (privacy/services.py), at most a batch per run.
+PRIVACY_RETENTION_DAYS = env_int("PRIVACY_RETENTION_DAYS", 730)
+PRIVACY_RETENTION_BATCH = env_int("PRIVACY_RETENTION_BATCH", 2000)
+CELERY_BEAT_SCHEDULE["privacy-retention"] = {"task": "privacy.tasks.retention_run_task", "schedule": 24 * 3600.0}
+
 # --- Collateral library (campaigns) ---------------------------------------------------------
 # Largest collateral upload, in bytes; items not shared for this many days count as stale.
 COLLATERAL_MAX_UPLOAD_BYTES = env_int("COLLATERAL_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
@@ -318,9 +332,10 @@ COLLATERAL_STALE_DAYS = env_int("COLLATERAL_STALE_DAYS", 90)
 SEGMENT_MAX_DEPTH = env_int("SEGMENT_MAX_DEPTH", 8)  # levels of all/any/not groups in a rule tree
 SEGMENT_MAX_CONDITIONS = env_int("SEGMENT_MAX_CONDITIONS", 100)
 SEGMENT_PREVIEW_SAMPLE = env_int("SEGMENT_PREVIEW_SAMPLE", 10)  # leads shown beside a live count
-# Nightly re-score: engagement decays with time even when nothing happens (hour in TIME_ZONE).
+# Nightly re-score: engagement decays with time even when nothing happens (hour in TIME_ZONE);
+# the daily job re-scores what changed and moves the rest forward by decay alone.
 CELERY_BEAT_SCHEDULE["leads-rescore-nightly"] = {
-    "task": "leads.tasks.leads_rescore_all_task",
+    "task": "leads.tasks.leads_rescore_daily_task",
     "schedule": crontab(hour=env_int("LEADS_RESCORE_HOUR", 2), minute=15),
 }
 # The qualification safety net: leads over the threshold that no task moved (a worker died

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config.roles import is_manager
 from leads import api as leads_api
 from leads.api import Lead, LifecycleStage
 
@@ -28,8 +29,9 @@ from ..models import (
     DealStageChange,
     LostReason,
 )
+from ..selectors import account_visible_q
 from ..signals import sales_events_announce
-from .access import deal_for_actor, ensure_sales_actor, lead_for_actor
+from .access import _visible_row, contact_for_actor, deal_for_actor, ensure_sales_actor, lead_for_actor
 from .handoff import queue_fill_on_commit
 
 # After a win the owner calls the new customer again after this long.
@@ -247,4 +249,54 @@ def deal_close(*, deal_id: int, won: bool, actor, lost_reason: str = "", lost_no
             active.update(status=AssignmentStatus.CLOSED, closed_at=now)
             for queue_id in freed:
                 queue_fill_on_commit(queue_id)
+    return deal
+
+
+def deal_open(
+    *,
+    account_id: int,
+    actor,
+    name: str,
+    amount,
+    currency: str = "EUR",
+    expected_close_on: datetime.date | None = None,
+    contact_id: int | None = None,
+) -> Deal:
+    """A new deal on an existing account (a customer buying more): in qualification, owned by
+    the account's owner when the actor is a manager, else by the rep. The actor must see the
+    account (and the contact, which must be the account's)."""
+    ensure_sales_actor(actor, action="open deals")
+    amount = _amount(amount)
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": "A deal needs a name."})
+    if len(name) > 200:
+        raise ValidationError({"name": "At most 200 characters."})
+    currency = (currency or "EUR").strip().upper()
+    if len(currency) != 3 or not currency.isalpha():
+        raise ValidationError({"currency": "Use a three-letter currency code such as EUR."})
+    now = timezone.now()
+    with transaction.atomic():
+        account = _visible_row(
+            Account.objects.filter(account_visible_q(actor)), pk=account_id, field="account_id", label="Account"
+        )
+        contact = None
+        if contact_id not in (None, ""):
+            contact = contact_for_actor(actor=actor, contact_id=contact_id)
+            if contact.account_id != account.pk:
+                raise ValidationError({"contact_id": "That contact works for another account."})
+        owner = account.owner if (is_manager(actor) and account.owner_id) else actor
+        deal = Deal.objects.create(
+            name=name,
+            account=account,
+            contact=contact,
+            lead=contact.lead if contact is not None else None,
+            owner=owner,
+            stage=DealStage.QUALIFICATION,
+            amount=amount,
+            currency=currency,
+            expected_close_on=expected_close_on,
+            created_at=now,
+        )
+        DealStageChange.objects.create(deal=deal, from_stage="", to_stage=deal.stage, actor=actor, at=now)
     return deal

@@ -26,6 +26,7 @@ class LeadSerializer(serializers.ModelSerializer):
             "email_opt_in",
             "do_not_call",
             "do_not_contact",
+            "do_not_profile",
             "stage",
             "fit_score",
             "engagement_score",

@@ -63,7 +63,7 @@ def _admin_post_data(assignment, rep_id, manager):
             data[f"{name}_0"], data[f"{name}_1"] = local.strftime("%Y-%m-%d"), local.strftime("%H:%M:%S")
         elif value is not None:
             data[name] = value
-    data["rep"] = rep_id
+    data["reassign_to"] = rep_id  # the admin's reassign field (the rep column itself is read-only)
     return data
 
 

@@ -123,7 +123,7 @@ def test_a_query_too_short_finds_nothing(rep, vera, query):
 
 
 @pytest.mark.parametrize("size", [1, 6])
-def test_a_search_costs_one_query_per_group(rep, count_queries, size):
+def test_a_search_costs_a_bounded_number_of_queries(rep, count_queries, size):
     account = AccountFactory(name="Acme", owner=rep)
     for i in range(size):
         assigned_lead(rep, last_name=f"Acme{i}", company="Acme")
@@ -131,10 +131,37 @@ def test_a_search_costs_one_query_per_group(rep, count_queries, size):
         DealFactory(account=account, owner=rep, name=f"Acme deal {i}")
     rep.refresh_from_db()
     search_for_user(user=rep, query="zz")  # roles cached on the user
-    assert count_queries(lambda: search_for_user(user=rep, query="acme")) == 4
+    # contacts, accounts, deals: one each; leads: one, plus (PostgreSQL, fewer hits than a
+    # group holds) the spelling correction and the corrected search
+    assert count_queries(lambda: search_for_user(user=rep, query="acme")) <= 6
 
 
-def test_marketing_search_costs_one_query(marketer, count_queries):
+def test_marketing_search_costs_at_most_three_queries(marketer, count_queries):
     LeadFactory(last_name="Acme")
     search_for_user(user=marketer, query="zz")
+    assert count_queries(lambda: search_for_user(user=marketer, query="acme")) <= 3
+
+
+def test_a_group_full_of_exact_hits_needs_no_correction(marketer, count_queries):
+    for i in range(6):
+        LeadFactory(last_name=f"Acme{i}")
+    search_for_user(user=marketer, query="zz")
     assert count_queries(lambda: search_for_user(user=marketer, query="acme")) == 1
+
+
+@pytest.mark.postgres
+def test_new_and_renamed_leads_feed_the_spelling_vocabulary(rep):
+    from leads.models import Lead, SearchWord
+
+    lead = LeadFactory(first_name="Xiomara", last_name="Quintanilha", company="Zephyr Logistics")
+    Lead.objects.filter(pk=lead.pk).update(last_name="Vasconcelos")
+    words = set(SearchWord.objects.values_list("word", flat=True))
+    assert {"xiomara", "quintanilha", "zephyr", "logistics", "vasconcelos"} <= words
+
+
+@pytest.mark.postgres
+def test_a_misspelt_multi_word_query_is_corrected_word_by_word(rep):
+    assigned_lead(rep, first_name="Vera", last_name="Teixeira", company="Meridian Energy 18")
+    assigned_lead(rep, first_name="Rui", last_name="Costa", company="Meridian Energy 17")
+    assert _titles(search_for_user(user=rep, query="Meriddian Enrgy 18"), "leads") == ["Vera Teixeira"]
+    assert _titles(search_for_user(user=rep, query="teixiera vera"), "leads") == ["Vera Teixeira"]

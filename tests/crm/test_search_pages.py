@@ -89,13 +89,13 @@ def test_the_api_returns_groups_under_the_row_rules(api_for, rep, other_rep, man
 
 
 @pytest.mark.parametrize("size", [1, 8])
-def test_the_suggestions_cost_a_constant_number_of_queries(client_for, rep, django_assert_num_queries, size):
+def test_the_suggestions_cost_a_bounded_number_of_queries(client_for, rep, django_assert_max_num_queries, size):
     account = AccountFactory(name="Acme", owner=rep)
     for i in range(size):
         assigned_lead(rep, last_name=f"Acme{i}")
         ContactFactory(account=account, last_name=f"Acme{i}")
         DealFactory(account=account, owner=rep, name=f"Acme {i}")
     client = client_for(rep)
-    # session, user, groups, then leads, contacts, accounts, deals
-    with django_assert_num_queries(7):
+    # session, user, groups, then leads (up to 3, see lead_search), contacts, accounts, deals
+    with django_assert_max_num_queries(9):
         client.get(reverse("crm:search-suggest"), {"q": "acme"})

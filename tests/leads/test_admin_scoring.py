@@ -1,6 +1,6 @@
 import pytest
 
-from leads.models import ScoringRule
+from leads.models import RuleSetVersion, ScoringRule
 from tests.sent_tasks import task_sends
 
 pytestmark = pytest.mark.django_db
@@ -22,13 +22,17 @@ def test_a_marketer_adds_a_rule_in_the_admin_and_every_lead_is_rescored_after_co
     client_for, marketer, django_capture_on_commit_callbacks
 ):
     with (
-        task_sends("leads.tasks.leads_rescore_all_task") as delay,
+        task_sends("leads.tasks.rule_set_rescore_task") as delay,
         django_capture_on_commit_callbacks(execute=True),
     ):
         response = client_for(marketer).post("/admin/leads/scoringrule/add/", RULE)
     assert response.status_code == 302, response.content[:2000]
-    assert ScoringRule.objects.get().value == "software"
-    delay.assert_called_once_with()
+    rule = ScoringRule.objects.get()
+    assert rule.value == "software"
+    version = RuleSetVersion.objects.order_by("-number").first()
+    assert [r["id"] for r in version.rules] == [rule.pk]
+    assert response.url.endswith("/admin/leads/scoringrule/")
+    delay.assert_called_once_with(version.pk)
 
 
 @pytest.mark.parametrize(

@@ -307,20 +307,6 @@ def test_rescore_all_qualifies_leads_through_the_lifecycle(
     assert Lead.objects.get(pk=under.pk).stage == S.NEW
 
 
-def test_changing_a_rule_or_the_threshold_rescores_on_commit(django_capture_on_commit_callbacks):
-    ScoringPolicy.current()
-    with task_sends("leads.tasks.leads_rescore_all_task") as delay:
-        with django_capture_on_commit_callbacks(execute=True):
-            rule = ScoringRuleFactory()
-        assert delay.call_count == 1
-        with django_capture_on_commit_callbacks(execute=True):
-            policy(threshold=70)
-        assert delay.call_count == 2
-        with django_capture_on_commit_callbacks(execute=True):
-            rule.delete()
-        assert delay.call_count == 3
-
-
 def test_the_score_task_scores_one_lead_and_ignores_a_deleted_one():
     from leads.tasks import score_lead_task
 

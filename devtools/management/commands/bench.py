@@ -15,10 +15,14 @@ from django.core.management.base import BaseCommand, CommandError
 BENCH_MODULES = (
     "devtools.benchmarks.leads",
     "devtools.benchmarks.learned_apply",
+    "devtools.benchmarks.rescore_daily",
     "devtools.benchmarks.campaign_members",
     "devtools.benchmarks.handoff",
+    "devtools.benchmarks.chaos",
     "devtools.benchmarks.calllist",
     "devtools.benchmarks.reports",
+    "devtools.benchmarks.load",
+    "devtools.benchmarks.search",
     "devtools.benchmarks.webhooks",
     "devtools.benchmarks.whatif",
 )
