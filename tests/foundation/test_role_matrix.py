@@ -88,6 +88,8 @@ EXPECTED: dict[tuple[str, str], tuple[str, str, str, str, str]] = {
     ("/api/leads/", "POST"): (D, F, F, R, F),
     ("/api/leads/bulk/", "POST"): (D, F, F, R, F),
     ("/api/leads/by-email/{email}/", "PUT"): (D, F, F, A, F),
+    ("/api/leads/{lead_id}/consents/", "GET"): (D, A, N, A, A),
+    ("/api/leads/{lead_id}/consents/", "POST"): (D, R, N, R, R),
     ("/api/leads/{id}/", "GET"): (D, A, N, A, A),
     ("/api/leads/{id}/", "PATCH"): (D, A, N, A, A),
     ("/api/learned-models/", "GET"): (D, A, A, A, A),
@@ -186,6 +188,7 @@ def _world(users) -> dict[str, str]:
         "/api/scoring/versions/": version.pk,
         "/api/segments/": segment.pk,
         "member_id": member.pk,
+        "lead_id": lead.pk,
         "name": "handoff",
         "email": lead.email,
         "key": form.key,
@@ -193,7 +196,7 @@ def _world(users) -> dict[str, str]:
 
 
 def _concrete(path: str, world: dict) -> str:
-    for name in ("member_id", "name", "email", "key"):
+    for name in ("member_id", "lead_id", "name", "email", "key"):
         path = path.replace("{" + name + "}", str(world[name]))
     if "{id}" in path:
         prefix = path.split("{id}")[0]
