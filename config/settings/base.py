@@ -33,6 +33,8 @@ def env_list(name: str, default: str) -> list[str]:
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "django-insecure-baton-local-only-change-me")
 DEBUG = env_bool("DEBUG", False)
+# The demo (`make run` with seeded data): the 404 page says how to log in.
+BATON_DEMO = env_bool("BATON_DEMO", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -86,6 +88,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "config.context_processors.roles",
+                "config.context_processors.demo",
             ],
         },
     },
@@ -264,6 +267,9 @@ else:
         "socket_connect_timeout": 5,
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# After SIGTERM a worker lets running tasks finish for this long, then stops, re-queuing the
+# acks_late tasks it still held (config/celery.py maps SIGTERM to this soft-then-cold path).
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = float(os.environ.get("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", "4"))
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]

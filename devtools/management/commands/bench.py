@@ -25,6 +25,7 @@ BENCH_MODULES = (
     "devtools.benchmarks.search",
     "devtools.benchmarks.webhooks",
     "devtools.benchmarks.whatif",
+    "devtools.benchmarks.soak",
 )
 
 
