@@ -4,7 +4,7 @@ from ..models import EngagementKind, Lead, LeadSource, Segment, SegmentVersion
 
 
 class LeadSerializer(serializers.ModelSerializer):
-    owner = serializers.CharField(source="owner.username", default=None, read_only=True)
+    owner = serializers.CharField(source="owner.username", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = Lead
@@ -103,7 +103,7 @@ class SegmentPreviewSerializer(serializers.Serializer):
 
 
 class SegmentVersionSerializer(serializers.ModelSerializer):
-    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
+    created_by = serializers.CharField(source="created_by.username", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = SegmentVersion
