@@ -24,13 +24,11 @@ run: venv
 	@echo "Baton is starting at http://$(HOST):$(PORT)/  (Ctrl-C stops web, worker and beat)"
 	@echo "Demo logins (password: demo): rep1 ... rep5 (sales reps), marketer, manager"
 	@echo ""
-	@bash -c 'pids=(); \
-		stop() { trap - INT TERM EXIT; kill $${pids[@]} 2>/dev/null; wait; echo "Baton stopped."; }; \
-		trap stop INT TERM EXIT; \
-		$(BIN)/celery -A config worker -Q marketing,handoff,handoff_sweep,sales,webhooks -l warning --concurrency 2 & pids+=($$!); \
-		$(BIN)/celery -A config beat -l warning -s var/celerybeat-schedule & pids+=($$!); \
-		$(BIN)/python manage.py runserver $(HOST):$(PORT) & pids+=($$!); \
-		wait -n'
+	@# config/supervisor.py: a worker or beat that dies is restarted; the web process keeps serving.
+	@# The demo: plain pages for errors (a 404 says how to log in), not Django's debug pages;
+	@# `make run DEBUG=1` for those.
+	@DEBUG=$${DEBUG:-0} BATON_DEMO=1 $(BIN)/python -m config.supervisor --host $(HOST) --port $(PORT) \
+		--queues marketing,handoff,handoff_sweep,sales,webhooks
 
 test: venv
 	@$(BIN)/python -m pytest $(PYTEST_ARGS)

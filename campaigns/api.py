@@ -35,6 +35,7 @@ from .models import (
     FeedbackSource,
     ObjectionCategory,
 )
+from .privacy import privacy_campaigns_erase, privacy_campaigns_export
 from .services.collateral import collateral_share, collateral_share_revoke
 from .services.feedback import feedback_record
 from .signals import CAMPAIGN_EVENTS, campaign_events
@@ -47,6 +48,8 @@ def collateral_link_path(share: CollateralShare) -> str:
 
 
 __all__ = [
+    "privacy_campaigns_erase",
+    "privacy_campaigns_export",
     "CAMPAIGN_EVENTS",
     "CUSTOMER_CAMPAIGN_KINDS",
     "INFLUENCE_MODELS",

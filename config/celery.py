@@ -10,6 +10,12 @@ from celery import Celery
 from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+# SIGTERM (docker stop, the supervisor, Ctrl-C in `make run`) is a cold shutdown after the
+# soft-shutdown wait (CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT): the worker stops within seconds
+# and gives back what it held (acks_late tasks go back to the queue) instead of sitting in
+# "Warm shutdown" until its longest task ends. Read by celery.apps.worker when it is imported,
+# which is after this module.
+os.environ.setdefault("REMAP_SIGTERM", "SIGQUIT")
 
 QUEUE_NAMES = ("marketing", "handoff", "handoff_sweep", "sales", "webhooks")
 
@@ -21,20 +27,26 @@ app.conf.task_queues = tuple(Queue(name, Exchange(name, type="direct"), routing_
 app.autodiscover_tasks()
 
 
-@app.task(name="config.ping", queue="sales")
-def ping(marker: str = "") -> str:
+@app.task(name="config.ping", queue="sales", acks_late=True, reject_on_worker_lost=True)
+def ping(marker: str = "", hold: float = 0.0) -> str:
     """A no-op round trip: proves a worker is alive and measures the broker's floor.
 
     With a marker it leaves a file named after it under var/pings, which the sender (another
-    process) can see without a result backend.
+    process) can see without a result backend. ``hold`` (seconds, at most 120) keeps the
+    worker busy first, leaving ``<marker>.started``: a stand-in for a long task when testing
+    shutdown and re-delivery. Idempotent (it only writes files), so ``acks_late`` is safe.
     """
     if marker:
+        import time
         from pathlib import Path
 
         from django.conf import settings
 
         pings = Path(settings.VAR_DIR) / "pings"
         pings.mkdir(parents=True, exist_ok=True)
+        if hold:
+            (pings / f"{marker}.started").write_text(marker)
+            time.sleep(min(float(hold), 120.0))
         (pings / marker).write_text(marker)
     return marker
 

@@ -1,4 +1,11 @@
+from django.conf import settings
+
 from config.roles import user_roles
+
+
+def demo(request):
+    """``demo``: this is the demo (`make run`'s seeded data); pages may say how to log in."""
+    return {"demo": settings.BATON_DEMO}
 
 
 def roles(request):

@@ -18,6 +18,8 @@ api_patterns = [
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz/", views.healthz, name="healthz"),
+    # Browsers ask for /favicon.ico whatever the page says.
+    path("favicon.ico", views.favicon, name="favicon"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
@@ -25,5 +27,6 @@ urlpatterns = [
     path("", include("leads.learning.urls")),
     path("", include("campaigns.urls")),
     path("", include("crm.urls")),
+    path("", include("privacy.urls")),
     path("", include("integrations.urls")),
 ]

@@ -53,3 +53,12 @@ def _worker_answers(*, timeout: float) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page says: send them to the static icon
+    (resolved per request, so the manifest of hashed names is only read once it exists)."""
+    from django.http import HttpResponsePermanentRedirect
+    from django.templatetags.static import static
+
+    return HttpResponsePermanentRedirect(static("favicon.svg"))

@@ -17,10 +17,14 @@ from .models import (
     RejectReason,
     SalesQueue,
 )
+from .privacy import privacy_crm_erase, privacy_crm_export, privacy_crm_open_deals
 from .services.notifications import notification_send
 from .signals import SALES_EVENTS, sales_events
 
 __all__ = [
+    "privacy_crm_erase",
+    "privacy_crm_export",
+    "privacy_crm_open_deals",
     "CONNECTED_OUTCOMES",
     "OPEN_FOR_REP_STATUSES",
     "Assignment",

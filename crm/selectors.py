@@ -622,18 +622,10 @@ def _last_touch_and_campaign(lead_ref: OuterRef) -> dict:
     }
 
 
-def _ranked_assignments(limit: int) -> QuerySet:
-    """The rep's open assignments, ranked in SQL; only the top ``limit`` leave the database.
-
-    The inner query ranks on narrow columns (index-only: ``assignment_rep_open_idx`` and
-    ``lead_owner_callable_idx``) and returns ``limit`` ids; the outer one reads what is shown
-    (last touch, attempts, source campaign) for those rows only. The inner query filters on
-    both the assignment's rep and the lead's owner (the hand-off keeps the two in step), so
-    PostgreSQL hash-joins the rep's assignments with the rep's leads instead of probing the
-    lead table once per assignment. Due follow-ups are an uncorrelated IN: PostgreSQL runs
-    it once (``follow_up_rep_due_idx``) and hashes it, where a correlated EXISTS would be
-    probed once per assignment.
-    """
+def _ranked_assignment_ids(limit: int) -> QuerySet:
+    """The ids of the rep's top ``limit`` open assignments in call-list order (the SQL half of
+    the order; ``CallListRow.sort_key`` is the Python half, kept in agreement by
+    tests/crm/test_call_list_order_agreement.py)."""
     rep, now = Param("rep", IntegerField()), Param("now", DateTimeField())
     late = Param("callback_late", DateTimeField())
     open_follow_ups = FollowUp.objects.filter(lead=OuterRef("lead_id"), rep_id=rep, done_at__isnull=True)
@@ -653,7 +645,7 @@ def _ranked_assignments(limit: int) -> QuerySet:
         output_field=IntegerField(),
     )
     outside_hours = TimezoneIn("lead__timezone", "outside")
-    top_ids = (
+    return (
         Assignment.objects.filter(rep_id=rep, status__in=OPEN_FOR_REP_STATUSES)
         .filter(lead__owner_id=rep, lead__do_not_call=False, lead__do_not_contact=False)
         .annotate(
@@ -671,6 +663,23 @@ def _ranked_assignments(limit: int) -> QuerySet:
         .order_by("rank", F("sort_at").asc(nulls_last=True), "-lead__score", "-handed_off_at", "-id")
         .values("pk")[:limit]
     )
+
+
+def _ranked_assignments(limit: int) -> QuerySet:
+    """The rep's open assignments, ranked in SQL; only the top ``limit`` leave the database.
+
+    The inner query ranks on narrow columns (index-only: ``assignment_rep_open_idx`` and
+    ``lead_owner_callable_idx``) and returns ``limit`` ids; the outer one reads what is shown
+    (last touch, attempts, source campaign) for those rows only. The inner query filters on
+    both the assignment's rep and the lead's owner (the hand-off keeps the two in step), so
+    PostgreSQL hash-joins the rep's assignments with the rep's leads instead of probing the
+    lead table once per assignment. Due follow-ups are an uncorrelated IN: PostgreSQL runs
+    it once (``follow_up_rep_due_idx``) and hashes it, where a correlated EXISTS would be
+    probed once per assignment.
+    """
+    rep = Param("rep", IntegerField())
+    open_follow_ups = FollowUp.objects.filter(lead=OuterRef("lead_id"), rep_id=rep, done_at__isnull=True)
+    top_ids = _ranked_assignment_ids(limit)
     return (
         Assignment.objects.filter(pk__in=top_ids)
         .annotate(
@@ -758,6 +767,17 @@ def _call_list_lead(row: dict, pk: int, prefix: str = "") -> CallListLead:
     )
 
 
+def call_list_params(*, rep, now: datetime.datetime) -> dict:
+    """The values the call-list statements run with, for this rep at this time."""
+    return {
+        "rep": rep.pk,
+        "now": now,
+        "today": timezone.localdate(now),
+        "outside": timezones_outside_calling_hours(now),
+        "callback_late": callback_overdue_before(now),
+    }
+
+
 def call_list_for_rep(
     *, rep, now: datetime.datetime | None = None, limit: int = 50, offset: int = 0
 ) -> list[CallListRow]:
@@ -782,13 +802,7 @@ def call_list_for_rep(
         raise ValueError("limit must be positive and offset not negative")
     now = now or timezone.now()
     top = offset + limit
-    values = {
-        "rep": rep.pk,
-        "now": now,
-        "today": timezone.localdate(now),
-        "outside": timezones_outside_calling_hours(now),
-        "callback_late": callback_overdue_before(now),
-    }
+    values = call_list_params(rep=rep, now=now)
     assignments = compiled_query(("call_list_assignments", top), lambda: _ranked_assignments(top))
     customers = compiled_query(("call_list_check_ins", top), lambda: _check_ins_due(top))
     with _without_parallel_workers():

@@ -1,9 +1,13 @@
 from django.urls import path
 
-from . import views, views_accounts, views_search
+from . import views, views_accounts, views_live, views_search
 
 app_name = "crm"
 urlpatterns = [
+    path("live/", views_live.live_poll, name="live-poll"),
+    path("notifications/", views_live.notification_list, name="notification-list"),
+    path("notifications/read-all/", views_live.notifications_read_all, name="notifications-read-all"),
+    path("notifications/<int:notification_id>/read/", views_live.notification_read, name="notification-read"),
     path("search/", views_search.search_page, name="search"),
     path("search/suggest/", views_search.search_suggest, name="search-suggest"),
     path("calls/", views.call_list, name="call-list"),

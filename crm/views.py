@@ -114,7 +114,8 @@ def call_list(request):
         "reps": reps,
         "rep": rep,
     }
-    if request.headers.get("HX-Request") and page > 1:
+    # ?fragment=rows: the rows alone, re-fetched by static/live.js when a new lead arrives.
+    if (request.headers.get("HX-Request") and page > 1) or request.GET.get("fragment") == "rows":
         response = render(request, "crm/_call_list_rows.html", context)
     else:
         response = render(request, "crm/call_list.html", context)
@@ -167,6 +168,8 @@ def _lead_page(
         and lead.stage in ("handed_off", "sal"),
         "can_convert": lead.stage == "sal",
         "contact": getattr(lead, "contact", None),
+        "consents": leads_api.consent_overview(lead.pk),
+        "next_url": reverse("crm:lead-detail", kwargs={"lead_id": lead.pk}) + "#consent",
         # Only a lead the active model has scored has learned reasons; skip the lookups otherwise.
         "learned_reasons": leads_api.learned_reasons_for_lead(lead)[:6] if lead.learned_score is not None else [],
     }

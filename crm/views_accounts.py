@@ -6,10 +6,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from campaigns import api as campaigns_api
 from config.roles import is_manager
+from leads import api as leads_api
 
 from . import account_forms
 from .account_selectors import (
@@ -66,6 +68,12 @@ def contact_detail(request, contact_id: int):
         initial={f: getattr(contact, f) for f in ("first_name", "last_name", "email", "phone", "title")},
     )
     context = {"contact": contact, "account": contact.account, "data": data, "form": form}
+    if contact.lead_id:  # consent is recorded on the person's lead
+        context.update(
+            lead=contact.lead,
+            consents=leads_api.consent_overview(contact.lead_id),
+            next_url=reverse("crm:contact-detail", args=[contact.pk]) + "#consent",
+        )
     return render(request, "crm/contact_detail.html", context)
 
 

@@ -230,9 +230,10 @@ def _record(delivery: WebhookDelivery, *, status_code, error: str, latency_ms: i
                 last_status_code=status_code,
                 last_error="",
             )
-            # No lock on the subscription row when it was not failing: deliveries of one
-            # subscription run side by side.
-            subs.filter(consecutive_failures__gt=0).update(consecutive_failures=0, failing_since=None)
+            # No write (and no lock) on the subscription row when it was not failing as of the
+            # claim: deliveries of one subscription run side by side.
+            if delivery.subscription.consecutive_failures:
+                subs.filter(consecutive_failures__gt=0).update(consecutive_failures=0, failing_since=None)
             return "delivered"
         delay = _backoff(delivery.attempts)
         give_up = now + timedelta(seconds=delay) > delivery.retry_until

@@ -7,7 +7,9 @@ from config.admin_base import ReadOnlyModelAdmin
 
 from .models import (
     CaptureForm,
+    ConsentRecord,
     DailyRescore,
+    DuplicatePair,
     EngagementEvent,
     LatestEngagement,
     Lead,
@@ -135,6 +137,19 @@ class LatestEngagementAdmin(ReadOnlyModelAdmin):
     list_filter = ["kind", "nth"]
     search_fields = ["lead__email"]
     list_select_related = ["lead"]
+    raw_id_fields = ["lead"]
+    show_full_result_count = False
+
+
+@admin.register(ConsentRecord)
+class ConsentRecordAdmin(ReadOnlyModelAdmin):
+    """Read-only: consent is recorded by forms, imports, the API, the unsubscribe link and the
+    lead page (leads.consent), which also derive the lead's flags; never edited here."""
+
+    list_display = ["lead", "purpose", "granted", "source", "recorded_at", "actor"]
+    list_filter = ["purpose", "granted", "source"]
+    search_fields = ["lead__email"]
+    list_select_related = ["lead", "actor"]
     raw_id_fields = ["lead"]
     show_full_result_count = False
 
@@ -343,6 +358,14 @@ class ScoringPolicyAdmin(admin.ModelAdmin):
             actor=request.user,
         )
         obj.pk = 1
+
+
+@admin.register(DuplicatePair)
+class DuplicatePairAdmin(admin.ModelAdmin):
+    list_display = ["lead_a", "lead_b", "reason", "found_at", "dismissed"]
+    list_filter = ["reason", "dismissed"]
+    list_select_related = ["lead_a", "lead_b"]
+    raw_id_fields = ["lead_a", "lead_b"]
 
 
 @admin.register(RuleSetVersion)

@@ -5,11 +5,15 @@ tables itself, and marketing never reads sales tables.
 """
 
 from .bulk import DISQUALIFY_REASONS, MAX_BULK, leads_disqualify, leads_mark_do_not_contact
+from .consent import consent_overview, consent_withdraw, consents_record, unsubscribe_token, unsubscribe_url
 from .editing import lead_edit
 from .learned_scoring import LearnedScoring, learned_scoring, learned_scoring_register
 from .lifecycle import IllegalTransition, can_transition, lead_transition
 from .locks import lead_lock, leads_lock
 from .models import (
+    ConsentPurpose,
+    ConsentRecord,
+    ConsentSource,
     EngagementKind,
     Lead,
     LeadOutcome,
@@ -19,6 +23,13 @@ from .models import (
     Segment,
     phone_digits,
     phone_digits_expression,
+)
+from .privacy import (
+    privacy_lead_erase,
+    privacy_lead_export,
+    privacy_lead_find,
+    privacy_lead_personal_terms,
+    privacy_retention_due,
 )
 from .rule_sets import rule_set_restore, rule_set_save, rule_set_snapshot, rule_set_versions
 from .scoring import lead_score, leads_rescore_all
@@ -47,10 +58,25 @@ def learned_reasons_for_lead(lead: Lead) -> list[dict]:
     ``feature``, ``value``, ``weight`` (logit points) and ``text`` ("industry = software:
     +0.42"). Empty when no learned model is active. The caller checks the lead is visible."""
     provider = learned_scoring()
-    return provider.reasons(lead) if provider is not None else []
+    if provider is None or lead.do_not_profile:  # profiling withdrawn: no learned reasons
+        return []
+    return provider.reasons(lead)
 
 
 __all__ = [
+    "ConsentPurpose",
+    "ConsentRecord",
+    "ConsentSource",
+    "consent_overview",
+    "consent_withdraw",
+    "consents_record",
+    "privacy_lead_erase",
+    "privacy_lead_export",
+    "privacy_lead_find",
+    "privacy_lead_personal_terms",
+    "privacy_retention_due",
+    "unsubscribe_token",
+    "unsubscribe_url",
     "DISQUALIFY_REASONS",
     "LEAD_EVENTS",
     "MAX_BULK",

@@ -32,3 +32,7 @@ def lead_import_run(import_id: int) -> None:
 
 def rule_set_rescore(version_id: int) -> None:
     send_on_commit("leads.tasks.rule_set_rescore_task", version_id)
+
+
+def duplicates_find(lead_ids: list[int] | None = None) -> None:
+    send_on_commit("leads.tasks.duplicates_find_task", list(lead_ids) if lead_ids is not None else None)

@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 
 from . import enqueue
+from .consent import consent_changes_from_flags, consents_record_many
 from .intake import (
     API_DEFAULT_SOURCE,
     ATTR_NAME,
@@ -31,7 +32,7 @@ from .intake import (
     lead_created_announce,
     lead_values_clean,
 )
-from .models import ImportStatus, Lead, LeadImport, LeadSource
+from .models import ConsentSource, ImportStatus, Lead, LeadImport, LeadSource
 
 HEADER_ALIASES = {
     "e_mail": "email",
@@ -311,11 +312,26 @@ def _write_batch(
             lead_created_announce([lead for _line, lead in new if lead.pk in created])
         report.created += len(created_ids)
         report.updated += len(changed)
+        _consents_record(batch, [lead for _line, lead in new if lead.pk is not None] + changed)
         scored = [*created_ids, *(lead.pk for lead in changed)]
         if score and scored:
             # Scored (and qualified) by a worker right after commit, one set-based UPDATE per
             # batch, so a big import is not held up by scoring.
             enqueue.leads_score_batch(scored)
+        if scored:
+            enqueue.duplicates_find(scored)
+
+
+def _consents_record(batch, leads: list[Lead]) -> None:
+    """The file's consent columns become consent records (source import, evidence: the row);
+    the flags the file set on the leads are the ones those records imply."""
+    by_email = {values["email"]: (line, values) for line, values in batch}
+    rows, lines = [], {}
+    for lead in leads:
+        line, values = by_email[lead.email.lower()]
+        lines[lead.pk] = line
+        rows.append((lead.pk, consent_changes_from_flags(values)))
+    consents_record_many(rows=rows, source=ConsentSource.IMPORT, evidence_for=lambda pk: f"CSV import, row {lines[pk]}")
 
 
 def _copy_insert(leads: list[Lead]) -> list[int]:

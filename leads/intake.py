@@ -14,7 +14,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from . import enqueue
-from .models import CaptureForm, EngagementKind, Lead, LeadSource
+from .consent import consent_changes_from_flags, consents_record
+from .models import CaptureForm, ConsentSource, EngagementKind, Lead, LeadSource
 from .services import engagement_record
 from .signals import lead_events_announce
 
@@ -27,7 +28,7 @@ TEXT_FIELDS = (
     "company_domain",
     "industry",
 )
-BOOL_FIELDS = ("email_opt_in", "do_not_call", "do_not_contact")
+BOOL_FIELDS = ("email_opt_in", "do_not_call", "do_not_contact", "do_not_profile")
 LEAD_FIELDS = ("email", *TEXT_FIELDS, "employees", "country", "timezone", "source", *BOOL_FIELDS)
 ATTR_PREFIX = "attr."
 ATTR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -154,21 +155,40 @@ def _clean_field(name: str, value):
     return value.lower() if name == "company_domain" else value
 
 
-def _lead_upsert(values: dict, *, source: str) -> tuple[Lead, bool]:
-    """Create the lead, or fill in what the existing one (same email, any case) lacks."""
+def _consents_from(lead_id: int, values: dict, *, source: str, evidence: str, actor=None) -> bool:
+    """The consent columns of a form, event or API write become consent records (only a yes
+    counts: consent and opt-outs only tighten here), from which the lead's flags derive."""
+    changes = consent_changes_from_flags(values, tighten_only=True)
+    consents_record(lead_id=lead_id, changes=changes, source=source, evidence=evidence, actor=actor)
+    return bool(changes)
+
+
+def _without_consent(values: dict) -> dict:
+    return {name: value for name, value in values.items() if name not in BOOL_FIELDS}
+
+
+def _lead_upsert(
+    values: dict, *, source: str, consent_source: str = ConsentSource.API, evidence: str = "", actor=None
+) -> tuple[Lead, bool]:
+    """Create the lead, or fill in what the existing one (same email, any case) lacks; its
+    consent columns are recorded as consent (``consent_source``, ``evidence``)."""
     email = values["email"]
     with transaction.atomic():
         lead = Lead.objects.select_for_update().filter(email__iexact=email).first()
+        created = False
         if lead is None:
             try:
                 with transaction.atomic():
-                    lead = Lead.objects.create(**{"source": source, **values})
+                    lead = Lead.objects.create(**{"source": source, **_without_consent(values)})
                     lead_created_announce([lead])
-                    return lead, True
+                    created = True
             except IntegrityError:  # created concurrently: fall through to update it
                 lead = Lead.objects.select_for_update().get(email__iexact=email)
-        _lead_fill(lead, values)
-    return lead, False
+        if not created:
+            _lead_fill(lead, _without_consent(values))
+        if _consents_from(lead.pk, values, source=consent_source, evidence=evidence, actor=actor):
+            lead.refresh_from_db()
+    return lead, created
 
 
 def lead_created_announce(leads) -> None:
@@ -255,8 +275,12 @@ def lead_create(*, data: dict, actor=None) -> Lead:
         if existing is None:
             try:
                 with transaction.atomic():
-                    lead = Lead.objects.create(**{"source": API_DEFAULT_SOURCE, **values})
+                    lead = Lead.objects.create(**{"source": API_DEFAULT_SOURCE, **_without_consent(values)})
                     lead_created_announce([lead])
+                    if _consents_from(
+                        lead.pk, values, source=ConsentSource.API, evidence="POST /api/leads/", actor=actor
+                    ):
+                        lead.refresh_from_db()
             except IntegrityError:
                 existing = Lead.objects.filter(email__iexact=values["email"]).values_list("pk", flat=True).first()
         if existing is not None:
@@ -280,7 +304,9 @@ def lead_upsert_by_email(*, email: str, data: dict, actor=None) -> tuple[Lead, b
     raw["email"] = email
     values = _clean_or_raise(raw, require_email=True)
     with transaction.atomic():
-        lead, created = _lead_upsert(values, source=API_DEFAULT_SOURCE)
+        lead, created = _lead_upsert(
+            values, source=API_DEFAULT_SOURCE, evidence="PUT /api/leads/by-email/", actor=actor
+        )
         enqueue.score_lead(lead.pk)
     return lead, created
 
@@ -313,7 +339,10 @@ def lead_update(*, lead_id: int, data: dict, allowed_fields: tuple[str, ...] | N
             )
         if "email" in values and Lead.objects.filter(email__iexact=values["email"]).exclude(pk=lead_id).exists():
             raise ValidationError({"email": "Another lead has this email."})
-        if _lead_fill(lead, values):
+        consented = _consents_from(
+            lead.pk, values, source=ConsentSource.API, evidence=f"PATCH /api/leads/{lead.pk}/", actor=actor
+        )
+        if _lead_fill(lead, _without_consent(values)) or consented:
             enqueue.score_lead(lead.pk)
     return lead
 
@@ -367,7 +396,9 @@ def events_record(*, events: list[dict], max_batch: int) -> list[dict]:
         for event, lead_id, fields in plan:
             lead_created = False
             if lead_id is None:
-                lead, lead_created = _lead_upsert(fields, source=LeadSource.EVENT)
+                lead, lead_created = _lead_upsert(
+                    fields, source=LeadSource.EVENT, consent_source=ConsentSource.API, evidence="POST /api/events/"
+                )
                 lead_id = lead.pk
             recorded, created = engagement_record(
                 lead_id=lead_id,
@@ -400,11 +431,17 @@ def capture_submit(*, form: CaptureForm, data: dict) -> tuple[Lead | None, bool]
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
-        lead, created = _lead_upsert(values, source=LeadSource.WEB_FORM)
+        lead, created = _lead_upsert(
+            values,
+            source=LeadSource.WEB_FORM,
+            consent_source=ConsentSource.FORM,
+            evidence=form.consent_text or f"Form '{form.name}' ({form.key})",
+        )
         engagement_record(
             lead_id=lead.pk,
             kind=EngagementKind.FORM_SUBMIT,
             occurred_at=timezone.now(),
             source_reference=f"form:{form.key}:{uuid.uuid4().hex[:16]}",
         )
+        enqueue.duplicates_find([lead.pk])
     return lead, created

@@ -14,10 +14,12 @@ from django.db import connection, transaction
 from .models import Lead
 
 
-def leads_lock(*, ids: Iterable[int]) -> list[Lead]:
+def leads_lock(*, ids: Iterable[int], skip_locked: bool = False, only: Iterable[str] = ()) -> list[Lead]:
     """Lock the leads with these ids (``SELECT ... FOR UPDATE``); returns them in pk order
-    (ids that do not exist are left out)."""
-    return list(Lead.objects.select_for_update().filter(pk__in=list(ids)).order_by("pk"))
+    (ids that do not exist are left out; with ``skip_locked``, so are those another
+    transaction holds). ``only`` loads just those columns."""
+    rows = Lead.objects.select_for_update(skip_locked=skip_locked).filter(pk__in=list(ids)).order_by("pk")
+    return list(rows.only(*only) if only else rows)
 
 
 def lead_lock(*, lead_id: int) -> Lead | None:

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Concat, Lower, Replace
 from django.utils import timezone as dj_timezone
 
@@ -146,6 +146,12 @@ class Lead(models.Model):
     do_not_call = models.BooleanField(default=False, help_text="Never call this lead; never handed off.")
     do_not_contact = models.BooleanField(
         default=False, help_text="No contact of any kind; never qualified or handed off."
+    )
+    do_not_profile = models.BooleanField(
+        default=False, help_text="Profiling withdrawn: the learned model does not score this lead."
+    )
+    erased_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When a manager erased the person (personal data removed)."
     )
 
     stage = models.CharField(
@@ -637,6 +643,35 @@ class RuleSetVersion(models.Model):
         return min(99, int(100 * self.rescore_done / self.rescore_total)) if self.rescore_total else 0
 
 
+class DuplicateReason(models.TextChoices):
+    PHONE = "phone", "Same phone number"
+    NAME_DOMAIN = "name_domain", "Same name at the same company domain"
+
+
+class DuplicatePair(models.Model):
+    """Two leads that look like one person, found by ``leads.duplicates`` (on capture, on
+    import and nightly); ``lead_a`` is always the lower id. The same e-mail (any case) cannot
+    be two leads: capture and import update the lead that has it."""
+
+    lead_a = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+")
+    lead_b = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="+", db_index=False)
+    reason = models.CharField(max_length=20, choices=DuplicateReason.choices)
+    found_at = models.DateTimeField()
+    dismissed = models.BooleanField(default=False, help_text="A marketer said these are different people.")
+
+    class Meta:
+        ordering = ["-found_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["lead_a", "lead_b", "reason"], name="duplicate_pair_unique"),
+            models.CheckConstraint(condition=Q(lead_a__lt=F("lead_b")), name="duplicate_pair_ordered"),
+            models.CheckConstraint(condition=Q(reason__in=DuplicateReason.values), name="duplicate_reason_valid"),
+        ]
+        indexes = [models.Index(fields=["lead_b"], name="duplicate_lead_b_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.lead_a_id} ~ {self.lead_b_id} ({self.reason})"
+
+
 class CaptureForm(models.Model):
     """A public web form that creates or updates leads: ``POST /capture/<key>/``."""
 
@@ -646,6 +681,10 @@ class CaptureForm(models.Model):
         max_length=500, blank=True, help_text="Where a browser goes after submitting; empty answers with JSON."
     )
     is_active = models.BooleanField(default=True)
+    consent_text = models.TextField(
+        blank=True,
+        help_text="The consent wording shown next to the form's opt-in boxes; kept as the evidence of each consent.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -701,6 +740,49 @@ class LeadImport(models.Model):
         if self.status == ImportStatus.DONE:
             return 100
         return min(99, int(100 * self.bytes_read / self.size_bytes)) if self.size_bytes else 0
+
+
+class ConsentPurpose(models.TextChoices):
+    CALLS = "calls", "Calls"
+    EMAIL_MARKETING = "email_marketing", "E-mail marketing"
+    PROFILING = "profiling", "Profiling for scoring"
+
+
+class ConsentSource(models.TextChoices):
+    FORM = "form", "Web form"
+    IMPORT = "import", "Import"
+    REP = "rep", "Sales rep"
+    MARKETER = "marketer", "Marketer"
+    API = "api", "API"
+    UNSUBSCRIBE = "unsubscribe", "Unsubscribe link"
+
+
+class ConsentRecord(models.Model):
+    """One grant or withdrawal of consent by a person for one purpose. Append-only: the latest
+    record per purpose decides, and the lead's flags (email_opt_in, do_not_call, do_not_contact,
+    do_not_profile) are derived from them by ``leads.consent``."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="consents")
+    purpose = models.CharField(max_length=20, choices=ConsentPurpose.choices)
+    granted = models.BooleanField(help_text="True: consent given; False: withdrawn or refused.")
+    source = models.CharField(max_length=20, choices=ConsentSource.choices)
+    recorded_at = models.DateTimeField(default=dj_timezone.now)
+    evidence = models.TextField(blank=True, help_text="What the person agreed to or how they withdrew.")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(purpose__in=ConsentPurpose.values), name="consent_purpose_valid"),
+            models.CheckConstraint(condition=Q(source__in=ConsentSource.values), name="consent_source_valid"),
+        ]
+        indexes = [models.Index(fields=["lead", "purpose", "-recorded_at", "-id"], name="consent_latest_idx")]
+
+    def __str__(self) -> str:
+        verb = "granted" if self.granted else "withdrawn"
+        return f"{self.get_purpose_display()} {verb} ({self.get_source_display()})"
 
 
 class SearchWord(models.Model):

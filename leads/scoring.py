@@ -233,11 +233,13 @@ def _update_sql(
         provider = learned_scoring()
         # The events grouped by lead (``e``) are always joined when the model reads counts.
         logit, probability_params = provider.logit_sql(learned)
-        probability = provider.probability_sql(logit)
+        # Profiling withdrawn (``do_not_profile``): the model does not score the lead at all.
+        probability = f"(CASE WHEN t.do_not_profile THEN NULL ELSE {provider.probability_sql(logit)} END)"
         learned_set = f"learned_score = {probability}, "
     learned = ""
     learned_params: list = []
     if rules.policy.learned_mode == LearnedScoreMode.BLEND and rules.policy.learned_weight:
+        probability = f"COALESCE({probability}, 0.0)"
         learned = f" + %s * {probability}"
         learned_params = [float(rules.policy.learned_weight), *probability_params]
         entries.append(
@@ -513,13 +515,25 @@ def leads_rescore_daily(*, now: datetime.datetime | None = None, qualify: bool =
 # --- Qualification -------------------------------------------------------------------------
 
 
+def recycled_engaged_again_q() -> Q:
+    """The recycled-lead rule, defined once: a RECYCLED lead counts again only with engagement
+    after it came back to marketing."""
+    return Q(stage=S.RECYCLED, last_engaged_at__isnull=False, stage_changed_at__isnull=False) & Q(
+        last_engaged_at__gt=F("stage_changed_at")
+    )
+
+
+def newly_engaged_q() -> Q:
+    """Leads a score that does not qualify them moves to ENGAGED: a NEW lead with any
+    engagement, a recycled one with engagement since it came back."""
+    return Q(stage=S.NEW, last_engaged_at__isnull=False) | recycled_engaged_again_q()
+
+
 def qualification_q(policy: ScoringPolicy) -> Q:
     """Leads that qualify now: over threshold and fit minimum, contact allowed, in a marketing
     stage; a recycled lead only with engagement after it came back."""
     return Q(score__gte=policy.threshold, fit_score__gte=policy.fit_minimum, do_not_contact=False) & (
-        Q(stage__in=(S.NEW, S.ENGAGED))
-        | Q(stage=S.RECYCLED, last_engaged_at__isnull=False, stage_changed_at__isnull=False)
-        & Q(last_engaged_at__gt=F("stage_changed_at"))
+        Q(stage__in=(S.NEW, S.ENGAGED)) | recycled_engaged_again_q()
     )
 
 
@@ -573,17 +587,9 @@ def lead_score(*, lead_id: int, now: datetime.datetime | None = None) -> Lead:
         if not _rescore([lead_id], now=now, rules=rules):
             raise Lead.DoesNotExist(f"Lead {lead_id} does not exist.")
         if not lead_qualify(lead_id=lead_id, policy=rules.policy):
-            lead = Lead.objects.get(pk=lead_id)
-            newly_engaged = lead.last_engaged_at is not None and (
-                lead.stage == S.NEW
-                or (
-                    lead.stage == S.RECYCLED
-                    and lead.stage_changed_at is not None
-                    and lead.last_engaged_at > lead.stage_changed_at
-                )
-            )
-            if newly_engaged:
-                lead_transition(lead_id=lead_id, to_stage=S.ENGAGED, reason=REASON_ENGAGED, expected_from=lead.stage)
+            stage = Lead.objects.filter(pk=lead_id).filter(newly_engaged_q()).values_list("stage", flat=True).first()
+            if stage is not None:
+                lead_transition(lead_id=lead_id, to_stage=S.ENGAGED, reason=REASON_ENGAGED, expected_from=stage)
         return Lead.objects.get(pk=lead_id)
 
 

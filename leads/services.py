@@ -1,9 +1,13 @@
-"""Writes to marketing data. Every function is keyword-only, atomic and validating."""
+"""Writes to marketing data. Every function is keyword-only and refuses bad input with a
+ValidationError naming the field. Each writes in one transaction, except
+``lead_engagement_refresh``, which commits per batch of 5,000 leads (each batch consistent on
+its own, so a refresh of every lead does not hold every row locked at once)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
@@ -25,6 +29,7 @@ from .models import (
 
 S = LifecycleStage
 Outcome = LeadOutcome
+SALES_STAGES = (S.HANDED_OFF, S.SAL, S.OPPORTUNITY, S.CUSTOMER)
 
 # Reason codes written on LeadTransition.reason when sales reports an outcome (for people
 # reading the history). Readers use the typed ``outcome`` / ``outcome_reason`` fields.
@@ -43,8 +48,6 @@ def engagement_record(
     A new event enqueues ``score_lead_task`` after commit (the lead is scored and, if it now
     qualifies, moved to MQL)."""
     if kind not in EngagementKind.values:
-        from django.core.exceptions import ValidationError
-
         raise ValidationError({"kind": f"'{kind}' is not an engagement kind."})
     occurred_at = occurred_at or timezone.now()
     with transaction.atomic():
@@ -148,17 +151,28 @@ def lead_engagement_refresh(*, lead_ids: Iterable[int] | None = None) -> int:
 
 
 def lead_handed_off(*, lead_id: int, actor=None, owner=None, at=None) -> Lead:
-    lead = lead_transition(lead_id=lead_id, to_stage=S.HANDED_OFF, actor=actor, reason="handed_off", at=at)
-    if owner is not None:
-        Lead.objects.filter(pk=lead_id).update(owner=owner)
-        lead.owner = owner
+    """MQL -> HANDED_OFF, with ``owner`` (the rep) set in the same transaction."""
+    with transaction.atomic():
+        lead = lead_transition(lead_id=lead_id, to_stage=S.HANDED_OFF, actor=actor, reason="handed_off", at=at)
+        if owner is not None:
+            Lead.objects.filter(pk=lead_id).update(owner=owner)
+            lead.owner = owner
     return lead
 
 
 def lead_owner_set(*, lead_id: int, owner) -> None:
     """Sales moved a lead that is already with sales to another rep (a reassignment): the
-    owner changes, the stage does not (it is not a lifecycle move)."""
-    Lead.objects.filter(pk=lead_id).update(owner=owner, updated_at=timezone.now())
+    owner changes, the stage does not (it is not a lifecycle move). A lead not with sales is
+    refused: marketing's leads have no owner to move."""
+    with transaction.atomic():
+        stage = Lead.objects.select_for_update().filter(pk=lead_id).values_list("stage", flat=True).first()
+        if stage is None:
+            raise ValidationError({"lead_id": "Lead not found."}, code="not_found")
+        if stage not in SALES_STAGES:
+            raise ValidationError(
+                {"lead_id": f"The lead is {S(stage).label}, not with sales: it has no owner to move."}
+            )
+        Lead.objects.filter(pk=lead_id).update(owner=owner, updated_at=timezone.now())
 
 
 def leads_handed_off(*, owners: dict[int, int], actor=None, at=None) -> list[int]:

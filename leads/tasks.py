@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from .duplicates import duplicates_find
 from .rule_sets import rule_set_rescore
 from .scoring import lead_score, leads_qualify_ready, leads_rescore_all, leads_rescore_daily, leads_score_batch
 
@@ -76,3 +77,10 @@ def rule_set_rescore_task(version_id: int) -> str:
     """Re-score every lead after a rule set version was saved or restored, with progress on the
     version. Safe to repeat (see ``rule_set_rescore``)."""
     return rule_set_rescore(version_id=version_id)
+
+
+@shared_task(name="leads.tasks.duplicates_find_task")
+def duplicates_find_task(lead_ids: list[int] | None = None) -> int:
+    """Record duplicate pairs involving these leads (None: every lead, the nightly run).
+    Safe to repeat: a pair already recorded is left alone."""
+    return duplicates_find(lead_ids=lead_ids)

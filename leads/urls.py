@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import scoring_views, views
+from . import duplicate_views, scoring_views, views, views_consent
 from .rest import leads as rest_leads
 
 app_name = "leads"
@@ -14,5 +14,9 @@ urlpatterns = [
     path("marketing/scoring/", scoring_views.scoring_page, name="scoring"),
     path("marketing/scoring/progress/", scoring_views.scoring_progress, name="scoring-progress"),
     path("marketing/scoring/versions/<int:pk>/restore/", scoring_views.scoring_restore, name="scoring-restore"),
+    path("marketing/duplicates/", duplicate_views.duplicate_list, name="duplicate-list"),
+    path("marketing/duplicates/<int:pk>/dismiss/", duplicate_views.duplicate_dismiss_view, name="duplicate-dismiss"),
     path("capture/<slug:key>/", rest_leads.CaptureApi.as_view(), name="capture"),
+    path("unsubscribe/<str:token>/", views_consent.unsubscribe, name="unsubscribe"),
+    path("leads/<int:lead_id>/consents/withdraw/", views_consent.lead_consent_withdraw, name="consent-withdraw"),
 ]

@@ -21,8 +21,8 @@ from ..models import (
 
 
 class CampaignSerializer(serializers.ModelSerializer):
-    owner = serializers.CharField(source="owner.username", default=None, read_only=True)
-    target_segment = serializers.CharField(source="target_segment.name", default=None, read_only=True)
+    owner = serializers.CharField(source="owner.username", default=None, allow_null=True, read_only=True)
+    target_segment = serializers.CharField(source="target_segment.name", default=None, allow_null=True, read_only=True)
     target_segment_id = serializers.IntegerField(read_only=True, allow_null=True)
     member_count = serializers.IntegerField(read_only=True, default=0)
     responded_count = serializers.IntegerField(read_only=True, default=0)
@@ -98,8 +98,8 @@ class InfluenceSerializer(serializers.Serializer):
 
 class FeedbackSerializer(serializers.ModelSerializer):
     lead_email = serializers.EmailField(source="lead.email", read_only=True)
-    campaign = serializers.CharField(source="campaign.name", default=None, read_only=True)
-    entered_by = serializers.CharField(source="entered_by.username", default=None, read_only=True)
+    campaign = serializers.CharField(source="campaign.name", default=None, allow_null=True, read_only=True)
+    entered_by = serializers.CharField(source="entered_by.username", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = CustomerFeedback
@@ -161,7 +161,7 @@ class MemberStatusSerializer(serializers.Serializer):
 
 
 class CollateralVersionSerializer(serializers.ModelSerializer):
-    uploaded_by = serializers.CharField(source="uploaded_by.username", default=None, read_only=True)
+    uploaded_by = serializers.CharField(source="uploaded_by.username", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = CollateralVersion
@@ -170,7 +170,7 @@ class CollateralVersionSerializer(serializers.ModelSerializer):
 
 
 class CollateralSerializer(serializers.ModelSerializer):
-    owner = serializers.CharField(source="owner.username", default=None, read_only=True)
+    owner = serializers.CharField(source="owner.username", default=None, allow_null=True, read_only=True)
     current_version = CollateralVersionSerializer(read_only=True)
     approved_segment_ids = serializers.SerializerMethodField()
     share_count = serializers.IntegerField(read_only=True, default=0)
@@ -232,7 +232,7 @@ class ShareRequestSerializer(serializers.Serializer):
 
 class CollateralShareSerializer(serializers.ModelSerializer):
     link = serializers.SerializerMethodField()
-    shared_by = serializers.CharField(source="shared_by.username", default=None, read_only=True)
+    shared_by = serializers.CharField(source="shared_by.username", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = CollateralShare

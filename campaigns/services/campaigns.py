@@ -282,7 +282,10 @@ def campaign_members_mark_sent(*, campaign_id: int, actor) -> int:
     campaign = _get_campaign(campaign_id)
     if campaign.status == CampaignStatus.CANCELLED:
         raise ValidationError({"campaign_id": f"Campaign '{campaign.name}' was cancelled."})
-    return CampaignMember.objects.filter(campaign=campaign, status=MemberStatus.TARGETED).update(
+    # A member who withdrew consent since being added (unsubscribed, do not contact) is not
+    # sent to: the audience is checked again at sending time.
+    audience = Lead.objects.filter(campaign_audience_q(campaign)).values("pk")
+    return CampaignMember.objects.filter(campaign=campaign, status=MemberStatus.TARGETED, lead_id__in=audience).update(
         status=MemberStatus.SENT
     )
 

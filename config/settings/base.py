@@ -33,6 +33,8 @@ def env_list(name: str, default: str) -> list[str]:
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "django-insecure-baton-local-only-change-me")
 DEBUG = env_bool("DEBUG", False)
+# The demo (`make run` with seeded data): the 404 page says how to log in.
+BATON_DEMO = env_bool("BATON_DEMO", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -56,6 +58,7 @@ INSTALLED_APPS = [
     "crm.apps.CrmConfig",
     "reports.apps.ReportsConfig",
     "integrations.apps.IntegrationsConfig",
+    "privacy.apps.PrivacyConfig",
     "devtools.apps.DevtoolsConfig",
 ]
 
@@ -85,6 +88,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "config.context_processors.roles",
+                "config.context_processors.demo",
             ],
         },
     },
@@ -150,6 +154,11 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+
+# Live pages (crm/live.py): seconds between polls of a visible page (a hidden one polls at a
+# sixth of that rate) and how long the page's signed poll token is good for.
+LIVE_POLL_SECONDS = env_int("LIVE_POLL_SECONDS", 5)
+LIVE_TOKEN_MAX_AGE = env_int("LIVE_TOKEN_MAX_AGE", 24 * 3600)
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "baton@localhost")
@@ -258,6 +267,9 @@ else:
         "socket_connect_timeout": 5,
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# After SIGTERM a worker lets running tasks finish for this long, then stops, re-queuing the
+# acks_late tasks it still held (config/celery.py maps SIGTERM to this soft-then-cold path).
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = float(os.environ.get("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", "4"))
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND") or None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -276,6 +288,7 @@ CELERY_TASK_ROUTES = {
     "crm.tasks.handoff*": {"queue": "handoff"},
     "crm.*": {"queue": "sales"},
     "reports.*": {"queue": "sales"},
+    "privacy.*": {"queue": "marketing"},
     "integrations.*": {"queue": "webhooks"},
 }
 CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_WORKER_PREFETCH_MULTIPLIER", 1)
@@ -309,6 +322,13 @@ CELERY_BEAT_SCHEDULE["reports-funnel-rollup"] = {
     "schedule": 60.0 * REPORTS_FUNNEL_ROLLUP_MINUTES,
 }
 
+# --- Privacy -------------------------------------------------------------------------------
+# Unconverted leads (still with marketing, or disqualified) with no activity for this many days
+# are anonymised by the daily retention job (privacy/services.py), at most a batch per run.
+PRIVACY_RETENTION_DAYS = env_int("PRIVACY_RETENTION_DAYS", 730)
+PRIVACY_RETENTION_BATCH = env_int("PRIVACY_RETENTION_BATCH", 2000)
+CELERY_BEAT_SCHEDULE["privacy-retention"] = {"task": "privacy.tasks.retention_run_task", "schedule": 24 * 3600.0}
+
 # --- Collateral library (campaigns) ---------------------------------------------------------
 # Largest collateral upload, in bytes; items not shared for this many days count as stale.
 COLLATERAL_MAX_UPLOAD_BYTES = env_int("COLLATERAL_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
@@ -318,6 +338,12 @@ COLLATERAL_STALE_DAYS = env_int("COLLATERAL_STALE_DAYS", 90)
 SEGMENT_MAX_DEPTH = env_int("SEGMENT_MAX_DEPTH", 8)  # levels of all/any/not groups in a rule tree
 SEGMENT_MAX_CONDITIONS = env_int("SEGMENT_MAX_CONDITIONS", 100)
 SEGMENT_PREVIEW_SAMPLE = env_int("SEGMENT_PREVIEW_SAMPLE", 10)  # leads shown beside a live count
+# Duplicate leads (leads/duplicates.py): every lead checked once a night; capture and import
+# check the leads they touch as they go.
+CELERY_BEAT_SCHEDULE["leads-duplicates-nightly"] = {
+    "task": "leads.tasks.duplicates_find_task",
+    "schedule": crontab(hour=env_int("LEADS_DUPLICATES_HOUR", 3), minute=30),
+}
 # Nightly re-score: engagement decays with time even when nothing happens (hour in TIME_ZONE);
 # the daily job re-scores what changed and moves the rest forward by decay alone.
 CELERY_BEAT_SCHEDULE["leads-rescore-nightly"] = {

@@ -9,7 +9,7 @@ class AssignmentSerializer(serializers.ModelSerializer):
     lead_stage = serializers.CharField(source="lead.stage", read_only=True)
     queue = serializers.CharField(source="queue.name", read_only=True)
     queue_id = serializers.IntegerField(read_only=True)
-    rep = serializers.CharField(source="rep.username", default=None, read_only=True)
+    rep = serializers.CharField(source="rep.username", default=None, allow_null=True, read_only=True)
     rep_id = serializers.IntegerField(read_only=True, allow_null=True)
     rejected_reason_label = serializers.CharField(source="get_rejected_reason_display", read_only=True)
 
@@ -62,8 +62,8 @@ class QueueMemberSerializer(serializers.ModelSerializer):
 
 
 class SalesQueueSerializer(serializers.ModelSerializer):
-    segment_name = serializers.CharField(source="segment.name", default=None, read_only=True)
-    manager = serializers.CharField(source="manager.username", default=None, read_only=True)
+    segment_name = serializers.CharField(source="segment.name", default=None, allow_null=True, read_only=True)
+    manager = serializers.CharField(source="manager.username", default=None, allow_null=True, read_only=True)
     members = QueueMemberSerializer(source="memberships", many=True, read_only=True)
     waiting_count = serializers.IntegerField(read_only=True)
 

@@ -12,7 +12,7 @@ from ..models import OPEN_DEAL_STAGES, Account, Call, CallOutcome, Contact, Deal
 
 
 class ObjectionNoteSerializer(serializers.ModelSerializer):
-    collateral_title = serializers.CharField(source="collateral.title", default=None, read_only=True)
+    collateral_title = serializers.CharField(source="collateral.title", default=None, allow_null=True, read_only=True)
     rep = serializers.IntegerField(source="call.rep_id", read_only=True)
 
     class Meta:
@@ -146,7 +146,7 @@ class DealCloseSerializer(serializers.Serializer):
 
 
 class AccountSerializer(serializers.ModelSerializer):
-    owner = serializers.CharField(source="owner.username", default=None, read_only=True)
+    owner = serializers.CharField(source="owner.username", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = Account

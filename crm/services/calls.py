@@ -13,6 +13,7 @@ from campaigns.api import Collateral, ObjectionCategory
 from leads import api as leads_api
 from leads.api import LifecycleStage
 
+from ..locking import SalesLocks
 from ..models import (
     CONNECTED_OUTCOMES,
     OPEN_FOR_REP_STATUSES,
@@ -121,9 +122,10 @@ def call_log(
         raise ValidationError(errors)
 
     with transaction.atomic():
+        locks = SalesLocks()  # the lead, then its assignment, then the account
         lead = contact = None
         if lead_id is not None:
-            lead = lead_for_actor(actor=rep, lead_id=lead_id, lock=True)
+            lead = lead_for_actor(actor=rep, lead_id=lead_id, lock=True, locks=locks)
             if lead.stage not in CALLABLE_STAGES:
                 raise ValidationError(
                     {"lead_id": f"Lead {lead.pk} is {LifecycleStage(lead.stage).label}, not with sales."}
@@ -136,12 +138,10 @@ def call_log(
 
         assignment = None
         if lead is not None:
-            assignment = (
-                Assignment.objects.select_for_update()
-                .filter(lead=lead, status__in=OPEN_FOR_REP_STATUSES)
-                .select_related("queue")
-                .first()
+            open_ones = locks.assignments(
+                Assignment.objects.filter(lead=lead, status__in=OPEN_FOR_REP_STATUSES).select_related("queue")
             )
+            assignment = open_ones[0] if open_ones else None
 
         call = Call.objects.create(
             rep=rep,
@@ -207,6 +207,7 @@ def call_log(
             FollowUp.objects.create(rep=rep, lead=lead, contact=contact, call=call, kind=kind, due_at=next_step_at)
         if is_customer and contact is not None:
             next_check_in = timezone.localdate(next_step_at or now + CHECK_IN_INTERVAL)
+            locks.account(contact.account_id)
             Account.objects.filter(pk=contact.account_id).update(next_check_in_on=next_check_in)
 
         if (

@@ -17,6 +17,7 @@ from config.roles import is_manager
 from leads import api as leads_api
 from leads.api import Lead, LifecycleStage
 
+from ..locking import SalesLocks
 from ..models import (
     ACTIVE_ASSIGNMENT_STATUSES,
     OPEN_DEAL_STAGES,
@@ -203,7 +204,16 @@ def deal_close(*, deal_id: int, won: bool, actor, lost_reason: str = "", lost_no
             raise ValidationError({"lost_note": "Describe the reason when it is 'other'."})
     now = timezone.now()
     with transaction.atomic():
-        deal = deal_for_actor(actor=actor, deal_id=deal_id, lock=True)
+        # The crm lock order: the deal's lead, its assignments, the deal, the account.
+        locks = SalesLocks()
+        lead_id = deal_for_actor(actor=actor, deal_id=deal_id).lead_id
+        lead = locks.lead(lead_id) if lead_id is not None else None
+        active = (
+            locks.assignments(Assignment.objects.filter(lead_id=lead_id, status__in=ACTIVE_ASSIGNMENT_STATUSES))
+            if lead_id is not None
+            else []
+        )
+        deal = deal_for_actor(actor=actor, deal_id=deal_id, lock=True, locks=locks)
         if deal.is_closed:
             raise ValidationError({"stage": f"The deal is already closed ({deal.get_stage_display().lower()})."})
         from_stage = deal.stage
@@ -229,7 +239,7 @@ def deal_close(*, deal_id: int, won: bool, actor, lost_reason: str = "", lost_no
         )
 
         if won:
-            account = Account.objects.select_for_update().get(pk=deal.account_id)
+            account = locks.account(deal.account_id)
             account.is_customer = True
             if account.next_check_in_on is None:
                 account.next_check_in_on = timezone.localdate(now + FIRST_CHECK_IN_AFTER)
@@ -237,17 +247,16 @@ def deal_close(*, deal_id: int, won: bool, actor, lost_reason: str = "", lost_no
                 account.owner = deal.owner
             account.save(update_fields=["is_customer", "next_check_in_on", "owner"])
 
-        if deal.lead_id is not None:
-            lead = Lead.objects.get(pk=deal.lead_id)
+        if lead is not None:
             if lead.stage == LifecycleStage.OPPORTUNITY:
                 if won:
                     leads_api.lead_won(lead_id=lead.pk, actor=actor, at=now)
                 else:
                     leads_api.lead_lost(lead_id=lead.pk, reason=lost_reason, note=lost_note, actor=actor, at=now)
-            active = Assignment.objects.filter(lead_id=deal.lead_id, status__in=ACTIVE_ASSIGNMENT_STATUSES)
-            freed = set(active.values_list("queue_id", flat=True))
-            active.update(status=AssignmentStatus.CLOSED, closed_at=now)
-            for queue_id in freed:
+            Assignment.objects.filter(pk__in=[a.pk for a in active]).update(
+                status=AssignmentStatus.CLOSED, closed_at=now
+            )
+            for queue_id in sorted({a.queue_id for a in active}):
                 queue_fill_on_commit(queue_id)
     return deal
 

@@ -11,7 +11,9 @@ Invariants
 - Do-not-call / do-not-contact leads are never handed off; a ``HandoffRefusal`` records why.
 - Times are stamped when the work runs, never when it was enqueued.
 
-Lock order, everywhere: assignment row(s), then the lead row, then membership rows.
+Lock order, everywhere (``crm.locking``): lead rows, then assignment rows, then deals and
+accounts, then membership rows. Rows found first (an assignment id, the overdue or waiting
+assignments) are read without a lock, then locked in that order and re-checked.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from django.utils import timezone
 from config.roles import SALES_REP, is_manager
 from crm import enqueue, routing
 from crm.business_hours import queue_sla_due
+from crm.locking import SalesLocks
 from crm.models import (
     OPEN_FOR_REP_STATUSES,
     Assignment,
@@ -47,7 +50,6 @@ from leads.api import (
     LifecycleStage,
     lead_accepted_by_sales,
     lead_handed_off,
-    lead_lock,
     lead_owner_set,
     lead_recycled_no_contact,
     lead_rejected_by_sales,
@@ -97,7 +99,7 @@ def lead_handoff(*, lead_id: int) -> Assignment | None:
         return existing
     try:
         with transaction.atomic():
-            lead = lead_lock(lead_id=lead_id)
+            lead = SalesLocks().lead(lead_id)
             if lead is None:
                 return None
             return handoff_locked_leads(leads=[lead]).get(lead_id)
@@ -242,17 +244,19 @@ def handoff_queue_fill(*, queue_id: int, limit: int = 50) -> int:
     disqualified or demoted it) has its assignment closed instead."""
     assigned = []
     with transaction.atomic():
-        waiting = list(
-            Assignment.objects.filter(queue_id=queue_id, status=AssignmentStatus.QUEUED)
-            .select_related("queue")
-            .order_by("handed_off_at", "pk")
-            .select_for_update(skip_locked=True, of=("self",))[:limit]
-        )
+        queued = Assignment.objects.filter(queue_id=queue_id, status=AssignmentStatus.QUEUED)
+        oldest = list(queued.order_by("handed_off_at", "pk").values_list("lead_id", flat=True)[:limit])
+        # Lock order: the leads (those another fill or service holds are skipped), then their
+        # waiting assignments, re-checked under the locks.
+        locks = SalesLocks()
+        leads = {lead.pk: lead for lead in locks.leads(oldest, skip_locked=True)}
+        waiting = locks.assignments(queued.filter(lead_id__in=list(leads)).select_related("queue"))
+        waiting.sort(key=lambda a: (a.handed_off_at, a.pk))
         if not waiting:
             return 0
         picker = routing.RepPicker(waiting[0].queue, expected=len(waiting))
         for assignment in waiting:
-            lead = lead_lock(lead_id=assignment.lead_id)
+            lead = leads[assignment.lead_id]
             now = timezone.now()
             if lead.stage != LifecycleStage.MQL:
                 Assignment.objects.filter(pk=assignment.pk).update(status=AssignmentStatus.CLOSED, closed_at=now)
@@ -330,23 +334,21 @@ def _handoff_drain(candidates, *, batch_size: int, max_leads: int) -> int:
     deferred: list[int] = []
     while seen < max_leads:
         with transaction.atomic():
-            batch = list(
-                candidates()
-                .filter(pk__gt=last_pk)
-                .only(*HANDOFF_LEAD_FIELDS)
-                .order_by("pk")
-                .select_for_update(skip_locked=True)[:batch_size]
-            )
-            if not batch:
+            ids = list(candidates().filter(pk__gt=last_pk).order_by("pk").values_list("pk", flat=True)[:batch_size])
+            if not ids:
                 if restarted or not deferred:
                     break
                 # One more pass from the start for leads deferred while their reps were busy.
                 restarted, last_pk = True, 0
                 continue
-            queues = queues if queues is not None else routing.queues_by_priority()
-            handed += _handoff_batch(batch, queues=queues, deferred=deferred)
-        last_pk = batch[-1].pk
-        seen += len(batch)
+            # Locked in pk order, skipping those another worker holds; handoff_locked_leads
+            # re-checks each under its lock.
+            batch = SalesLocks().leads(ids, skip_locked=True, only=HANDOFF_LEAD_FIELDS)
+            if batch:
+                queues = queues if queues is not None else routing.queues_by_priority()
+                handed += _handoff_batch(batch, queues=queues, deferred=deferred)
+        last_pk = ids[-1]
+        seen += len(ids)
     return handed
 
 
@@ -374,16 +376,22 @@ def _handoff_batch(leads: list, *, queues, deferred: list | None = None) -> int:
 # --- the rep's answer -----------------------------------------------------------------------
 
 
-def _assignment_for_actor(*, assignment_id, actor) -> Assignment:
-    """Lock and return an assignment the actor may act on. Another rep's assignment is
-    reported exactly like a missing one, so ids cannot be probed."""
-    qs = Assignment.objects.select_for_update(of=("self",)).select_related("queue", "lead", "rep")
+def _assignment_for_actor(*, assignment_id, actor, locks: SalesLocks | None = None) -> Assignment:
+    """Lock (its lead first, then it) and return an assignment the actor may act on. Another
+    rep's assignment is reported exactly like a missing one, so ids cannot be probed."""
+    qs = Assignment.objects.select_related("queue", "lead", "rep")
     if not is_manager(actor):
         qs = qs.filter(rep_id=actor.pk)
     try:
-        assignment = qs.filter(pk=int(assignment_id)).first()
+        pk = int(assignment_id)
     except (TypeError, ValueError):
-        assignment = None
+        pk = None
+    found = qs.filter(pk=pk).values_list("lead_id", flat=True).first() if pk else None
+    assignment = None
+    if found is not None:
+        locks = locks or SalesLocks()
+        locks.lead(found)
+        assignment = locks.assignment(qs, pk)
     if assignment is None:
         raise ValidationError(
             {"assignment_id": "Assignment not found (it may have been moved to someone else)."}, code="not_found"
@@ -496,8 +504,9 @@ def _rep_or_error(rep_id):
 
 
 def _move_to_rep(assignment: Assignment, *, rep, now, actor=None, membership=None) -> Assignment:
-    """Caller holds the assignment's lock. Returns the active assignment after the move."""
-    lead = lead_lock(lead_id=assignment.lead_id)
+    """Caller holds the lead's lock, then the assignment's. Returns the active assignment
+    after the move."""
+    lead = Lead.objects.get(pk=assignment.lead_id)
     if assignment.status == AssignmentStatus.QUEUED:
         if lead.stage != LifecycleStage.MQL:
             raise ValidationError({"status": f"The lead is no longer qualified ({lead.get_stage_display()})."})
@@ -552,19 +561,23 @@ def sla_check(*, now=None, batch_size: int = 50) -> int:
     while True:
         with transaction.atomic():
             now_ = now or timezone.now()
-            batch = list(
-                Assignment.objects.overdue(now_)
-                .filter(pk__gt=last_pk)
-                .select_related("queue", "queue__manager", "rep", "lead")
-                .order_by("pk")
-                .select_for_update(skip_locked=True, of=("self",))[:batch_size]
-            )
-            if not batch:
+            overdue = Assignment.objects.overdue(now_)
+            found = list(overdue.filter(pk__gt=last_pk).order_by("pk").values_list("pk", "lead_id")[:batch_size])
+            if not found:
                 return recorded
+            # Lock order: the leads (those another worker or a rep's call holds are left for
+            # the next run), then their assignments, re-checked as overdue under the locks.
+            locks = SalesLocks()
+            leads = locks.leads({lead_id for _, lead_id in found}, skip_locked=True)
+            batch = locks.assignments(
+                overdue.filter(pk__in=[pk for pk, _ in found], lead_id__in=[lead.pk for lead in leads]).select_related(
+                    "queue", "queue__manager", "rep", "lead"
+                )
+            )
             for assignment in batch:
                 if _sla_breach(assignment, now=now_):
                     recorded += 1
-        last_pk = batch[-1].pk
+        last_pk = found[-1][0]
 
 
 def _sla_breach(assignment: Assignment, *, now) -> bool:
@@ -586,8 +599,7 @@ def _sla_breach(assignment: Assignment, *, now) -> bool:
     queue = assignment.queue
     lead = assignment.lead
     if queue.sla_action == SlaAction.REASSIGN:
-        # Lock order: assignment, lead, membership (as everywhere else).
-        lead_lock(lead_id=assignment.lead_id)
+        # Lead and assignment are locked (sla_check); the membership comes last.
         membership = routing.rep_lock_with_room(queue=queue, exclude_rep_ids=[assignment.rep_id])
         if membership is not None:
             new = _move_to_rep(assignment, rep=membership.rep, now=now, membership=membership)

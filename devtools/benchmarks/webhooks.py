@@ -132,6 +132,8 @@ def _purge() -> None:
 def _start_workers(concurrency: int, log_path: Path) -> subprocess.Popen:
     env = dict(os.environ)
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    # As in production (docs/architecture.md): workers keep their database connection.
+    env.setdefault("DB_CONN_MAX_AGE", "60")
     env.update(PYTHONUNBUFFERED="1", WEBHOOKS_ALLOW_PRIVATE_TARGETS="1", WEBHOOKS_REQUIRE_HTTPS="0")
     log = open(log_path, "ab")  # noqa: SIM115 - kept open for the child's lifetime
     return subprocess.Popen(

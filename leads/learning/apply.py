@@ -330,6 +330,10 @@ def learned_scores_apply(*, scope: Q | None = None) -> int:
     model = LearnedModel.objects.active().first()
     if model is None:
         return leads.filter(learned_score__isnull=False).update(learned_score=None)
+    if scope is not None:
+        # Profiling withdrawn: no learned score (the full-table statement clears them itself).
+        cleared = leads.filter(do_not_profile=True, learned_score__isnull=False).update(learned_score=None)
+        return cleared + _update_changed(leads.filter(do_not_profile=False), model)
     return _update_changed(leads, model)
 
 
@@ -394,8 +398,10 @@ def _update_all_sql(terms: ScoringTerms) -> tuple[str, list]:
     probability = probability_sql(logit)
     table = connection.ops.quote_name(Lead._meta.db_table)
     sql = (
-        f"UPDATE {table} AS t SET learned_score = {probability} FROM ({lead_sql}) AS s{join} "
-        f"WHERE t.id = s.id AND (t.learned_score IS NULL OR t.learned_score <> {probability})"
+        f"UPDATE {table} AS t SET learned_score = CASE WHEN t.do_not_profile THEN NULL ELSE {probability} END "
+        f"FROM ({lead_sql}) AS s{join} WHERE t.id = s.id AND ("
+        f"(t.do_not_profile AND t.learned_score IS NOT NULL) OR (NOT t.do_not_profile AND "
+        f"(t.learned_score IS NULL OR t.learned_score <> {probability})))"
     )
     return sql, [*logit_params, *lead_params, *join_params, *logit_params]
 

@@ -85,6 +85,11 @@ def learned_model_train(
     now = now or timezone.now()
     window_start = now - datetime.timedelta(days=policy.window_days)
     outcomes = outcomes_in_window(start=window_start, end=now, negative_reasons=list(policy.negative_reasons))
+    # Profiling withdrawn (consent): the lead's data is not learned from.
+    withdrawn = set(
+        Lead.objects.filter(pk__in=[o.lead_id for o in outcomes], do_not_profile=True).values_list("pk", flat=True)
+    )
+    outcomes = [o for o in outcomes if o.lead_id not in withdrawn]
     positives = sum(1 for o in outcomes if o.positive)
     negatives = len(outcomes) - positives
     base = {

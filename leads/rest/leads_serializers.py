@@ -4,7 +4,7 @@ from ..models import EngagementKind, Lead, LeadSource, Segment, SegmentVersion
 
 
 class LeadSerializer(serializers.ModelSerializer):
-    owner = serializers.CharField(source="owner.username", default=None, read_only=True)
+    owner = serializers.CharField(source="owner.username", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = Lead
@@ -26,6 +26,7 @@ class LeadSerializer(serializers.ModelSerializer):
             "email_opt_in",
             "do_not_call",
             "do_not_contact",
+            "do_not_profile",
             "stage",
             "fit_score",
             "engagement_score",
@@ -102,7 +103,7 @@ class SegmentPreviewSerializer(serializers.Serializer):
 
 
 class SegmentVersionSerializer(serializers.ModelSerializer):
-    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
+    created_by = serializers.CharField(source="created_by.username", default=None, allow_null=True, read_only=True)
 
     class Meta:
         model = SegmentVersion

@@ -50,8 +50,10 @@ class RuleSetRestoreSerializer(serializers.Serializer):
 
 
 class RuleSetVersionSerializer(serializers.ModelSerializer):
-    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
-    restored_from = serializers.IntegerField(source="restored_from.number", default=None, read_only=True)
+    created_by = serializers.CharField(source="created_by.username", default=None, allow_null=True, read_only=True)
+    restored_from = serializers.IntegerField(
+        source="restored_from.number", default=None, allow_null=True, read_only=True
+    )
 
     class Meta:
         model = RuleSetVersion

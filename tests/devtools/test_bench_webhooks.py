@@ -6,14 +6,14 @@ import json
 import pytest
 from django.core.management import call_command
 
-from tests.integration.conftest import test_database_url
+from tests.integration import conftest as integration
 
 
 @pytest.mark.postgres
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)
 def test_the_webhooks_bench_delivers_every_event_despite_failures_and_an_outage(monkeypatch):
-    monkeypatch.setenv("DATABASE_URL", test_database_url())  # the workers use the test database
+    monkeypatch.setenv("DATABASE_URL", integration.test_database_url())  # the workers use the test database
     monkeypatch.setenv("DJANGO_SETTINGS_MODULE", "config.settings.test")
     out = io.StringIO()
 

@@ -37,7 +37,7 @@ from tests.leads.factories import (
 
 pytestmark = pytest.mark.django_db
 
-OUR_APPS = {"leads", "campaigns", "crm", "learning", "reports"}
+OUR_APPS = {"leads", "campaigns", "crm", "learning", "reports", "privacy"}
 
 
 def our_models():

@@ -257,7 +257,8 @@ def test_bulk_creates_every_lead_and_scores_them_after_commit(
     assert list(Lead.objects.filter(pk__in=ids).order_by("pk").values_list("email", flat=True)) == [
         f"b{n}@example.com" for n in range(5)
     ]
-    assert sent == [("leads.tasks.leads_score_batch_task", (ids,))]
+    # Scored, and checked for duplicates, by a worker after commit.
+    assert sent == [("leads.tasks.leads_score_batch_task", (ids,)), ("leads.tasks.duplicates_find_task", (ids,))]
 
 
 def test_bulk_is_all_or_nothing_with_errors_keyed_by_index_and_field(api_for, marketer):

@@ -21,9 +21,11 @@ BENCH_MODULES = (
     "devtools.benchmarks.chaos",
     "devtools.benchmarks.calllist",
     "devtools.benchmarks.reports",
+    "devtools.benchmarks.load",
     "devtools.benchmarks.search",
     "devtools.benchmarks.webhooks",
     "devtools.benchmarks.whatif",
+    "devtools.benchmarks.soak",
 )
 
 
