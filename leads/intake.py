@@ -70,6 +70,9 @@ def lead_values_clean(raw: dict, *, max_chars: int = 2000) -> tuple[dict, dict[s
             if len(text) > max_chars:
                 errors[name] = f"longer than {max_chars} characters"
                 continue
+            if "\x00" in text:
+                errors[name] = "contains a NUL character"
+                continue
             if (
                 text.startswith(FORMULA_PREFIXES)
                 and not NUMBER.match(text)

@@ -86,6 +86,8 @@ def test_an_existing_email_in_any_case_is_refused_naming_the_lead(api_for, marke
         ({"email": "a@example.com", "custom_attributes": {"x": {"deep": 1}}}, "custom_attributes.x"),
         ({"email": "a@example.com", "custom_attributes": {"bad name": 1}}, "custom_attributes.bad name"),
         ({"email": "a@example.com", "first_name": "x" * 3000}, "first_name"),
+        ({"email": "a@example.com", "company": "Acme\x00Corp"}, "company"),
+        ({"email": "a@example.com", "custom_attributes": {"x": "a\x00b"}}, "custom_attributes.x"),
     ],
 )
 def test_bad_input_is_a_400_naming_the_field(api_for, marketer, body, field):
