@@ -4,10 +4,12 @@ e-mail resend, so recovery never waits behind a hand-off backlog), `sales` (noti
 (integrations: webhook deliveries).
 Routing by name lives in settings."""
 
+import logging
 import os
 
 from celery import Celery
 from kombu import Exchange, Queue
+from kombu.exceptions import OperationalError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 # SIGTERM (docker stop, the supervisor, Ctrl-C in `make run`) is a cold shutdown after the
@@ -57,4 +59,15 @@ def send_task_on_commit(name: str, *args) -> None:
     What every app's ``enqueue.py`` uses: sending by name, services never import tasks."""
     from django.db import transaction
 
-    transaction.on_commit(lambda: app.send_task(name, args=list(args)))
+    def ring() -> None:
+        # The change is committed and the database is the record of truth: a broker that is
+        # down must not turn a saved change into a 500. The beat jobs that read the database
+        # (qualify-ready, the e-mail and webhook sweeps, the nightly re-score) pick it up.
+        try:
+            app.send_task(name, args=list(args))
+        except (OperationalError, OSError):
+            logging.getLogger("baton.celery").exception(
+                "could not send %s after commit; the beat jobs will catch up", name
+            )
+
+    transaction.on_commit(ring)
