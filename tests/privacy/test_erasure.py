@@ -76,12 +76,17 @@ def test_an_erasure_removes_the_person_from_every_row_and_keeps_one_audit(manage
 
 def test_the_person_cannot_be_found_again_through_api_search_or_exports(client_for, api_for, manager, rep, marketer):
     lead = person_everywhere(rep)
+    assert f"/leads/{lead.pk}/" in client_for(manager).get("/search/", {"q": NAME[1]}).content.decode()
     person_erase(lead_id=lead.pk, actor=manager)
 
     api = api_for(marketer)
     for term in (NAME[1], EMAIL, "5550123"):
         assert api.get("/api/leads/", {"search": term}).json()["results"] == [], term
         assert "Nobody matches" in client_for(manager).get("/privacy/", {"q": term}).content.decode()
+        groups = api_for(manager).get("/api/search/", {"q": term}).json()["groups"]
+        assert not _found(json.dumps(groups)), term
+        page = client_for(manager).get("/search/", {"q": term}).content.decode()
+        assert f"/leads/{lead.pk}/" not in page, term
     assert not _found(json.dumps(api.get(f"/api/leads/{lead.pk}/").json()))
     assert not _found(client_for(manager).get(f"/privacy/leads/{lead.pk}/export.json").content.decode())
     assert not _found(client_for(rep).get(f"/calls/leads/{lead.pk}/").content.decode())
