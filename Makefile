@@ -27,7 +27,7 @@ run: venv
 	@# config/supervisor.py: a worker or beat that dies is restarted; the web process keeps serving.
 	@# The demo: plain pages for errors (a 404 says how to log in), not Django's debug pages;
 	@# `make run DEBUG=1` for those.
-	@DEBUG=$${DEBUG:-0} BATON_DEMO=1 $(BIN)/python -m config.supervisor --host $(HOST) --port $(PORT) \
+	@DEBUG=$${DEBUG:-0} BATON_DEMO=1 BATON_BASE_URL=$${BATON_BASE_URL:-http://$(HOST):$(PORT)} $(BIN)/python -m config.supervisor --host $(HOST) --port $(PORT) \
 		--queues marketing,handoff,handoff_sweep,sales,webhooks
 
 test: venv
