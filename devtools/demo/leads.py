@@ -230,20 +230,30 @@ def generate_leads(n: int, *, seed: int = 42, start: int = 0, email_prefix: str 
     indexes = range(start, start + n)
     if connection.vendor == "postgresql":
         table = Lead._meta.db_table
-        columns = ", ".join(COPY_COLUMNS)
+        # Columns a generated lead does not set start as a new, unscored lead; any other
+        # NOT NULL column with a model default (added by later migrations) takes that default,
+        # since COPY does not apply Django's defaults.
+        unset = {
+            "stage": LifecycleStage.NEW,
+            "fit_score": 0,
+            "engagement_score": 0.0,
+            "score": 0.0,
+            "score_breakdown": "[]",
+            "updated_at": now,
+        }
+        copy_columns = list(COPY_COLUMNS)
+        for field in Lead._meta.concrete_fields:
+            if field.primary_key or field.generated or field.null or field.column in copy_columns:
+                continue
+            if field.has_default():
+                default = field.get_default()
+                unset[field.column] = json.dumps(default) if field.get_internal_type() == "JSONField" else default
+                copy_columns.append(field.column)
+        columns = ", ".join(copy_columns)
         with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-            # Columns a generated lead does not set start as a new, unscored lead.
-            unset = {
-                "stage": LifecycleStage.NEW,
-                "fit_score": 0,
-                "engagement_score": 0.0,
-                "score": 0.0,
-                "score_breakdown": "[]",
-                "updated_at": now,
-            }
             for values in _rows(indexes, seed=seed, now=now, email_prefix=email_prefix):
                 values["custom_attributes"] = json.dumps(values["custom_attributes"])
-                copy.write_row([values[c] if c in values else unset[c] for c in COPY_COLUMNS])
+                copy.write_row([values[c] if c in values else unset[c] for c in copy_columns])
         return n
     buffer: list[Lead] = []
     for values in _rows(indexes, seed=seed, now=now, email_prefix=email_prefix):
