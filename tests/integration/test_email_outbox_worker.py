@@ -39,7 +39,7 @@ def mail_worker(celery_worker_factory, tmp_path):
             "BATON_TEST_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
             "EMAIL_FILE_PATH": str(mail_dir),
         }
-        return celery_worker_factory(queues="sales", concurrency=concurrency, env=env)
+        return celery_worker_factory(queues="sales,handoff_sweep", concurrency=concurrency, env=env)
 
     start.mail_dir = mail_dir
     return start
