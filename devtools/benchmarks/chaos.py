@@ -177,27 +177,13 @@ class Worker:
 
 
 def _clean() -> None:
-    from django.contrib.auth import get_user_model
-
-    from crm.models import Assignment, HandoffRefusal, Notification, QueueMembership, SalesQueue, SlaBreach
-    from leads.api import Lead, LeadTransition
     from leads.models import EngagementEvent, ScoringRule
 
-    leads = Lead.objects.filter(email__startswith=PREFIX)
-    SlaBreach.objects.filter(assignment__lead__in=leads).delete()
-    Assignment.objects.filter(lead__in=leads).update(previous=None)
-    Assignment.objects.filter(lead__in=leads).delete()
-    Assignment.objects.filter(queue__name=QUEUE_NAME).delete()
-    HandoffRefusal.objects.filter(lead__in=leads).delete()
-    LeadTransition.objects.filter(lead__in=leads).delete()
-    EngagementEvent.objects.filter(lead__in=leads).delete()
-    leads.delete()
-    users = get_user_model().objects.filter(username__startswith=PREFIX)
-    Notification.objects.filter(user__in=users).delete()  # their outbox rows go with them
-    QueueMembership.objects.filter(queue__name=QUEUE_NAME).delete()
-    SalesQueue.objects.filter(name=QUEUE_NAME).delete()
+    from .handoff import bench_sales_rows_delete
+
+    EngagementEvent.objects.filter(lead__email__startswith=PREFIX).delete()
+    bench_sales_rows_delete(prefix=PREFIX, queue_name=QUEUE_NAME)
     ScoringRule.objects.filter(name=RULE_NAME).delete()
-    users.delete()
 
 
 def _setup(*, n: int, reps: int, seed: int) -> tuple[list[int], dict]:

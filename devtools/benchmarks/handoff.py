@@ -54,23 +54,29 @@ def _pct(values: list[float], p: float) -> float:
 
 
 def _clean() -> None:
+    bench_sales_rows_delete(prefix=BENCH_PREFIX, queue_name=QUEUE_NAME)
+
+
+def bench_sales_rows_delete(*, prefix: str, queue_name: str) -> None:
+    """Delete a bench's leads (e-mail prefix), users (username prefix) and queue with every
+    sales row hanging off them; shared by the benches that run the real hand-off."""
     from django.contrib.auth import get_user_model
 
     from crm.models import Assignment, HandoffRefusal, Notification, QueueMembership, SalesQueue, SlaBreach
     from leads.api import Lead, LeadTransition
 
-    leads = Lead.objects.filter(email__startswith=BENCH_PREFIX)
+    leads = Lead.objects.filter(email__startswith=prefix)
     SlaBreach.objects.filter(assignment__lead__in=leads).delete()
     Assignment.objects.filter(lead__in=leads).update(previous=None)
     Assignment.objects.filter(lead__in=leads).delete()
-    Assignment.objects.filter(queue__name=QUEUE_NAME).delete()
+    Assignment.objects.filter(queue__name=queue_name).delete()
     HandoffRefusal.objects.filter(lead__in=leads).delete()
     LeadTransition.objects.filter(lead__in=leads).delete()
     leads.delete()
-    users = get_user_model().objects.filter(username__startswith=BENCH_PREFIX)
-    Notification.objects.filter(user__in=users).delete()
-    QueueMembership.objects.filter(queue__name=QUEUE_NAME).delete()
-    SalesQueue.objects.filter(name=QUEUE_NAME).delete()
+    users = get_user_model().objects.filter(username__startswith=prefix)
+    Notification.objects.filter(user__in=users).delete()  # their outbox rows go with them
+    QueueMembership.objects.filter(queue__name=queue_name).delete()
+    SalesQueue.objects.filter(name=queue_name).delete()
     users.delete()
 
 
