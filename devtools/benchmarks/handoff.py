@@ -134,11 +134,18 @@ def _purge() -> None:
                 conn.default_channel.queue_purge(queue)
 
 
-def _start_workers(concurrency: int, log_path: Path, log_level: str) -> subprocess.Popen:
-    env = dict(os.environ)
-    env.setdefault("DJANGO_SETTINGS_MODULE", os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings.local"))
-    env["EMAIL_BACKEND"] = "django.core.mail.backends.locmem.EmailBackend"
-    env["PYTHONUNBUFFERED"] = "1"
+ROOT = Path(__file__).resolve().parent.parent.parent  # the repository: `celery -A config` imports from here
+
+
+def start_workers(
+    *, queues: str, concurrency: int, log_path: Path, log_level: str = "warning", env: dict | None = None
+) -> subprocess.Popen:
+    """Real prefork Celery workers on ``queues`` in their own process group (stop them with
+    ``stop_workers``); shared by the benches that drive real workers."""
+    child_env = dict(os.environ)
+    child_env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+    child_env["PYTHONUNBUFFERED"] = "1"
+    child_env.update(env or {})
     log = open(log_path, "ab")  # noqa: SIM115 - kept open for the child's lifetime
     return subprocess.Popen(
         [
@@ -149,7 +156,7 @@ def _start_workers(concurrency: int, log_path: Path, log_level: str) -> subproce
             "config",
             "worker",
             "-Q",
-            "handoff,sales",
+            queues,
             "-l",
             log_level,
             "--pool",
@@ -162,15 +169,15 @@ def _start_workers(concurrency: int, log_path: Path, log_level: str) -> subproce
             "-n",
             f"bench-{uuid.uuid4().hex[:8]}@%h",
         ],
-        cwd=Path(__file__).resolve().parent.parent,
-        env=env,
+        cwd=ROOT,
+        env=child_env,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
 
 
-def _stop_workers(proc: subprocess.Popen) -> None:
+def stop_workers(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -244,7 +251,13 @@ def run(options, stdout) -> dict:
     steady_ids, burst_ids = lead_ids[:n_steady], lead_ids[n_steady:]
     _purge()
     log_path = Path(tempfile.mkdtemp(prefix="bench-handoff-")) / "worker.log"
-    worker = _start_workers(options["workers"], log_path, options["worker_log_level"])
+    worker = start_workers(
+        queues="handoff,sales",
+        concurrency=options["workers"],
+        log_path=log_path,
+        log_level=options["worker_log_level"],
+        env={"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"},
+    )
     out(f"worker log: {log_path}")
     try:
         _ping_round_trip()  # ready
@@ -304,7 +317,7 @@ def run(options, stdout) -> dict:
             f"{t_published - t_commit:.2f} s of it)"
         )
     finally:
-        _stop_workers(worker)
+        stop_workers(worker)
         _purge()
 
     bench_leads = Lead.objects.filter(pk__in=lead_ids)

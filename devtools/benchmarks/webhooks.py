@@ -23,13 +23,13 @@ import multiprocessing
 import os
 import random
 import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 import uuid
 from pathlib import Path
+
+from .handoff import start_workers, stop_workers
 
 BENCH_PREFIX = "bench-webhooks-"
 
@@ -129,53 +129,6 @@ def _purge() -> None:
         conn.default_channel.queue_purge("webhooks")
 
 
-def _start_workers(concurrency: int, log_path: Path) -> subprocess.Popen:
-    env = dict(os.environ)
-    env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
-    # As in production (docs/architecture.md): workers keep their database connection.
-    env.setdefault("DB_CONN_MAX_AGE", "60")
-    env.update(PYTHONUNBUFFERED="1", WEBHOOKS_ALLOW_PRIVATE_TARGETS="1", WEBHOOKS_REQUIRE_HTTPS="0")
-    log = open(log_path, "ab")  # noqa: SIM115 - kept open for the child's lifetime
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-Q",
-            "webhooks",
-            "-l",
-            "warning",
-            "--pool",
-            "prefork",
-            "--concurrency",
-            str(concurrency),
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "-n",
-            f"bench-{uuid.uuid4().hex[:8]}@%h",
-        ],
-        cwd=Path(__file__).resolve().parent.parent.parent,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-
-
 def _ping_floor(n: int = 20) -> float:
     from django.conf import settings
 
@@ -253,7 +206,17 @@ def run(options, stdout) -> dict:
         Lead(email=f"{BENCH_PREFIX}{i}@example.com", stage=LifecycleStage.ENGAGED) for i in range(n)
     )
     lead_ids = list(Lead.objects.filter(email__startswith=BENCH_PREFIX).order_by("pk").values_list("pk", flat=True))
-    workers = _start_workers(options["workers"], tmp / "worker.log")
+    workers = start_workers(
+        queues="webhooks",
+        concurrency=options["workers"],
+        log_path=tmp / "worker.log",
+        # As in production (docs/architecture.md): workers keep their database connection.
+        env={
+            "DB_CONN_MAX_AGE": os.environ.get("DB_CONN_MAX_AGE", "60"),
+            "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "1",
+            "WEBHOOKS_REQUIRE_HTTPS": "0",
+        },
+    )
     committed: dict[int, float] = {}
     try:
         floor = _ping_floor()
@@ -282,7 +245,7 @@ def run(options, stdout) -> dict:
                 next_sweep = time.monotonic() + 30
         time.sleep(1)  # let the last answers reach the log
     finally:
-        _stop(workers)
+        stop_workers(workers)
         os.kill(receiver.pid, signal.SIGTERM)
         receiver.join(timeout=10)
 
