@@ -70,12 +70,14 @@ def test_a_worker_polling_while_big_messages_are_written_never_sees_a_partial_on
 def test_an_unreadable_message_file_is_set_aside_and_the_next_one_is_delivered(tmp_path):
     with _connection(tmp_path) as conn:
         channel = conn.default_channel
-        (tmp_path / "out" / "1_partial.work.msg").write_bytes(b'{"body": "half')
-        (tmp_path / "out" / "2_empty.work.msg").write_bytes(b"")
+        # Names starting "0_" sort before every real message file ("<monotonic ms>_<uuid>",
+        # never a leading zero), so the reader meets the broken files first at any uptime.
+        (tmp_path / "out" / "0_partial.work.msg").write_bytes(b'{"body": "half')
+        (tmp_path / "out" / "0_empty.work.msg").write_bytes(b"")
         channel._put("work", {"i": 1})
 
         assert channel._get("work") == {"i": 1}
-        assert sorted(os.listdir(tmp_path / "bad")) == ["1_partial.work.msg", "2_empty.work.msg"]
+        assert sorted(os.listdir(tmp_path / "bad")) == ["0_empty.work.msg", "0_partial.work.msg"]
         with pytest.raises(Exception) as exc:
             channel._get("work")
         assert type(exc.value).__name__ == "Empty"
