@@ -85,11 +85,11 @@ class CampaignAdmin(admin.ModelAdmin):
 
         for campaign in queryset:
             try:
-                added = campaign_members_add_from_segment(campaign_id=campaign.pk, actor=request.user)
+                result = campaign_members_add_from_segment(campaign_id=campaign.pk, actor=request.user)
             except ValidationError as error:
                 self.message_user(request, f"{campaign}: {' '.join(error.messages)}", messages.ERROR)
             else:
-                self.message_user(request, f"{campaign}: {added:,} members added.", messages.SUCCESS)
+                self.message_user(request, f"{campaign}: {result.message()}", messages.SUCCESS)
 
 
 @admin.register(CampaignMember)

@@ -93,8 +93,9 @@ def lead_bulk(request):
             campaign = request.POST.get("campaign", "")
             if not campaign.isdigit() or len(campaign) > 10:
                 raise ValidationError({"campaign": "Choose a campaign."})
-            done, skipped = campaign_members_add_leads(campaign_id=int(campaign), lead_ids=ids, actor=request.user)
-            text = f"Added {done} lead{'s' if done != 1 else ''} to the campaign"
+            result = campaign_members_add_leads(campaign_id=int(campaign), lead_ids=ids, actor=request.user)
+            messages.success(request, result.message())
+            return _back(request)
         elif action == "do_not_contact":
             done, skipped = leads_mark_do_not_contact(lead_ids=ids, actor=request.user)
             text = f"Marked {done} lead{'s' if done != 1 else ''} do-not-contact"

@@ -141,13 +141,13 @@ def campaign_members_add(request, pk: int):
     if form.is_valid():
         segment = form.cleaned_data["segment"]
         try:
-            added = campaign_services.campaign_members_add_from_segment(
+            result = campaign_services.campaign_members_add_from_segment(
                 campaign_id=campaign.pk, segment_id=segment.pk if segment else None, actor=request.user
             )
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
-            messages.success(request, f"{added:,} member{'' if added == 1 else 's'} added.")
+            messages.success(request, result.message())
     else:
         messages.error(request, "Choose a segment.")
     return redirect("campaigns:campaign-detail", pk=campaign.pk)

@@ -97,7 +97,8 @@ class CampaignViewSet(
     @action(detail=True, methods=["get", "post"])
     def members(self, request, pk=None):
         """GET: the members, newest first. POST: add one lead (``lead_id``) or a whole segment (``segment_id`` or
-        ``from_target_segment``) in one statement; returns how many were added."""
+        ``from_target_segment``) in one statement; returns how many were added and how many skipped, per reason
+        (already_member, erased, do_not_contact, no_email_opt_in, not_customer)."""
         campaign = self.get_object()
         if request.method == "GET":
             members = selectors.campaign_members_for_user(campaign=campaign, user=request.user).order_by(
@@ -114,12 +115,14 @@ class CampaignViewSet(
             campaign_services.campaign_member_add(
                 campaign_id=campaign.pk, lead_id=values["lead_id"], actor=request.user
             )
-            added = 1
-        else:
-            added = campaign_services.campaign_members_add_from_segment(
-                campaign_id=campaign.pk, segment_id=values.get("segment_id"), actor=request.user
-            )
-        return Response({"added": added}, status=status.HTTP_201_CREATED)
+            return Response({"added": 1, "skipped": 0, "skipped_by_reason": {}}, status=status.HTTP_201_CREATED)
+        result = campaign_services.campaign_members_add_from_segment(
+            campaign_id=campaign.pk, segment_id=values.get("segment_id"), actor=request.user
+        )
+        return Response(
+            {"added": result.added, "skipped": result.skipped_total, "skipped_by_reason": result.skipped},
+            status=status.HTTP_201_CREATED,
+        )
 
     @extend_schema(request=None, responses=MembersChangedSerializer)
     @action(detail=True, methods=["post"], url_path="members/sent")

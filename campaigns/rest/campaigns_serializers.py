@@ -144,6 +144,8 @@ class MemberAddSerializer(serializers.Serializer):
 
 class MemberAddedSerializer(serializers.Serializer):
     added = serializers.IntegerField()
+    skipped = serializers.IntegerField()
+    skipped_by_reason = serializers.DictField(child=serializers.IntegerField())
 
 
 class MembersChangedSerializer(serializers.Serializer):

@@ -4,12 +4,13 @@ one), move member statuses and record responses that reach scoring."""
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import CharField as CharFieldType
-from django.db.models import DateTimeField, Exists, OuterRef, Q, Value
+from django.db.models import Count, DateTimeField, Exists, OuterRef, Q, Value
 from django.db.models import IntegerField as IntegerFieldType
 from django.utils import timezone
 
@@ -169,32 +170,73 @@ def _ensure_open(campaign: Campaign) -> None:
         )
 
 
-def campaign_members_add_from_segment(*, campaign_id: int, actor, segment_id: int | None = None, at=None) -> int:
-    """Add every lead of a segment (the campaign's target segment unless ``segment_id`` is
-    given) who fits the campaign's audience, in ONE ``INSERT ... SELECT`` statement: the
-    number of queries does not depend on the number of members. Leads already in the campaign
-    are skipped (``NOT EXISTS``; ``ON CONFLICT DO NOTHING`` covers a concurrent add). Returns
-    how many members were added."""
-    ensure_marketer(actor, action="add campaign members")
-    from leads.api import segment_member_q  # the segment compiler lives in leads
+# Why a lead of the chosen set did not become a member, in the order they are told apart (a
+# lead that is both erased and do-not-contact counts once, as erased).
+SKIP_REASONS: dict[str, tuple[str, str]] = {
+    "already_member": ("already a member", "already members"),
+    "erased": ("erased", "erased"),
+    "do_not_contact": ("do not contact (opted out)", "do not contact (opted out)"),
+    "no_email_opt_in": ("not opted in to email", "not opted in to email"),
+    "not_customer": ("not a customer", "not customers"),
+    "not_found": ("not found", "not found"),
+}
 
-    campaign = _get_campaign(campaign_id)
-    _ensure_open(campaign)
-    if segment_id in (None, ""):
-        segment = campaign.target_segment
-        if segment is None:
-            raise ValidationError({"segment_id": "Choose a segment; the campaign has no target segment."})
-    else:
-        segment = Segment.objects.filter(pk=segment_id).first() if is_id(segment_id) else None
-        if segment is None:
-            raise ValidationError({"segment_id": f"Segment {segment_id} not found."})
-    at = at or timezone.now()
+
+@dataclass(frozen=True)
+class MembersAdded:
+    """What adding a set of leads did: how many became members and, per reason in
+    ``SKIP_REASONS``, how many did not."""
+
+    added: int
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def skipped_total(self) -> int:
+        return sum(self.skipped.values())
+
+    def message(self) -> str:
+        text = f"{self.added:,} member{'' if self.added == 1 else 's'} added"
+        if not self.skipped_total:
+            return text + "."
+        reasons = ", ".join(f"{count:,} {SKIP_REASONS[reason][count != 1]}" for reason, count in self.skipped.items())
+        return text + f"; {self.skipped_total:,} skipped: {reasons}."
+
+
+def _members_skips(campaign: Campaign, candidates) -> tuple[int, dict[str, int]]:
+    """How many ``candidates`` (a Lead queryset) there are and how many of them the add will
+    skip, per reason, in one aggregate query. Mirrors ``campaign_audience_q`` and the
+    already-member test of the INSERT."""
+    member = Exists(CampaignMember.objects.filter(campaign_id=campaign.pk, lead_id=OuterRef("pk")))
+    fresh = Q(_member=False)
+    alive = fresh & Q(erased_at__isnull=True)
+    contactable = alive & Q(do_not_contact=False)
+    counts = {
+        "total": Count("pk"),
+        "already_member": Count("pk", filter=Q(_member=True)),
+        "erased": Count("pk", filter=fresh & Q(erased_at__isnull=False)),
+        "do_not_contact": Count("pk", filter=alive & Q(do_not_contact=True)),
+    }
+    if campaign.kind == CampaignKind.EMAIL:
+        counts["no_email_opt_in"] = Count("pk", filter=contactable & Q(email_opt_in=False))
+    if campaign.kind in CUSTOMER_CAMPAIGN_KINDS:
+        optin = Q(email_opt_in=True) if campaign.kind == CampaignKind.EMAIL else Q()
+        counts["not_customer"] = Count("pk", filter=contactable & optin & ~Q(stage=LifecycleStage.CUSTOMER))
+    # The aggregates are named apart from the Lead fields they count (do_not_contact ...).
+    row = candidates.order_by().annotate(_member=member).aggregate(**{f"n_{k}": v for k, v in counts.items()})
+    total = row.pop("n_total")
+    return total, {k.removeprefix("n_"): v for k, v in row.items()}
+
+
+def members_insert(*, campaign: Campaign, candidates, at) -> MembersAdded:
+    """Insert every lead of ``candidates`` who fits the campaign's audience and is not yet a
+    member, in ONE ``INSERT ... SELECT`` (``ON CONFLICT DO NOTHING`` covers a concurrent add),
+    after one aggregate query that counts the skips per reason. A lead a concurrent add made
+    a member in between counts as already a member."""
     already = CampaignMember.objects.filter(campaign_id=campaign.pk, lead_id=OuterRef("pk"))
-    # Should the segment's Q ever join a multi-valued relation, a lead could come out twice;
+    # Should the candidates' Q ever join a multi-valued relation, a lead could come out twice;
     # ON CONFLICT DO NOTHING then keeps the first row instead of failing.
     rows = (
-        Lead.objects.filter(segment_member_q(segment))
-        .filter(campaign_audience_q(campaign))
+        candidates.filter(campaign_audience_q(campaign))
         .filter(~Exists(already))
         .order_by()
         .annotate(
@@ -211,10 +253,42 @@ def campaign_members_add_from_segment(*, campaign_id: int, actor, segment_id: in
         f"INSERT INTO {table} (campaign_id, lead_id, status, added_at) "
         f"{select_sql} ON CONFLICT (campaign_id, lead_id) DO NOTHING"
     )
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        added = max(cursor.rowcount, 0)
-    return added
+    with transaction.atomic():
+        total, skipped = _members_skips(campaign, candidates)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            added = max(cursor.rowcount, 0)
+    raced = total - sum(skipped.values()) - added
+    if raced > 0:
+        skipped["already_member"] += raced
+    return MembersAdded(added=added, skipped={k: v for k, v in skipped.items() if v})
+
+
+def campaign_members_add_from_segment(
+    *, campaign_id: int, actor, segment_id: int | None = None, at=None
+) -> MembersAdded:
+    """Add every lead of a segment (the campaign's target segment unless ``segment_id`` is
+    given) who fits the campaign's audience, in ONE ``INSERT ... SELECT`` statement (plus one
+    aggregate query for the skip counts): the number of queries does not depend on the number
+    of members. Leads already in the campaign are skipped. Returns how many were added and how
+    many were skipped, per reason (already members, erased, do not contact, no email opt-in,
+    not customers)."""
+    ensure_marketer(actor, action="add campaign members")
+    from leads.api import segment_member_q  # the segment compiler lives in leads
+
+    campaign = _get_campaign(campaign_id)
+    _ensure_open(campaign)
+    if segment_id in (None, ""):
+        segment = campaign.target_segment
+        if segment is None:
+            raise ValidationError({"segment_id": "Choose a segment; the campaign has no target segment."})
+    else:
+        segment = Segment.objects.filter(pk=segment_id).first() if is_id(segment_id) else None
+        if segment is None:
+            raise ValidationError({"segment_id": f"Segment {segment_id} not found."})
+    return members_insert(
+        campaign=campaign, candidates=Lead.objects.filter(segment_member_q(segment)), at=at or timezone.now()
+    )
 
 
 def campaign_member_add(*, campaign_id: int, lead_id: int, actor, at=None) -> CampaignMember:

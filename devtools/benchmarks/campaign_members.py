@@ -72,7 +72,7 @@ def run(options, out) -> dict:
     try:
         with CaptureQueriesContext(connection) as queries:
             started = time.perf_counter()
-            added = campaign_members_add_from_segment(campaign_id=campaign.pk, segment_id=segment.pk, actor=actor)
+            added = campaign_members_add_from_segment(campaign_id=campaign.pk, segment_id=segment.pk, actor=actor).added
             set_based_s = time.perf_counter() - started
         lead_ids = list(
             Lead.objects.filter(email__startswith=EMAIL_PREFIX, do_not_contact=False)

@@ -81,7 +81,7 @@ def test_members_from_a_segment_then_listed_with_a_constant_query_count(api_for,
     with django_assert_num_queries(len(few.captured_queries)):
         listed = api.get(f"{BASE}{campaign.pk}/members/")
 
-    assert added.status_code == 201 and added.json() == {"added": 3}
+    assert added.status_code == 201 and added.json() == {"added": 3, "skipped": 0, "skipped_by_reason": {}}
     assert listed.json()["count"] == 9
 
 
@@ -197,3 +197,20 @@ def test_mark_sent_through_the_api(api_for, marketer, manager):
     assert refused.status_code == 403
     assert done.status_code == 200 and done.json() == {"changed": 1}
     assert CampaignMember.objects.get(pk=member.pk).status == MemberStatus.SENT
+
+
+def test_a_segment_add_answers_what_it_skipped_and_why(api_for, marketer):
+    segment = SegmentFactory(definition={"field": "industry", "op": "eq", "value": "software"})
+    campaign = CampaignFactory(kind=CampaignKind.WEBINAR)
+    LeadFactory(industry="software")
+    LeadFactory(industry="software", do_not_contact=True)
+    CampaignMemberFactory(campaign=campaign, lead=LeadFactory(industry="software"))
+
+    response = api_for(marketer).post(f"{BASE}{campaign.pk}/members/", {"segment_id": segment.pk}, format="json")
+
+    assert response.status_code == 201
+    assert response.json() == {
+        "added": 1,
+        "skipped": 2,
+        "skipped_by_reason": {"already_member": 1, "do_not_contact": 1},
+    }

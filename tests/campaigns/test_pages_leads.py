@@ -163,8 +163,32 @@ def test_bulk_add_to_a_campaign_skips_leads_outside_its_audience(client_for, mar
         {"action": "campaign", "campaign": campaign.pk, "lead": [*(x.pk for x in ok), blocked.pk], "next": LIST},
         follow=True,
     )
-    assert "Added 2 leads to the campaign; 1 skipped" in response.content.decode()
+    assert "2 members added; 1 skipped: 1 do not contact (opted out)." in response.content.decode()
     assert set(CampaignMember.objects.filter(campaign=campaign).values_list("lead_id", flat=True)) == {x.pk for x in ok}
+
+
+def test_bulk_add_to_a_campaign_names_each_kind_of_skip(client_for, marketer):
+    from django.utils import timezone
+
+    campaign = CampaignFactory(kind="email")
+    ok = LeadFactory(email_opt_in=True)
+    member = LeadFactory(email_opt_in=True)
+    CampaignMember.objects.create(campaign=campaign, lead=member, added_at=timezone.now())
+    erased = LeadFactory(erased_at=timezone.now(), do_not_contact=True)
+    opted_out = LeadFactory(email_opt_in=True, do_not_contact=True)
+    no_opt_in = LeadFactory(email_opt_in=False)
+    chosen = [ok.pk, member.pk, erased.pk, opted_out.pk, no_opt_in.pk]
+
+    response = client_for(marketer).post(
+        "/marketing/leads/bulk/",
+        {"action": "campaign", "campaign": campaign.pk, "lead": chosen, "next": LIST},
+        follow=True,
+    )
+
+    assert (
+        "1 member added; 4 skipped: 1 already a member, 1 erased, 1 do not contact (opted out), "
+        "1 not opted in to email."
+    ) in response.content.decode()
 
 
 def test_bulk_mark_do_not_contact(client_for, marketer):

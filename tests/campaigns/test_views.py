@@ -166,6 +166,25 @@ def test_members_from_a_segment_then_a_response_through_htmx(client_for, markete
     assert EngagementEvent.objects.filter(lead=lead).exists()
 
 
+def test_add_members_says_how_many_were_added_and_skipped_and_why(client_for, marketer):
+    from django.utils import timezone
+
+    segment = SegmentFactory(definition={"field": "industry", "op": "eq", "value": "software"})
+    campaign = CampaignFactory(kind=CampaignKind.EMAIL, target_segment=segment)
+    LeadFactory.create_batch(3, industry="software", email_opt_in=True)
+    CampaignMemberFactory(campaign=campaign, lead=LeadFactory(industry="software", email_opt_in=True))
+    LeadFactory(industry="software", erased_at=timezone.now(), do_not_contact=True)
+    LeadFactory.create_batch(2, industry="software", email_opt_in=True, do_not_contact=True)
+    LeadFactory(industry="software", email_opt_in=False)
+
+    response = client_for(marketer).post(url("campaign-members-add", campaign.pk), {"segment": ""}, follow=True)
+
+    assert (
+        "3 members added; 5 skipped: 1 already a member, 1 erased, 2 do not contact (opted out), "
+        "1 not opted in to email."
+    ) in response.content.decode()
+
+
 def test_adding_a_member_twice_through_the_page_shows_the_error(client_for, marketer):
     client = client_for(marketer)
     member = CampaignMemberFactory()

@@ -33,7 +33,7 @@ def test_members_are_added_from_the_target_segment(marketer):
 
     added = campaign_members_add_from_segment(campaign_id=campaign.pk, actor=marketer)
 
-    assert added == 3
+    assert added.added == 3
     members = CampaignMember.objects.filter(campaign=campaign)
     assert {m.lead_id for m in members} == {lead.pk for lead in inside}
     assert {m.status for m in members} == {MemberStatus.TARGETED}
@@ -46,14 +46,14 @@ def test_the_set_based_add_takes_the_same_number_of_queries_for_any_number_of_me
     small, large = CampaignFactory(), CampaignFactory()
     LeadFactory.create_batch(2, industry="software")
     is_marketer(marketer)  # the role lookup is cached on the user; warm it so both runs compare alike
-    # campaign, segment, and the one INSERT ... SELECT inside its savepoint
-    with django_assert_num_queries(5) as few:
+    # campaign, segment, the skip counts and the one INSERT ... SELECT inside its savepoint
+    with django_assert_num_queries(6) as few:
         campaign_members_add_from_segment(campaign_id=small.pk, segment_id=segment.pk, actor=marketer)
     LeadFactory.create_batch(40, industry="software")
     with django_assert_num_queries(len(few.captured_queries)):
         added = campaign_members_add_from_segment(campaign_id=large.pk, segment_id=segment.pk, actor=marketer)
 
-    assert added == 42
+    assert added.added == 42
     assert sum("INSERT" in q["sql"] for q in few.captured_queries) == 1
 
 
@@ -66,7 +66,8 @@ def test_leads_already_in_the_campaign_are_skipped_not_an_error(marketer):
     added = campaign_members_add_from_segment(campaign_id=campaign.pk, segment_id=segment.pk, actor=marketer)
     again = campaign_members_add_from_segment(campaign_id=campaign.pk, segment_id=segment.pk, actor=marketer)
 
-    assert (added, again) == (1, 0)
+    assert (added.added, again.added) == (1, 0)
+    assert again.skipped == {"already_member": 2}
     existing.refresh_from_db()
     assert existing.status == MemberStatus.RESPONDED
     assert CampaignMember.objects.filter(campaign=campaign, lead=second).exists()
@@ -86,6 +87,40 @@ def test_the_audience_rules_apply_to_a_segment_add(marketer):
 
     assert list(email.members.values_list("lead_id", flat=True)) == [opted_in.pk]
     assert list(loyalty.members.values_list("lead_id", flat=True)) == [customer.pk]
+
+
+def test_a_segment_add_counts_each_kind_of_skip(marketer):
+    segment = software_segment()
+    email = CampaignFactory(kind=CampaignKind.EMAIL)
+    LeadFactory.create_batch(2, industry="software", email_opt_in=True)  # added
+    CampaignMemberFactory(campaign=email, lead=LeadFactory(industry="software", email_opt_in=True))
+    # erasure leaves the lead do-not-contact; it is counted once, as erased
+    LeadFactory(industry="software", erased_at=timezone.now(), do_not_contact=True, do_not_call=True)
+    LeadFactory.create_batch(3, industry="software", email_opt_in=True, do_not_contact=True)
+    LeadFactory.create_batch(4, industry="software", email_opt_in=False)
+    LeadFactory(industry="retail")  # not in the segment: not counted at all
+
+    result = campaign_members_add_from_segment(campaign_id=email.pk, segment_id=segment.pk, actor=marketer)
+
+    assert result.added == 2
+    assert result.skipped == {"already_member": 1, "erased": 1, "do_not_contact": 3, "no_email_opt_in": 4}
+    assert result.added + result.skipped_total == 11  # the segment's count
+    assert result.message() == (
+        "2 members added; 9 skipped: 1 already a member, 1 erased, 3 do not contact (opted out), "
+        "4 not opted in to email."
+    )
+
+
+def test_a_customer_campaign_counts_who_is_not_a_customer(marketer):
+    segment = software_segment()
+    loyalty = CampaignFactory(kind=CampaignKind.LOYALTY)
+    LeadFactory(industry="software", stage=LifecycleStage.CUSTOMER)
+    LeadFactory.create_batch(2, industry="software")
+
+    result = campaign_members_add_from_segment(campaign_id=loyalty.pk, segment_id=segment.pk, actor=marketer)
+
+    assert (result.added, result.skipped) == (1, {"not_customer": 2})
+    assert result.message() == "1 member added; 2 skipped: 2 not customers."
 
 
 def test_a_segment_add_without_a_segment_is_a_clear_error(marketer):
@@ -213,6 +248,6 @@ def test_a_segment_with_an_engagement_condition_adds_only_the_engaged(marketer):
 
     added = campaign_members_add_from_segment(campaign_id=campaign.pk, segment_id=segment.pk, actor=marketer)
 
-    assert added == 1
+    assert added.added == 1
     assert list(campaign.members.values_list("lead_id", flat=True)) == [engaged.pk]
     assert idle.campaign_memberships.count() == 0
