@@ -30,6 +30,7 @@ def test_a_manager_finds_exports_and_erases_a_person(page, live_server, login, a
     lead = person_everywhere(rep, deal_stage="proposal")
     login("privacy-manager")
 
+    page.get_by_text("More", exact=True).click()
     page.get_by_role("link", name="Privacy", exact=True).click()
     box = page.get_by_label("E-mail, name, phone or company")
     expect(box).to_be_focused()
