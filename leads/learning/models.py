@@ -15,8 +15,9 @@ class LearningPolicy(models.Model):
 
     negative_reasons = models.JSONField(
         default=default_negative_reasons,
-        help_text='Recycle reasons that count as a failure: a code ending in ":" is a prefix '
-        '("lost:" = every lost reason), anything else an exact code ("no_contact").',
+        help_text="Sales outcomes of a recycle that count as a failure: an outcome for every reason "
+        '("lost", "rejected", "no_contact"; "lost:" is the same as "lost") or an outcome and one '
+        'reason ("lost:price").',
     )
     min_outcomes_per_class = models.PositiveIntegerField(
         default=30, help_text="Won and failed outcomes each needed before a model is trained."

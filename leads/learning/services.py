@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from leads.models import EngagementKind, Lead
+from leads.models import EngagementKind, Lead, LeadOutcome
 
 from . import enqueue
 from .features import (
@@ -248,6 +248,8 @@ def learned_model_deactivate(*, actor) -> int:
 
 
 POLICY_FIELDS = ("negative_reasons", "min_outcomes_per_class", "window_days", "default_exclusions")
+# The outcomes that recycle a lead (LeadTransition's check constraint): what a policy code names.
+FAILURE_OUTCOMES = (LeadOutcome.REJECTED.value, LeadOutcome.NO_CONTACT.value, LeadOutcome.LOST.value)
 
 
 def learning_policy_validate(changes: dict) -> dict:
@@ -260,7 +262,14 @@ def learning_policy_validate(changes: dict) -> dict:
     if "negative_reasons" in changes:
         reasons = changes["negative_reasons"]
         if not isinstance(reasons, list) or not reasons or not all(isinstance(r, str) and r.strip() for r in reasons):
-            errors["negative_reasons"] = 'A non-empty list of reason codes is required, e.g. ["lost:", "no_contact"].'
+            errors["negative_reasons"] = 'A non-empty list of outcomes is required, e.g. ["lost", "no_contact"].'
+        else:
+            unknown = [r for r in reasons if r.partition(":")[0] not in FAILURE_OUTCOMES]
+            if unknown:
+                errors["negative_reasons"] = (
+                    f"Not a failure outcome: {', '.join(unknown)}. Use {', '.join(FAILURE_OUTCOMES)}, "
+                    'optionally with one reason ("lost:price").'
+                )
     for name in ("min_outcomes_per_class", "window_days"):
         if name in changes and (not isinstance(changes[name], int) or changes[name] < 1):
             errors[name] = "A whole number of at least 1 is required."

@@ -134,6 +134,9 @@ def test_outcomes_come_from_history_and_the_policy_says_which_reasons_count(db):
     }
     only_lost = outcomes_in_window(negative_reasons=["lost:"], **window)
     assert {o.lead_id for o in only_lost} == {won.pk, lost.pk}
+    # As the policy's help text says: "lost" is the same as "lost:"; "lost:price" one reason.
+    assert {o.lead_id for o in outcomes_in_window(negative_reasons=["lost"], **window)} == {won.pk, lost.pk}
+    assert {o.lead_id for o in outcomes_in_window(negative_reasons=["lost:other"], **window)} == {won.pk}
 
 
 def test_engagement_after_the_outcome_does_not_train_the_model(db):
@@ -316,6 +319,21 @@ def test_learning_policy_rejects_bad_values_naming_the_field(db):
             learning_policy_update(actor=None, **changes)
         assert field in error.value.message_dict
     assert LearningPolicy.current().min_outcomes_per_class == 30
+
+
+def test_learning_policy_rejects_codes_that_name_no_failure_outcome(db):
+    # Old prefix-style codes ("lost_deal") or a success ("won") would silently count nothing.
+    for codes in (["lost_deal"], ["won"], ["lost", "price:lost"]):
+        with pytest.raises(ValidationError) as error:
+            learning_policy_update(actor=None, negative_reasons=codes)
+        assert "Not a failure outcome" in error.value.message_dict["negative_reasons"][0]
+    policy = learning_policy_update(actor=None, negative_reasons=["lost", "rejected:bad_fit", "no_contact:"])
+    assert policy.negative_reasons == ["lost", "rejected:bad_fit", "no_contact:"]
+
+
+def test_learning_policy_help_names_typed_outcomes_not_prefixes():
+    help_text = LearningPolicy._meta.get_field("negative_reasons").help_text
+    assert "prefix" not in help_text and '"lost:price"' in help_text
 
 
 def test_a_factory_model_can_be_activated(monkeypatch):
