@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Q, Value
-from django.db.models.functions import Concat, Lower
+from django.db.models import CharField, F, Func, Q
+from django.db.models.functions import Lower
 from django.urls import reverse
 
 from config.roles import is_manager, is_marketer, is_rep
@@ -74,22 +74,46 @@ def _leads(user, term: leads_api.SearchTerm, limit: int) -> SearchGroup | None:
     return group
 
 
+class LowerFullName(Func):
+    """lower(first_name || ' ' || last_name): the expression contact_name_trgm_idx indexes."""
+
+    template = "LOWER(%(expressions)s)"
+    arg_joiner = " || ' ' || "
+    output_field = CharField()
+
+
+def _union_ids(*querysets):
+    """The ids of several matches as one UNION, so each part is answered by its own index
+    (an OR across tables would be a filter over every row)."""
+    parts = [qs.order_by().values("id") for qs in querysets]
+    return parts[0].union(*parts[1:])
+
+
+def _matching_account_ids(term, *, fuzzy: bool):
+    accounts = Account.objects.annotate(name_lower=Lower("name"), domain_lower=Lower("domain"))
+    exact = leads_api.text_match_q(term, contains=("name_lower", "domain_lower"))
+    match = exact | leads_api.fuzzy_columns_q(term, ("name_lower",)) if fuzzy else exact
+    return accounts.filter(match).order_by().values("id")
+
+
 def _contacts(user, term, limit: int) -> SearchGroup:
-    qs = Contact.objects.filter(contact_visible_q(user)).annotate(
-        name_lower=Lower(Concat("first_name", Value(" "), "last_name")),
+    contacts = Contact.objects.annotate(
+        name_lower=LowerFullName(F("first_name"), F("last_name")),
         email_lower=Lower("email"),
-        account_lower=Lower("account__name"),
         digits=leads_api.phone_digits_expression(),
     )
-    exact = leads_api.text_match_q(term, contains=("name_lower", "account_lower"), prefix=("email_lower",))
+    own_exact = leads_api.text_match_q(term, contains=("name_lower",), prefix=("email_lower",))
     if term.digits:
-        exact |= Q(digits__contains=term.digits)
-    match = exact | leads_api.fuzzy_columns_q(term, ("name_lower", "account_lower"))
-    rank = leads_api.exact_rank(exact)
+        own_exact |= Q(digits__contains=term.digits)
+    exact = own_exact | Q(account_id__in=_matching_account_ids(term, fuzzy=False))
+    found = _union_ids(
+        contacts.filter(own_exact | leads_api.fuzzy_columns_q(term, ("name_lower",))),
+        contacts.filter(account_id__in=_matching_account_ids(term, fuzzy=True)),
+    )
     rows = (
-        qs.filter(match)
+        contacts.filter(contact_visible_q(user), pk__in=found)
         .select_related("account")
-        .annotate(search_rank=rank)
+        .annotate(search_rank=leads_api.exact_rank(exact))
         .order_by("-search_rank", "last_name", "id")[:limit]
     )
     group = SearchGroup("contacts", "Contacts")
@@ -117,16 +141,17 @@ def _accounts(user, term, limit: int) -> SearchGroup:
 
 
 def _deals(user, term, limit: int) -> SearchGroup:
-    qs = Deal.objects.filter(deal_visible_q(user)).annotate(
-        name_lower=Lower("name"), account_lower=Lower("account__name")
+    deals = Deal.objects.annotate(name_lower=Lower("name"))
+    own_exact = leads_api.text_match_q(term, contains=("name_lower",))
+    exact = own_exact | Q(account_id__in=_matching_account_ids(term, fuzzy=False))
+    found = _union_ids(
+        deals.filter(own_exact | leads_api.fuzzy_columns_q(term, ("name_lower",))),
+        deals.filter(account_id__in=_matching_account_ids(term, fuzzy=True)),
     )
-    exact = leads_api.text_match_q(term, contains=("name_lower", "account_lower"))
-    match = exact | leads_api.fuzzy_columns_q(term, ("name_lower", "account_lower"))
-    rank = leads_api.exact_rank(exact)
     rows = (
-        qs.filter(match)
+        deals.filter(deal_visible_q(user), pk__in=found)
         .select_related("account")
-        .annotate(search_rank=rank)
+        .annotate(search_rank=leads_api.exact_rank(exact))
         .order_by("-search_rank", "-amount", "id")[:limit]
     )
     group = SearchGroup("deals", "Deals")

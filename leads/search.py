@@ -14,6 +14,7 @@ two neighbours swapped; correct, not fast.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 
 from django.db import connection
@@ -164,11 +165,11 @@ def lead_search(
     marketing and managers).
 
     PostgreSQL: the leads containing the query as typed; only when they are fewer than
-    ``limit`` the spelling correction and the leads containing every corrected word (at most
-    three queries). Newest first lets the planner walk the primary key for a common term and
-    stop after ``limit`` rows, or read the trigram index for a rare one; no query ranks
-    thousands of rows. ``narrow``: ``qs`` is a small set (a rep's book, as ``pk__in``), read
-    whole and sorted rather than found by walking the primary key of the whole table.
+    ``limit`` the spelling correction and the leads containing every corrected word. Each pass
+    finds the newest matches with ``_newest_matching`` (the newest leads first, then the
+    trigram indexes for a rare term), so no query ranks thousands of rows. ``narrow``: ``qs``
+    is a small set (a rep's book, as ``pk__in``), read whole and sorted rather than found by
+    walking the primary key of the whole table.
     Elsewhere one query: substring or one-edit LIKE patterns."""
     term = raw if isinstance(raw, SearchTerm) else SearchTerm.parse(raw)
     if not term:
@@ -177,12 +178,71 @@ def lead_search(
     if fields:
         qs = qs.only(*fields)
     exact = _lead_exact_q(term)
-    newest = (F("id") + 0).desc() if narrow else F("id").desc()
     if connection.vendor != "postgresql":
         match = exact | fuzzy_columns_q(term, ("search_name", "company_lower"))
+        newest = (F("id") + 0).desc() if narrow else F("id").desc()
         return list(qs.filter(match).annotate(search_rank=exact_rank(exact)).order_by("-search_rank", newest)[:limit])
-    found = list(qs.filter(exact).order_by(newest)[:limit])
+    found = _newest_matching(qs, exact, limit=limit, narrow=narrow)
     if len(found) >= limit or not term.fuzzy:
         return found
-    more = qs.filter(fuzzy_columns_q(term, LEAD_TEXT_COLUMNS)).exclude(pk__in=[lead.pk for lead in found])
-    return found + list(more.order_by(newest)[: limit - len(found)])
+    more = qs.exclude(pk__in=[lead.pk for lead in found])
+    return found + _newest_matching(
+        more, fuzzy_columns_q(term, LEAD_TEXT_COLUMNS), limit=limit - len(found), narrow=narrow
+    )
+
+
+# Newest-first search reads the NEWEST_WINDOW newest leads first (a walk of the primary key that
+# stops there); only when they hold fewer than ``limit`` matches are the trigram indexes asked.
+NEWEST_WINDOW = 10_000
+# A term matching at most this many leads is then found through the trigram indexes and sorted;
+# a more common one by walking the primary key from the newest lead.
+RARE_TERM_MATCHES = 2000
+_WINDOW_FLOOR_TTL_S = 60.0
+_window_floor_cache: dict[str, tuple[float, int | None]] = {}
+
+
+def _window_floor(model) -> int | None:
+    """The id of the NEWEST_WINDOW-th newest lead, or None when there are fewer (the window is
+    then every lead). One index-only query a minute per process: a floor that is a little
+    old only makes the window a little larger."""
+    key = connection.settings_dict["NAME"]
+    now = time.monotonic()
+    cached = _window_floor_cache.get(key)
+    if cached is None or now - cached[0] > _WINDOW_FLOOR_TTL_S:
+        ids = list(model.objects.order_by("-id").values_list("id", flat=True)[NEWEST_WINDOW - 1 : NEWEST_WINDOW])
+        cached = (now, ids[0] if ids else None)
+        _window_floor_cache[key] = cached
+    return cached[1]
+
+
+def _newest_matching(qs: QuerySet, match: Q, *, limit: int, narrow: bool) -> list:
+    """The ``limit`` newest leads of ``qs`` matching ``match``: one query for a term the newest
+    leads hold, three for a rarer one.
+
+    The planner cannot estimate how many rows a trigram LIKE matches (it guessed 397 for an
+    e-mail prefix that matched one of 1M leads, and 5,630 for words that matched 487), so with
+    ``ORDER BY id DESC LIMIT n`` it chose between walking the primary key (2 s at 1M for a rare
+    term) and a bitmap over the trigram indexes by chance. So: first the NEWEST_WINDOW newest
+    leads, walked and filtered (the match is wrapped in a CASE, which no index answers, so the
+    walk is the only plan); if they hold ``limit`` matches, those are the newest. Otherwise up
+    to RARE_TERM_MATCHES + 1 ids of all matches, unordered (the trigram indexes answer a rare
+    term); when that is all of them the newest are picked from the ids, and a common term
+    walks the primary key from the newest lead."""
+    if narrow:
+        return list(qs.filter(match).order_by((F("id") + 0).desc())[:limit])
+    floor = _window_floor(qs.model)
+    in_window = (
+        qs.annotate(search_hit=Case(When(match, then=Value(True)), default=Value(False), output_field=BooleanField()))
+        .filter(search_hit=True)
+        .order_by(F("id").desc())
+    )
+    if floor is not None:
+        in_window = in_window.filter(id__gte=floor)
+    found = list(in_window[:limit])
+    if len(found) >= limit or floor is None:
+        return found
+    ids = list(qs.filter(match).order_by().values_list("id", flat=True)[: RARE_TERM_MATCHES + 1])
+    if len(ids) <= RARE_TERM_MATCHES:
+        newest = sorted(ids, reverse=True)[:limit]
+        return sorted(qs.filter(pk__in=newest), key=lambda lead: lead.pk, reverse=True)
+    return list(qs.filter(match).order_by(F("id").desc())[:limit])
