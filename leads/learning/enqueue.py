@@ -8,3 +8,7 @@ from config.celery import send_task_on_commit as send_on_commit
 
 def learned_apply(model_id: int | None) -> None:
     send_on_commit("leads.learning.tasks.learned_apply_task", model_id)
+
+
+def learned_train(model_id: int) -> None:
+    send_on_commit("leads.learning.tasks.learned_train_queued_task", model_id)

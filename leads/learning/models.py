@@ -54,8 +54,15 @@ class LearningPolicy(models.Model):
 
 
 class LearnedModelStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Training"
     READY = "ready", "Ready"
     INSUFFICIENT_DATA = "insufficient_data", "Not enough outcomes"
+    FAILED = "failed", "Failed"
+
+
+# A version in one of these is still being made; the page polls it.
+TRAINING_STATUSES = (LearnedModelStatus.QUEUED, LearnedModelStatus.RUNNING)
 
 
 class LearnedModelQuerySet(models.QuerySet):
@@ -73,6 +80,8 @@ class LearnedModel(models.Model):
     version = models.PositiveIntegerField(unique=True)
     status = models.CharField(max_length=20, choices=LearnedModelStatus.choices)
     note = models.TextField(blank=True, help_text="Why the run did not produce a model, if it did not.")
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Per cent of the training run done.")
+    progress_step = models.CharField(max_length=100, blank=True, help_text="What the training run is doing now.")
     window_start = models.DateTimeField(help_text="Outcomes from this time ...")
     window_end = models.DateTimeField(help_text="... up to this time trained the model.")
     excluded_features = models.JSONField(default=list, blank=True, help_text="Features the trainer left out.")

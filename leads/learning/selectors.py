@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from .models import LearnedModel, LearnedModelStatus, LearnedPairWeight, LearnedWeight
+from .models import TRAINING_STATUSES, LearnedModel, LearnedModelStatus, LearnedPairWeight, LearnedWeight
 
 
 def learned_model_list() -> QuerySet[LearnedModel]:
@@ -43,5 +43,5 @@ def learned_model_compare(new: LearnedModel, old: LearnedModel, *, limit: int = 
 
 def learned_model_latest_refusal() -> LearnedModel | None:
     """The latest run if it could not train (the page says why scores are rules only)."""
-    latest = LearnedModel.objects.order_by("-version").first()
+    latest = LearnedModel.objects.exclude(status__in=TRAINING_STATUSES).order_by("-version").first()
     return latest if latest and latest.status == LearnedModelStatus.INSUFFICIENT_DATA else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import logging
 
 import numpy as np
 from django.core.exceptions import ValidationError
@@ -24,7 +25,15 @@ from .features import (
     outcomes_in_window,
 )
 from .learner import NaiveBayes, SealedRows, calibration_by_decile, lift_table, time_split
-from .models import LearnedModel, LearnedModelStatus, LearnedPairWeight, LearnedWeight, LearningPolicy
+from .models import (
+    LearnedModel,
+    LearnedModelStatus,
+    LearnedPairWeight,
+    LearnedWeight,
+    LearningPolicy,
+)
+
+logger = logging.getLogger(__name__)
 
 HOLDOUT_SHARE = 0.3
 
@@ -64,8 +73,89 @@ def _next_version() -> int:
     return (LearnedModel.objects.aggregate(v=Max("version"))["v"] or 0) + 1
 
 
+def learned_model_queue(*, actor=None, excluded_features: list[str] | None = None, send: bool = True) -> LearnedModel:
+    """Ask for a training run: a new version row with status ``queued`` (numbered now, under
+    the policy row's lock) and the training task sent after commit. The worker moves it to
+    ``running`` with its progress, then ``ready``, ``insufficient_data`` or ``failed`` (the
+    error in ``note``), so the page shows the run from the moment it is asked for. ``send``
+    False: the caller runs it itself (the weekly beat task)."""
+    policy = LearningPolicy.current()
+    exclusions = _clean_exclusions(policy.default_exclusions if excluded_features is None else excluded_features)
+    now = timezone.now()
+    with transaction.atomic():
+        LearningPolicy.objects.select_for_update().get(pk=policy.pk)
+        version = LearnedModel.objects.create(
+            version=_next_version(),
+            status=LearnedModelStatus.QUEUED,
+            progress_step="Waiting for a worker",
+            window_start=now - datetime.timedelta(days=policy.window_days),
+            window_end=now,
+            excluded_features=exclusions,
+            negative_reasons=list(policy.negative_reasons),
+            trained_by=actor,
+            trained_at=now,
+        )
+        if send:
+            enqueue.learned_train(version.pk)
+    return version
+
+
+def _progress(version: LearnedModel, percent: int, step: str) -> None:
+    # Its own UPDATE outside any transaction, so the page sees it while the run goes on.
+    version.progress, version.progress_step = percent, step
+    LearnedModel.objects.filter(pk=version.pk).update(progress=percent, progress_step=step)
+
+
+def _claim(model_id: int) -> LearnedModel | None:
+    """The queued version ``model_id``, moved to ``running``; None when it is not queued any
+    more (a repeated delivery of its task, or a row already finished)."""
+    with transaction.atomic():
+        version = LearnedModel.objects.select_for_update().filter(pk=model_id).first()
+        if version is None or version.status != LearnedModelStatus.QUEUED:
+            return None
+        version.status = LearnedModelStatus.RUNNING
+        version.progress, version.progress_step = 0, "Starting"
+        version.save(update_fields=["status", "progress", "progress_step"])
+    return version
+
+
+def learned_model_train_queued(*, model_id: int) -> LearnedModel | None:
+    """Run the training a ``learned_model_queue`` asked for (the worker's task). An error is
+    kept on the version (status ``failed``, the error in ``note``) and logged, not raised: a
+    retry would only fail again; the marketer trains again once the cause is fixed."""
+    version = _claim(model_id)
+    if version is None:
+        return None
+    try:
+        return learned_model_train(
+            actor=version.trained_by, excluded_features=list(version.excluded_features), version=version
+        )
+    except Exception as exc:
+        logger.exception("Training learned model version %s failed", version.version)
+        LearnedModel.objects.filter(pk=version.pk).update(
+            status=LearnedModelStatus.FAILED, note=f"Training failed: {type(exc).__name__}: {exc}"[:5000]
+        )
+        version.refresh_from_db()
+        return version
+
+
+def _store(version: LearnedModel | None, **fields) -> LearnedModel:
+    """Write a run's result into its version row (``version``), or into a new row numbered
+    under the policy row's lock (the caller holds it) when the run had none."""
+    if version is None:
+        return LearnedModel.objects.create(version=_next_version(), **fields)
+    for name, value in fields.items():
+        setattr(version, name, value)
+    version.save()
+    return version
+
+
 def learned_model_train(
-    *, actor=None, excluded_features: list[str] | None = None, now: datetime.datetime | None = None
+    *,
+    actor=None,
+    excluded_features: list[str] | None = None,
+    now: datetime.datetime | None = None,
+    version: LearnedModel | None = None,
 ) -> LearnedModel:
     """Train a new version from the outcomes in the policy's window and keep it (inactive).
 
@@ -78,11 +168,15 @@ def learned_model_train(
 
     With fewer than the policy's minimum of either class the version is kept with status
     ``insufficient_data`` and a note saying what is missing; it can never be activated.
-    Versions are numbered under the policy row's lock, so concurrent runs never clash.
+    ``version`` is the running row of a queued run (its progress is written as the run goes);
+    without it a new row is made. Versions are numbered under the policy row's lock, so
+    concurrent runs never clash.
     """
     policy = LearningPolicy.current()
     exclusions = _clean_exclusions(policy.default_exclusions if excluded_features is None else excluded_features)
     now = now or timezone.now()
+    if version is not None:
+        _progress(version, 5, "Reading outcomes")
     window_start = now - datetime.timedelta(days=policy.window_days)
     outcomes = outcomes_in_window(start=window_start, end=now, negative_reasons=list(policy.negative_reasons))
     # Profiling withdrawn (consent): the lead's data is not learned from.
@@ -110,14 +204,16 @@ def learned_model_train(
         )
         with transaction.atomic():
             LearningPolicy.objects.select_for_update().get(pk=policy.pk)
-            return LearnedModel.objects.create(
-                version=_next_version(), status=LearnedModelStatus.INSUFFICIENT_DATA, note=note, **base
+            return _store(
+                version, status=LearnedModelStatus.INSUFFICIENT_DATA, note=note, progress=100, progress_step="", **base
             )
 
     # The training library is loaded here, in the worker or a management command, never by
     # the web process (which imports this module for activation).
     from .boosting import train_ebm
 
+    if version is not None:
+        _progress(version, 15, f"Reading {len(outcomes):,} leads and their events")
     at = {o.lead_id: o.at for o in outcomes}
     leads = Lead.objects.in_bulk([o.lead_id for o in outcomes])
     counts = event_counts_for(list(at), until=at)
@@ -133,15 +229,21 @@ def learned_model_train(
 
     # The newest outcomes are sealed until the holdout model and its baseline are trained on
     # the older ones (features, kinds and every setting included).
+    if version is not None:
+        _progress(version, 30, "Training on the older outcomes")
     train_idx, test_idx = time_split(len(rows), test_share=HOLDOUT_SHARE)
     train_rows = [rows[i] for i in train_idx]
     holdout_rows = SealedRows([rows[i] for i in test_idx], y[test_idx])
     del test_idx
     holdout, holdout_names, _ = train(train_rows, y[train_idx])
     baseline = NaiveBayes(holdout_names).fit(train_rows, y[train_idx])
+    if version is not None:
+        _progress(version, 55, "Measuring on the newest outcomes")
     scored = holdout_rows.score({"model": holdout.model.predict, "baseline": baseline.predict})
     y_test, p_test = scored["y"], scored["model"]["p"]
     auc, nb_auc = scored["model"]["auc"], scored["baseline"]["auc"]
+    if version is not None:
+        _progress(version, 65, "Training on all outcomes")
     trained, names, _ = train(rows, y)
     model = trained.model
     metrics = {
@@ -160,14 +262,19 @@ def learned_model_train(
         "pairs": model.info["pairs"],
         "features": names,
     }
+    if version is not None:
+        _progress(version, 90, "Saving the weights")
     with transaction.atomic():
         LearningPolicy.objects.select_for_update().get(pk=policy.pk)
-        version = LearnedModel.objects.create(
-            version=_next_version(),
+        version = _store(
+            version,
             status=LearnedModelStatus.READY,
             features=[spec.to_dict() for spec in model.specs],
             intercept=model.intercept,
             metrics=metrics,
+            note="",
+            progress=100,
+            progress_step="",
             **base,
         )
         LearnedWeight.objects.bulk_create(

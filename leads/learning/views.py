@@ -7,21 +7,21 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from leads.models import ScoringPolicy
 
 from .features import LEAD_FIELDS
-from .models import LearnedModel, LearnedModelStatus, LearningPolicy
+from .models import TRAINING_STATUSES, LearnedModel, LearnedModelStatus, LearningPolicy
 from .selectors import (
     learned_model_compare,
     learned_model_latest_refusal,
     learned_model_list,
     learned_model_top_weights,
 )
-from .services import exclusions_validate, learned_model_activate
+from .services import exclusions_validate, learned_model_activate, learned_model_queue
 
 
 class TrainForm(forms.Form):
@@ -64,6 +64,7 @@ def learned_scoring(request, form: TrainForm | None = None):
         if selected and selected.status == LearnedModelStatus.READY
         else None,
         "compare": compare,
+        "training": [v for v in versions if v.status in TRAINING_STATUSES],
         "refusal": learned_model_latest_refusal() if active is None else None,
         "scoring_policy": ScoringPolicy.current(),
         "learning_policy": LearningPolicy.current(),
@@ -89,20 +90,38 @@ def learned_train(request):
             for message in exc.message_dict["excluded_features"]:
                 form.add_error("excluded_features", message)
         else:
-            from .tasks import learned_train_task
-
-            user_id = request.user.pk
-            transaction.on_commit(lambda: learned_train_task.delay(user_id, excluded))
-            messages.success(request, "Training queued; the new version appears here when it is done.")
+            version = learned_model_queue(actor=request.user, excluded_features=excluded)
+            messages.success(
+                request, f"Training of version {version.version} queued; its progress shows below until it is done."
+            )
             return redirect("learning:learned-scoring")
     return learned_scoring(request, form=form)
 
 
 @login_required
-@require_POST
+def learned_training_progress(request):
+    """The training panel, polled by htmx every 2 s while a version is queued or running. Once
+    none is, the page reloads (``HX-Refresh``) to show the finished version in the table."""
+    _require(request, "learning.view_learnedmodel")
+    training = list(learned_model_list().filter(status__in=TRAINING_STATUSES))
+    if not training and request.headers.get("HX-Request"):
+        response = HttpResponse(status=200)
+        response["HX-Refresh"] = "true"
+        return response
+    return render(request, "learning/_training.html", {"training": training})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
 def learned_activate(request, pk: int):
+    """GET: the confirmation page (what activating does, the weak-signal warning). POST with
+    ``confirm``: activate. A POST without it only shows the confirmation page again, so a
+    version is never activated by one stray click."""
     _require(request, "learning.change_learnedmodel")
     model = get_object_or_404(LearnedModel, pk=pk)
+    if request.method == "GET" or request.POST.get("confirm") != "yes":
+        active = LearnedModel.objects.active().first()
+        return render(request, "learning/activate_confirm.html", {"model": model, "active": active})
     try:
         learned_model_activate(model_id=model.pk, actor=request.user)
     except ValidationError as exc:

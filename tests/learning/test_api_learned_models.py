@@ -17,12 +17,14 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def no_enqueue(monkeypatch):
     calls = []
-    monkeypatch.setattr(
-        app,
-        "send_task",
-        lambda name, args=(), **kw: name.endswith(".learned_apply_task") and calls.append(("apply", tuple(args))),
-    )
-    monkeypatch.setattr("leads.learning.tasks.learned_train_task.delay", lambda *a: calls.append(("train", a)))
+    kinds = {".learned_apply_task": "apply", ".learned_train_queued_task": "train"}
+
+    def send_task(name, args=(), **kw):
+        kind = next((k for suffix, k in kinds.items() if name.endswith(suffix)), None)
+        if kind:
+            calls.append((kind, tuple(args)))
+
+    monkeypatch.setattr(app, "send_task", send_task)
     return calls
 
 
@@ -72,7 +74,21 @@ def test_marketing_queues_a_training_run_after_commit(
             reverse("learned-model-train"), {"excluded_features": ["attr.call_minutes"]}, format="json"
         )
     assert response.status_code == 202
-    assert no_enqueue == [("train", (marketer.pk, ["attr.call_minutes"]))]
+    version = LearnedModel.objects.get()
+    assert response.json() == {
+        "status": "queued",
+        "id": version.pk,
+        "version": version.version,
+        "excluded_features": ["attr.call_minutes"],
+    }
+    assert (version.status, version.excluded_features, version.trained_by) == (
+        LearnedModelStatus.QUEUED,
+        ["attr.call_minutes"],
+        marketer,
+    )
+    assert no_enqueue == [("train", (version.pk,))]
+    listed = api_for(marketer).get(reverse("learned-model-list")).json()["results"][0]
+    assert (listed["status"], listed["progress"]) == ("queued", 0)
 
 
 def test_a_bad_exclusion_is_a_400_naming_the_field(api_for, marketer, no_enqueue):

@@ -19,12 +19,14 @@ URL = "/marketing/scoring/learned/"
 @pytest.fixture
 def no_enqueue(monkeypatch):
     calls = []
-    monkeypatch.setattr(
-        app,
-        "send_task",
-        lambda name, args=(), **kw: name.endswith(".learned_apply_task") and calls.append(("apply", tuple(args))),
-    )
-    monkeypatch.setattr("leads.learning.tasks.learned_train_task.delay", lambda *a: calls.append(("train", a)))
+    kinds = {".learned_apply_task": "apply", ".learned_train_queued_task": "train"}
+
+    def send_task(name, args=(), **kw):
+        kind = next((k for suffix, k in kinds.items() if name.endswith(suffix)), None)
+        if kind:
+            calls.append((kind, tuple(args)))
+
+    monkeypatch.setattr(app, "send_task", send_task)
     return calls
 
 
@@ -102,13 +104,15 @@ def test_train_form_queues_training_and_bad_exclusions_are_shown_on_the_field(
     with django_capture_on_commit_callbacks(execute=True):
         ok = client.post(reverse("learning:learned-train"), {"excluded_features": "industry, events.webinar"})
     assert ok.status_code == 302
-    assert no_enqueue == [("train", (marketer.pk, ["events.webinar", "industry"]))]
+    version = LearnedModel.objects.get()
+    assert (version.status, version.excluded_features) == (LearnedModelStatus.QUEUED, ["events.webinar", "industry"])
+    assert no_enqueue == [("train", (version.pk,))]
 
 
 def test_activate_button_activates_and_rescores(client_for, marketer, no_enqueue, django_capture_on_commit_callbacks):
     model = ready_model()
     with django_capture_on_commit_callbacks(execute=True):
-        response = client_for(marketer).post(reverse("learning:learned-activate", args=[model.pk]))
+        response = client_for(marketer).post(reverse("learning:learned-activate", args=[model.pk]), {"confirm": "yes"})
     assert response.status_code == 302
     assert LearnedModel.objects.get(pk=model.pk).is_active
     assert no_enqueue == [("apply", (model.pk,))]
@@ -166,7 +170,7 @@ def test_a_version_that_barely_ranks_is_flagged_as_a_weak_signal(client_for, mar
     model.metrics = {**model.metrics, "auc_time": auc}
     model.save(update_fields=["metrics"])
     text = " ".join(client_for(marketer).get(URL, {"version": model.version}).content.decode().split())
-    assert ("Weak signal:" in text) is weak
+    assert ("This model barely beats guessing:" in text) is weak
     if weak:
         assert f"a ROC AUC of {auc} on the newest 100 outcomes is close to chance" in text
 

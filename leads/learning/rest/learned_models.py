@@ -1,4 +1,3 @@
-from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -6,7 +5,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
 from ..selectors import learned_model_list
-from ..services import exclusions_validate, learned_model_activate
+from ..services import exclusions_validate, learned_model_activate, learned_model_queue
 from .learned_models_serializers import (
     LearnedModelDetailSerializer,
     LearnedModelSerializer,
@@ -50,16 +49,24 @@ class LearnedModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     @extend_schema(request=TrainRequestSerializer, responses={202: TrainQueuedSerializer})
     @action(detail=False, methods=["post"])
     def train(self, request):
-        """Queue a training run (marketing queue); the new version appears when it finishes."""
+        """Queue a training run (marketing queue): the new version is listed at once as
+        ``queued``, then ``running`` with ``progress`` (per cent) and ``progress_step``, then
+        ``ready``, ``insufficient_data`` or ``failed`` (the error in ``note``)."""
         data = TrainRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         excluded = data.validated_data.get("excluded_features")
         if excluded is not None:
             excluded = exclusions_validate(excluded)
-        from ..tasks import learned_train_task
-
-        transaction.on_commit(lambda: learned_train_task.delay(request.user.pk, excluded))
-        return Response({"status": "queued", "excluded_features": excluded}, status=status.HTTP_202_ACCEPTED)
+        version = learned_model_queue(actor=request.user, excluded_features=excluded)
+        return Response(
+            {
+                "status": "queued",
+                "id": version.pk,
+                "version": version.version,
+                "excluded_features": None if excluded is None else version.excluded_features,
+            },
+            status=status.HTTP_202_ACCEPTED,
+        )
 
     @extend_schema(request=None, responses=LearnedModelDetailSerializer)
     @action(detail=True, methods=["post"])

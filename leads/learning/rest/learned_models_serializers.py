@@ -19,6 +19,8 @@ class LearnedModelSerializer(serializers.ModelSerializer):
             "id",
             "version",
             "status",
+            "progress",
+            "progress_step",
             "note",
             "is_active",
             "window_start",
@@ -56,4 +58,6 @@ class TrainRequestSerializer(serializers.Serializer):
 
 class TrainQueuedSerializer(serializers.Serializer):
     status = serializers.CharField()
+    id = serializers.IntegerField()
+    version = serializers.IntegerField()
     excluded_features = serializers.ListField(child=serializers.CharField(), allow_null=True)
