@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('learning', '0003_pair_weights'),
+        ('learning', '0004_negative_reasons_help'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
