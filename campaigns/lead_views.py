@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -18,6 +19,7 @@ from leads.api import (
     Lead,
     LeadSource,
     Segment,
+    consent_overview,
     lead_edit,
     leads_disqualify,
     leads_mark_do_not_contact,
@@ -209,6 +211,9 @@ def _detail_context(lead, *, values=None, errors=None):
         "transitions": transitions,
         "sales": [t for t in transitions if t.to_stage in SALES_STAGES or t.from_stage in SALES_STAGES],
         "duplicates": _duplicates(lead),
+        "consents": consent_overview(lead.pk),
+        "can_grant": True,
+        "next_url": reverse("campaigns:lead-detail", args=[lead.pk]) + "#consent",
     }
 
 

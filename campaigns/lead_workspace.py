@@ -39,6 +39,9 @@ SORT_LABELS = {
 }
 YES_NO = [("", "Any"), ("yes", "Yes"), ("no", "No")]
 CONSENT_FIELDS = ("email_opt_in", "do_not_call", "do_not_contact")
+# Who a list or an export is for: an e-mail send takes only leads opted in to e-mail marketing,
+# a call list only leads that may be called; do-not-contact leaves a lead out of both.
+AUDIENCES = [("", "Anyone"), ("email", "E-mail marketing (opted in)"), ("calls", "Calls (callable)")]
 # A spreadsheet runs a cell starting like this as a formula.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = (
@@ -60,6 +63,7 @@ CSV_COLUMNS = (
     "email_opt_in",
     "do_not_call",
     "do_not_contact",
+    "do_not_profile",
     "created_at",
 )
 
@@ -77,6 +81,7 @@ class LeadFilterForm(forms.Form):
     email_opt_in = forms.ChoiceField(choices=YES_NO, required=False, label="Email opt-in")
     do_not_call = forms.ChoiceField(choices=YES_NO, required=False, label="Do not call")
     do_not_contact = forms.ChoiceField(choices=YES_NO, required=False, label="Do not contact")
+    audience = forms.ChoiceField(choices=AUDIENCES, required=False, label="Reachable by")
     sort = forms.ChoiceField(choices=list(SORT_LABELS.items()), required=False)
     after = forms.CharField(required=False, max_length=400)
 
@@ -152,6 +157,10 @@ def filtered_leads(data: dict):
     for name in CONSENT_FIELDS:
         if data.get(name) in ("yes", "no"):
             qs = qs.filter(**{name: data[name] == "yes"})
+    if data.get("audience") == "email":
+        qs = qs.filter(email_opt_in=True, do_not_contact=False, erased_at__isnull=True)
+    elif data.get("audience") == "calls":
+        qs = qs.filter(do_not_call=False, do_not_contact=False, erased_at__isnull=True)
     return qs
 
 
@@ -167,10 +176,13 @@ def _after_q(sort: str, after) -> Q:
     return Q(**{f"{column}__{op}": value}) | Q(**{column: value, f"id__{op}": pk})
 
 
-def lead_page(data: dict, *, size: int = PAGE_SIZE) -> tuple[list[Lead], str | None]:
-    """One page of leads (with their owner) and the cursor of the next page (None: last)."""
+def lead_page(data: dict, *, size: int = PAGE_SIZE, erased: bool = True) -> tuple[list[Lead], str | None]:
+    """One page of leads (with their owner) and the cursor of the next page (None: last).
+    ``erased=False`` leaves out erased people (exports)."""
     sort = data.get("sort") or "-created_at"
     qs = filtered_leads(data).select_related("owner").order_by(*_order(sort))
+    if not erased:
+        qs = qs.filter(erased_at__isnull=True)
     if data.get("after"):
         qs = qs.filter(_after_q(sort, data["after"]))
     rows = list(qs[: size + 1])
@@ -235,12 +247,16 @@ class _Echo:
 
 def csv_rows(data: dict, *, chunk: int = 2000):
     """The CSV of every lead matching the filters, in the chosen order, streamed a keyset
-    chunk at a time (memory and statement size stay flat however many leads match)."""
+    chunk at a time (memory and statement size stay flat however many leads match).
+
+    Consent is read from the lead rows as the export runs, so a withdrawal counts at once:
+    every row carries its consent flags, an ``audience`` export (e-mail or calls) leaves out
+    whoever may not be reached that way, and erased people are never exported."""
     writer = csv.writer(_Echo())
     yield writer.writerow(CSV_COLUMNS)
     page_data = {**data, "after": None}
     while True:
-        rows, cursor = lead_page(page_data, size=chunk)
+        rows, cursor = lead_page(page_data, size=chunk, erased=False)
         for lead in rows:
             yield writer.writerow([csv_safe(getattr(lead, c)) for c in CSV_COLUMNS])
         if cursor is None:

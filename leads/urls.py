@@ -19,4 +19,5 @@ urlpatterns = [
     path("capture/<slug:key>/", rest_leads.CaptureApi.as_view(), name="capture"),
     path("unsubscribe/<str:token>/", views_consent.unsubscribe, name="unsubscribe"),
     path("leads/<int:lead_id>/consents/withdraw/", views_consent.lead_consent_withdraw, name="consent-withdraw"),
+    path("leads/<int:lead_id>/consents/grant/", views_consent.lead_consent_grant, name="consent-grant"),
 ]

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from config.roles import is_manager, is_marketer, is_rep
 
-from .consent import ALL_PURPOSES, consent_withdraw, unsubscribe_token_read
+from .consent import ALL_PURPOSES, consent_withdraw, consents_record, unsubscribe_token_read
 from .models import ConsentPurpose, ConsentSource, Lead
 from .selectors import lead_list_for_user
 
@@ -63,6 +63,37 @@ def lead_consent_withdraw(request, lead_id: int):
     consent_withdraw(lead_id=lead.pk, purposes=purposes, source=source, actor=request.user, evidence=note)
     labels = ", ".join(ConsentPurpose(p).label.lower() for p in purposes)
     messages.success(request, f"Consent withdrawn: {labels}.")
+    return _back(request)
+
+
+@require_POST
+@login_required
+def lead_consent_grant(request, lead_id: int):
+    """A marketer records that the person gave consent to one ``purpose`` (source marketer);
+    ``note`` says how (the evidence) and is required: a grant without proof is no consent.
+    Reps and managers only withdraw. Back to ``next`` (a local URL) afterwards."""
+    if not is_marketer(request.user):
+        raise PermissionDenied("Only marketing records a grant of consent.")
+    if lead_id > MAX_ID:
+        raise Http404
+    lead = lead_list_for_user(user=request.user).filter(pk=lead_id).first()
+    if lead is None:
+        raise Http404("No such lead.")
+    purpose = request.POST.get("purpose", "")
+    if purpose not in ALL_PURPOSES:
+        return HttpResponseBadRequest(f"purpose: '{purpose[:30]}' is not one of {', '.join(ALL_PURPOSES)}.")
+    note = request.POST.get("note", "").replace("\x00", "").strip()[:2000]
+    label = ConsentPurpose(purpose).label.lower()
+    if lead.erased_at is not None:
+        messages.error(request, "Purpose: this person was erased; consent cannot be recorded any more.")
+        return _back(request)
+    if not note:
+        messages.error(request, f"Evidence: say how the person gave consent to {label} (a form, an e-mail, a call).")
+        return _back(request)
+    consents_record(
+        lead_id=lead.pk, changes=[(purpose, True)], source=ConsentSource.MARKETER, actor=request.user, evidence=note
+    )
+    messages.success(request, f"Consent granted: {label}.")
     return _back(request)
 
 
