@@ -45,6 +45,7 @@ PASSWORD = "bench-load-" + "pw"
 QUEUE_NAME = "Bench: load"
 FORM_KEY = "bench-load"
 GOAL_CALL_LIST_P95_MS = 100.0
+MAX_ATTEMPTS = 1_000_000
 # route -> weight in the mix (a rep mostly reads the list and leads; posts are rarer)
 ROUTES = {"call_list": 4, "lead_page": 3, "log_call": 1, "capture": 1, "search": 1}
 SEARCH_TERMS = ("acme", "loadbench", "müller", "+49 30", "head of")
@@ -85,7 +86,13 @@ def _seed(n_leads: int) -> tuple[int, list[int]]:
         rep.is_active = True
         rep.save()
         rep.groups.add(Group.objects.get(name=SALES_REP))
-        queue, _ = SalesQueue.objects.get_or_create(name=QUEUE_NAME, defaults={"priority": 999})
+        # Every log-call post is an unanswered call; after the queue's max_attempts of them a
+        # lead goes back to marketing (no contact) and leaves the rep's list, so the generator's
+        # later requests on it were 404s the workload caused. The bench queue's cadence is set
+        # out of reach, so every lead stays the rep's and any error is a real one.
+        queue, _ = SalesQueue.objects.update_or_create(
+            name=QUEUE_NAME, defaults={"priority": 999, "max_attempts": MAX_ATTEMPTS}
+        )
         CaptureForm.objects.get_or_create(key=FORM_KEY, defaults={"name": "Bench: load", "consent_text": "Bench"})
         now = timezone.now()
         rng = random.Random(17)
