@@ -29,10 +29,10 @@ from .intake import (
     LEAD_FIELDS,
     api_field_name,
     api_lead_input,
-    lead_created_announce,
     lead_values_clean,
 )
-from .models import ConsentSource, ImportStatus, Lead, LeadImport, LeadSource
+from .models import ConsentSource, ImportStatus, Lead, LeadImport, LeadSource, LifecycleStage
+from .signals import lead_events_announce
 
 HEADER_ALIASES = {
     "e_mail": "email",
@@ -59,6 +59,7 @@ HEADER_ALIASES = {
     "time_zone": "timezone",
 }
 CHUNK = 1 << 20
+NEW_STAGE = LifecycleStage.NEW
 
 
 @dataclass
@@ -209,6 +210,7 @@ def leads_import(
     report.columns = {h: t or "" for h, t in zip(header, targets, strict=True)}
     by_target = {t: h for h, t in zip(header, targets, strict=True) if t}
     name_column = by_target.get("first_name") or by_target.get("last_name") or "first_name"
+    names = by_target
     seen: dict[str, int] = {}
     batch: list[tuple[int, dict]] = []
     while True:
@@ -229,7 +231,6 @@ def leads_import(
             continue
         raw = {target: cell for target, cell in zip(targets, row, strict=True) if target is not None}
         values, errors = lead_values_clean(raw, max_chars=max_chars)
-        names = {t: h for h, t in zip(header, targets, strict=True) if t}
         problems = [(names.get(k, k), reason) for k, reason in errors.items()]
         if "email" not in values and "email" not in errors:
             problems.append((names["email"], "an email address is required"))
@@ -279,7 +280,10 @@ def _write_batch(
     that a new lead needs a first or last name."""
     emails = [values["email"] for _line, values in batch]
     existing = {lead.le: lead for lead in Lead.objects.annotate(le=Lower("email")).filter(le__in=emails).order_by()}
-    new: list[tuple[int, Lead]] = []
+    # New rows stay plain dicts (no model instance per row: building 40-field instances was a
+    # good part of an import's time); they become rows of a COPY, or instances only on SQLite
+    # and in the one-at-a-time fallback.
+    new: list[tuple[int, dict]] = []
     changed: list[Lead] = []
     fields: set[str] = set()
     for line, values in batch:
@@ -290,7 +294,7 @@ def _write_batch(
             if name_column and not (values.get("first_name") or values.get("last_name")):
                 report.reject(line, [(name_column, "a new lead needs a name: fill in first_name or last_name")])
                 continue
-            new.append((line, Lead(**{"source": source, **values})))
+            new.append((line, {"source": source, **values}))
             continue
         if not update_existing:
             report.reject(line, [("email", "a lead with this email already exists; use update existing")])
@@ -306,14 +310,19 @@ def _write_batch(
         report.updated += len(changed)
         return
     with transaction.atomic():
-        created_ids = _insert(new, changed, fields, report)
-        if created_ids:
-            created = set(created_ids)
-            lead_created_announce([lead for _line, lead in new if lead.pk in created])
-        report.created += len(created_ids)
+        created = _insert(new, changed, fields, report)
+        if created:
+            lead_events_announce(
+                "lead.created",
+                [
+                    {"lead": pk, "email": values["email"], "source": values["source"], "stage": NEW_STAGE}
+                    for values, pk in created
+                ],
+            )
+        report.created += len(created)
         report.updated += len(changed)
-        _consents_record(batch, [lead for _line, lead in new if lead.pk is not None] + changed)
-        scored = [*created_ids, *(lead.pk for lead in changed)]
+        _consents_record(batch, [(pk, values["email"]) for values, pk in created] + [(c.pk, c.email) for c in changed])
+        scored = [*(pk for _values, pk in created), *(lead.pk for lead in changed)]
         if score and scored:
             # Scored (and qualified) by a worker right after commit, one set-based UPDATE per
             # batch, so a big import is not held up by scoring.
@@ -322,67 +331,94 @@ def _write_batch(
             enqueue.duplicates_find(scored)
 
 
-def _consents_record(batch, leads: list[Lead]) -> None:
+def _consents_record(batch, leads: list[tuple[int, str]]) -> None:
     """The file's consent columns become consent records (source import, evidence: the row);
-    the flags the file set on the leads are the ones those records imply."""
+    the flags the file set on the leads are the ones those records imply. ``leads``: (id,
+    email) of the batch's created and updated leads."""
     by_email = {values["email"]: (line, values) for line, values in batch}
     rows, lines = [], {}
-    for lead in leads:
-        line, values = by_email[lead.email.lower()]
-        lines[lead.pk] = line
-        rows.append((lead.pk, consent_changes_from_flags(values)))
+    for pk, email in leads:
+        line, values = by_email[email.lower()]
+        changes = consent_changes_from_flags(values)
+        if changes:
+            lines[pk] = line
+            rows.append((pk, changes))
     consents_record_many(rows=rows, source=ConsentSource.IMPORT, evidence_for=lambda pk: f"CSV import, row {lines[pk]}")
 
 
-def _copy_insert(leads: list[Lead]) -> list[int]:
-    """PostgreSQL: insert with COPY (several times faster than INSERT ... VALUES for big
-    batches), then read the new ids back by email. A duplicate email fails the whole COPY
-    with IntegrityError, like bulk_create would."""
+def _copy_columns():
+    """The columns a COPY of new leads writes, and how each value gets there: JSON columns
+    through the field (an adapter), every other column as the cleaned Python value (psycopg
+    dumps str, int, float, bool, datetime and None itself)."""
+    fields = [f for f in Lead._meta.concrete_fields if not f.primary_key and not f.generated]
+    json_columns = {i for i, f in enumerate(fields) if f.get_internal_type() == "JSONField"}
+    return fields, json_columns
+
+
+def _copy_insert(rows: list[dict]) -> list[int]:
+    """PostgreSQL: insert the new leads' cleaned values with COPY (several times faster than
+    INSERT ... VALUES for big batches), then read the new ids back by email. Columns a row
+    leaves out get the field's default. A duplicate email fails the whole COPY with
+    IntegrityError, like bulk_create would."""
     from django.db import connection
     from django.utils import timezone
 
     now = timezone.now()
-    fields = [f for f in Lead._meta.concrete_fields if not f.primary_key and not f.generated]
+    fields, json_columns = _copy_columns()
+    defaults = [f.get_default() for f in fields]
+    for i, f in enumerate(fields):
+        if f.attname in ("created_at", "updated_at"):
+            defaults[i] = now
+    names = [f.attname for f in fields]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     table = connection.ops.quote_name(Lead._meta.db_table)
+    json_fields = [(i, fields[i]) for i in sorted(json_columns)]
+    for i, f in json_fields:
+        defaults[i] = f.get_db_prep_save(defaults[i], connection)
+    json_given = [(i, f.attname, f) for i, f in json_fields]
     with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        for lead in leads:
-            lead.updated_at = now
-            copy.write_row([f.get_db_prep_save(getattr(lead, f.attname), connection) for f in fields])
-    emails = [lead.email for lead in leads]
+        for values in rows:
+            row = [values.get(name, default) for name, default in zip(names, defaults, strict=True)]
+            for i, name, f in json_given:
+                if name in values:
+                    row[i] = f.get_db_prep_save(values[name], connection)
+            copy.write_row(row)
+    emails = [values["email"] for values in rows]
     ids = dict(Lead.objects.annotate(le=Lower("email")).filter(le__in=emails).values_list("le", "pk"))
-    for lead in leads:
-        lead.pk = ids[lead.email]
-    return [lead.pk for lead in leads]
+    return [ids[email] for email in emails]
 
 
-def _insert(new: list[tuple[int, Lead]], changed: list[Lead], fields: set[str], report: ImportReport) -> list[int]:
+def _insert(
+    new: list[tuple[int, dict]], changed: list[Lead], fields: set[str], report: ImportReport
+) -> list[tuple[dict, int]]:
+    """Write the batch; (values, id) of each created lead."""
     from django.db import connection
 
     try:
         with transaction.atomic():
+            rows = [values for _line, values in new]
             if connection.vendor == "postgresql" and new:
-                created_ids = _copy_insert([lead for _l, lead in new])
+                created_ids = _copy_insert(rows)
             else:
-                created_ids = [lead.pk for lead in Lead.objects.bulk_create([lead for _l, lead in new])]
+                created_ids = [lead.pk for lead in Lead.objects.bulk_create([Lead(**values) for values in rows])]
             if changed:
                 Lead.objects.bulk_update(changed, [*sorted(fields), "updated_at"])
-            return created_ids
+            return list(zip(rows, created_ids, strict=True))
     except IntegrityError:
         pass
     # Someone created one of these emails meanwhile: fall back to one row at a time.
-    created_ids = []
-    for line, lead in new:
-        lead.pk = None
+    created = []
+    for line, values in new:
+        lead = Lead(**values)
         try:
             with transaction.atomic():
                 lead.save(force_insert=True)
-            created_ids.append(lead.pk)
+            created.append((values, lead.pk))
         except IntegrityError:
             report.reject(line, [("email", "a lead with this email was created meanwhile")])
     if changed:
         Lead.objects.bulk_update(changed, [*sorted(fields), "updated_at"])
-    return created_ids
+    return created
 
 
 def _apply(lead: Lead, values: dict) -> set[str]:

@@ -37,6 +37,7 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 PHONE = re.compile(r"^\+?[0-9 ().\-/]{3,40}$")
 NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 TRUE_WORDS, FALSE_WORDS = {"1", "true", "yes", "y", "on"}, {"0", "false", "no", "n", "off", ""}
+_SOURCES = frozenset(LeadSource.values)
 # Enough to make a lead from an event or a form besides its email.
 IDENTIFYING = ("first_name", "last_name", "company")
 
@@ -48,6 +49,7 @@ def _timezones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
+@lru_cache(maxsize=32)
 def _max_length(name: str) -> int:
     return Lead._meta.get_field(name).max_length
 
@@ -150,7 +152,7 @@ def _clean_field(name: str, value):
         return value
     if name == "source":
         lowered = value.lower()
-        if lowered not in LeadSource.values:
+        if lowered not in _SOURCES:
             raise ValueError(f"'{value[:20]}' is not one of: {', '.join(LeadSource.values)}")
         return lowered
     if len(value) > _max_length(name):

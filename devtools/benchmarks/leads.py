@@ -600,6 +600,7 @@ def import_run(options, stdout) -> dict:
                     "email_opt_in": False,
                     "do_not_call": False,
                     "do_not_contact": False,
+                    "do_not_profile": False,
                     "stage": "new",
                     "fit_score": 0,
                     "engagement_score": 0.0,

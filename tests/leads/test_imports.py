@@ -289,3 +289,35 @@ def test_an_existing_email_error_shows_no_internal_id():
     LeadFactory(email="ana@acme.example")
     report = run(GOOD)
     assert errors(report)[0][2] == "a lead with this email already exists; use update existing"
+
+
+def test_imported_rows_get_every_default_and_one_lead_created_event_each():
+    from leads.signals import lead_events
+
+    seen = []
+
+    def receiver(sender, event, payloads, **kwargs):
+        seen.extend((event, p["lead"], p["email"], p["source"], p["stage"]) for p in payloads)
+
+    lead_events.connect(receiver, dispatch_uid="test-import-events")
+    try:
+        report = run("email,first_name,attr.tier\nAna@Acme.example,Ana,gold\nbo@beta.example,Bo,\n")
+    finally:
+        lead_events.disconnect(dispatch_uid="test-import-events")
+    assert report.created == 2
+    ana, bo = Lead.objects.order_by("email")
+    assert seen == [
+        ("lead.created", ana.pk, "ana@acme.example", "import", "new"),
+        ("lead.created", bo.pk, "bo@beta.example", "import", "new"),
+    ]
+    assert (ana.custom_attributes, bo.custom_attributes) == ({"tier": "gold"}, {})
+    for lead in (ana, bo):
+        assert (lead.stage, lead.score, lead.fit_score, lead.score_breakdown, lead.engagement_raw) == (
+            "new",
+            0.0,
+            0,
+            [],
+            {},
+        )
+        assert (lead.timezone, lead.email_opt_in, lead.do_not_profile, lead.owner_id) == ("UTC", False, False, None)
+        assert lead.created_at is not None and lead.updated_at == lead.created_at
