@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_accounts, views_live, views_search
+from . import views, views_accounts, views_live, views_search, views_team
 
 app_name = "crm"
 urlpatterns = [
@@ -10,7 +10,9 @@ urlpatterns = [
     path("notifications/<int:notification_id>/read/", views_live.notification_read, name="notification-read"),
     path("search/", views_search.search_page, name="search"),
     path("search/suggest/", views_search.search_suggest, name="search-suggest"),
-    path("calls/", views.call_list, name="call-list"),
+    path("calls/", views_team.calls_home, name="call-list"),
+    path("calls/reps/<int:rep_id>/", views_team.rep_call_list, name="rep-call-list"),
+    path("calls/reps/<int:rep_id>/reassign/", views_team.rep_reassign, name="rep-reassign"),
     path("calls/next/", views.next_call, name="next-call"),
     path("calls/leads/<int:lead_id>/", views.lead_detail, name="lead-detail"),
     path("calls/leads/<int:lead_id>/log/", views.lead_log_call, name="lead-log-call"),

@@ -6,7 +6,6 @@ from __future__ import annotations
 from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseBadRequest
@@ -16,7 +15,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from campaigns import api as campaigns_api
-from config.roles import SALES_REP, is_manager, is_rep
+from config.roles import is_manager, is_rep
 from leads import api as leads_api
 
 from .forms import (
@@ -79,7 +78,7 @@ def _call_list_page(request) -> int | None:
 @require_GET
 @sales_required
 def call_list(request):
-    """A rep's own list. A manager (who has no list of their own) picks a rep to look over.
+    """A rep's own list (a manager who is not a rep gets the team instead: ``views_team``).
 
     50 rows a page; "Show the next 50" fetches the next page's rows with htmx (the
     ``HX-Request`` header) and appends them, or without JavaScript opens ``?page=N``.
@@ -87,14 +86,10 @@ def call_list(request):
     page = _call_list_page(request)
     if page is None:
         return HttpResponseBadRequest(f"page: Enter a whole number from 1 to {CALL_LIST_MAX_PAGES}.")
-    rep, reps = request.user, None
-    if is_manager(request.user) and not is_rep(request.user):
-        reps = list(get_user_model().objects.filter(groups__name=SALES_REP, is_active=True).order_by("username"))
-        chosen = request.GET.get("rep", "")
-        rep = next((r for r in reps if str(r.pk) == chosen), None)
+    rep = request.user
     offset = (page - 1) * CALL_LIST_PAGE_SIZE
     # One row more than a page says whether there is a next page.
-    rows = call_list_for_rep(rep=rep, limit=CALL_LIST_PAGE_SIZE + 1, offset=offset) if rep is not None else []
+    rows = call_list_for_rep(rep=rep, limit=CALL_LIST_PAGE_SIZE + 1, offset=offset)
     more_url = None
     if len(rows) > CALL_LIST_PAGE_SIZE and page < CALL_LIST_MAX_PAGES:
         params = request.GET.copy()
@@ -110,9 +105,7 @@ def call_list(request):
         "page": page,
         "page_size": CALL_LIST_PAGE_SIZE,
         "more_url": more_url,
-        "next_row": display[0] if display and reps is None and page == 1 else None,
-        "reps": reps,
-        "rep": rep,
+        "next_row": display[0] if display and page == 1 else None,
     }
     # ?fragment=rows: the rows alone, re-fetched by static/live.js when a new lead arrives.
     if (request.headers.get("HX-Request") and page > 1) or request.GET.get("fragment") == "rows":

@@ -329,12 +329,6 @@ def test_a_bad_page_number_is_a_clear_error(client_for, rep, number):
     assert response.content.decode().startswith("page: ")
 
 
-def test_a_managers_next_page_link_keeps_the_chosen_rep(client_for, manager, rep, book, page_of_three):
-    body = client_for(manager).get(reverse("crm:call-list"), {"rep": rep.pk}).content.decode()
-
-    assert f'href="?rep={rep.pk}&amp;page=2"' in body
-
-
 @pytest.mark.parametrize("rows", [6, 30])
 def test_a_later_page_runs_a_constant_number_of_queries(
     client_for, rep, django_assert_num_queries, page_of_three, rows
