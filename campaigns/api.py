@@ -38,7 +38,7 @@ from .models import (
 from .privacy import privacy_campaigns_erase, privacy_campaigns_export
 from .services.collateral import collateral_share, collateral_share_revoke
 from .services.feedback import feedback_record
-from .signals import CAMPAIGN_EVENTS, campaign_events
+from .signals import CAMPAIGN_EVENTS, campaign_events, collateral_viewed
 from .suggestions import CollateralSuggestion, collateral_suggestions
 
 
@@ -70,6 +70,7 @@ __all__ = [
     "InfluenceResult",
     "ObjectionCategory",
     "campaign_events",
+    "collateral_viewed",
     "campaign_influence",
     "collateral_deal_usage",
     "collateral_link_path",

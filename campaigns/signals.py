@@ -12,3 +12,8 @@ campaign_events = Signal()
 def campaign_events_announce(event: str, payloads: list[dict]) -> None:
     if payloads:
         campaign_events.send(sender="campaigns", event=event, payloads=payloads)
+
+
+# A lead opened a tracked collateral link. Sent INSIDE the view's transaction (crm writes the
+# rep's notification in it). Arguments: share_id, lead_id, shared_by_id, title.
+collateral_viewed = Signal()

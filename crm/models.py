@@ -168,6 +168,9 @@ class Assignment(models.Model):
     rejected_reason = models.CharField(max_length=30, choices=RejectReason.choices, blank=True)
     rejected_note = models.TextField(blank=True)
     sla_breached_at = models.DateTimeField(null=True, blank=True)
+    sla_warned_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the rep was warned that the first-touch SLA is running out."
+    )
     closed_at = models.DateTimeField(null=True, blank=True)
     previous = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="Reassigned from."
@@ -245,10 +248,19 @@ class Notification(models.Model):
     url = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField()
     read_at = models.DateTimeField(null=True, blank=True)
+    key = models.CharField(
+        max_length=80,
+        blank=True,
+        default="",
+        help_text="What it is about, e.g. 'sla_warning:<assignment id>': a keyed notification is sent once.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["user", "read_at"], name="notification_user_read_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["key"], condition=~Q(key=""), name="notification_key_once"),
+        ]
 
     def __str__(self) -> str:
         return self.message

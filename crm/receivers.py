@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.dispatch import receiver
 
+from campaigns.api import collateral_viewed
 from leads.api import lead_qualified
 
 
@@ -33,3 +34,12 @@ def _enqueue(task, lead_id: int) -> None:
         logging.getLogger(__name__).warning(
             "could not enqueue the hand-off of lead %s; the sweep will pick it up", lead_id, exc_info=True
         )
+
+
+@receiver(collateral_viewed, dispatch_uid="crm.receivers.notify_rep_of_collateral_view")
+def notify_rep_of_collateral_view(sender, share_id: int, lead_id: int, shared_by_id, title: str, **kwargs) -> None:
+    """The lead's rep (its owner, else whoever shared the link) hears of the first view of a
+    shared item; later views of the same link only score. Runs in the view's transaction."""
+    from crm.services.notifications import collateral_view_notify
+
+    collateral_view_notify(share_id=share_id, lead_id=lead_id, shared_by_id=shared_by_id, title=title)

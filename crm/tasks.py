@@ -9,7 +9,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from crm.services.handoff import handoff_backlog, handoff_queue_fill, handoff_sweep, lead_handoff, sla_check
+from crm.services.handoff import handoff_backlog, handoff_queue_fill, handoff_sweep, lead_handoff, sla_check, sla_warn
 from crm.services.notifications import email_outbox_deliver, email_outbox_resend
 
 
@@ -51,6 +51,13 @@ def sla_check_task() -> int:
     """Periodic (beat, every minute): record overdue first touches once and reassign or
     escalate. Idempotent: a breach is recorded once per assignment under its row lock."""
     return sla_check(batch_size=settings.HANDOFF_SWEEP_BATCH_SIZE)
+
+
+@shared_task(name="crm.tasks.sla_warn_task", acks_late=True, reject_on_worker_lost=True)
+def sla_warn_task() -> int:
+    """Periodic (beat, every minute): warn reps whose first-touch SLA is running out, once per
+    assignment (``sla_warned_at`` stamped under the row lock, a unique notification key)."""
+    return sla_warn()
 
 
 @shared_task(name="crm.tasks.email_outbox_deliver_task", acks_late=True, reject_on_worker_lost=True)

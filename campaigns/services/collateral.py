@@ -23,6 +23,7 @@ from ..models import (
     FunnelStage,
     ObjectionCategory,
 )
+from ..signals import collateral_viewed
 from ..validators import validate_collateral_file
 from .access import ensure_marketer, is_id, lead_for_actor
 
@@ -286,7 +287,8 @@ def collateral_share_for_token(token: str, *, today=None) -> CollateralShare | N
 
 def collateral_view_record(*, share: CollateralShare, user_agent: str = "", at=None) -> CollateralView:
     """Record one view of a tracked link, and the matching engagement event on the lead
-    (kind ``collateral_view``, source ``share:<share id>:view:<view id>``) so that it scores."""
+    (kind ``collateral_view``, source ``share:<share id>:view:<view id>``) so that it scores;
+    ``collateral_viewed`` tells sales (the lead's rep is notified of the first view)."""
     at = at or timezone.now()
     with transaction.atomic():
         view = CollateralView.objects.create(share=share, viewed_at=at, user_agent=(user_agent or "")[:300])
@@ -295,5 +297,12 @@ def collateral_view_record(*, share: CollateralShare, user_agent: str = "", at=N
             kind=EngagementKind.COLLATERAL_VIEW,
             occurred_at=at,
             source_reference=f"share:{share.pk}:view:{view.pk}",
+        )
+        collateral_viewed.send(
+            sender="campaigns",
+            share_id=share.pk,
+            lead_id=share.lead_id,
+            shared_by_id=share.shared_by_id,
+            title=share.collateral.title,
         )
     return view

@@ -287,6 +287,7 @@ CELERY_TASK_ROUTES = {
     # hold up the sweep that is there to catch what the burst missed.
     "crm.tasks.handoff_sweep_task": {"queue": "handoff_sweep"},
     "crm.tasks.sla_check_task": {"queue": "handoff_sweep"},
+    "crm.tasks.sla_warn_task": {"queue": "handoff_sweep"},
     "crm.tasks.email_outbox_resend_task": {"queue": "handoff_sweep"},
     "crm.tasks.handoff*": {"queue": "handoff"},
     "crm.*": {"queue": "sales"},
@@ -301,6 +302,10 @@ CELERY_BEAT_SCHEDULE: dict = {}
 # of two runs is harmless.
 CELERY_BEAT_SCHEDULE["crm-handoff-sweep"] = {"task": "crm.tasks.handoff_sweep_task", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["crm-sla-check"] = {"task": "crm.tasks.sla_check_task", "schedule": 60.0}
+# The SLA warning (crm/services/handoff.py sla_warn): once per assignment, when this share of
+# its first-touch SLA (assigned -> due, in per cent) has passed without a call.
+CELERY_BEAT_SCHEDULE["crm-sla-warn"] = {"task": "crm.tasks.sla_warn_task", "schedule": 60.0}
+SLA_WARNING_PERCENT = env_int("SLA_WARNING_PERCENT", 75)
 # E-mail outbox (crm/services/notifications.py): the resend job sends unsent rows older than
 # the grace period (their doorbell was lost) and retries failed sends with backoff (base
 # seconds, doubling, capped) up to the maximum number of attempts.

@@ -34,6 +34,7 @@ from ..selectors import account_visible_q
 from ..signals import sales_events_announce
 from .access import _visible_row, contact_for_actor, deal_for_actor, ensure_sales_actor, lead_for_actor
 from .handoff import queue_fill_on_commit
+from .notifications import NotificationKind, notification_send
 
 # After a win the owner calls the new customer again after this long.
 FIRST_CHECK_IN_AFTER = datetime.timedelta(days=90)
@@ -246,6 +247,7 @@ def deal_close(*, deal_id: int, won: bool, actor, lost_reason: str = "", lost_no
             if account.owner_id is None:
                 account.owner = deal.owner
             account.save(update_fields=["is_customer", "next_check_in_on", "owner"])
+            _notify_account_owner_of_win(deal, account=account, actor=actor)
 
         if lead is not None:
             if lead.stage == LifecycleStage.OPPORTUNITY:
@@ -259,6 +261,22 @@ def deal_close(*, deal_id: int, won: bool, actor, lost_reason: str = "", lost_no
             for queue_id in sorted({a.queue_id for a in active}):
                 queue_fill_on_commit(queue_id)
     return deal
+
+
+def _notify_account_owner_of_win(deal: Deal, *, account: Account, actor) -> None:
+    """A deal won on a rep's account by someone else (a colleague, a manager) is news to the
+    account's owner; once per deal (the notification key)."""
+    if account.owner_id is None or account.owner_id == getattr(actor, "pk", None):
+        return
+    closer = actor.get_full_name() or actor.get_username()
+    notification_send(
+        user=account.owner,
+        kind=NotificationKind.DEAL_WON,
+        message=f"Deal won on your account {account.name}: {deal.name}, {deal.currency} {deal.amount:,.2f} "
+        f"(closed by {closer})",
+        url=f"/accounts/{account.pk}/",
+        key=f"deal_won:{deal.pk}",
+    )
 
 
 def deal_open(

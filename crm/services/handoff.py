@@ -21,10 +21,11 @@ from __future__ import annotations
 import datetime
 import logging
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import DateTimeField, Exists, ExpressionWrapper, F, OuterRef, Q
 from django.utils import timezone
 
 from config.roles import SALES_REP, is_manager
@@ -43,6 +44,7 @@ from crm.models import (
     SlaAction,
     SlaBreach,
 )
+from crm.selectors import duration_text
 from crm.services.notifications import NotificationKind, notification_send, notifications_send
 from crm.signals import sales_events_announce
 from leads.api import (
@@ -210,8 +212,20 @@ def _fill_assignment(assignment: Assignment, *, rep, now) -> None:
     assignment.sla_due_at = queue_sla_due(assignment.queue, now)
 
 
+def sla_text(minutes: int) -> str:
+    """A queue's SLA as the rep reads it: "4 h", "1.5 h", "45 min"."""
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes / 60:.1f}".removesuffix(".0") + " h"
+
+
+def _lead_name(lead) -> str:
+    return lead.full_name or lead.email
+
+
 def _assigned_message(assignment: Assignment) -> str:
-    return f"New lead for you: {assignment.lead} (first touch due {assignment.sla_due_at:%Y-%m-%d %H:%M} UTC)."
+    """The notice the rep's open page shows and speaks: "New lead: Vera Teixeira, SLA 4 h"."""
+    return f"New lead: {_lead_name(assignment.lead)}, SLA {sla_text(assignment.queue.sla_minutes)}"
 
 
 def _notify_assigned(assignments: list[Assignment]) -> None:
@@ -578,6 +592,65 @@ def sla_check(*, now=None, batch_size: int = 50) -> int:
                 if _sla_breach(assignment, now=now_):
                     recorded += 1
         last_pk = found[-1][0]
+
+
+def sla_warn(*, now=None, batch_size: int = 200) -> int:
+    """Warn each rep once per assignment when ``SLA_WARNING_PERCENT`` of its first-touch SLA
+    (from assigned to due) has passed without a call, before the breach. Returns how many
+    warnings were sent.
+
+    Once: the assignment's ``sla_warned_at`` is stamped under its row lock (taken with SKIP
+    LOCKED: a row a rep's call or the SLA check holds is left for the next minute), in the same
+    transaction as the notification, whose key ``sla_warning:<assignment id>`` is unique.
+    Only assignment rows are locked, so no lock order question arises.
+    """
+    share = settings.SLA_WARNING_PERCENT / 100
+    sent = 0
+    while True:
+        with transaction.atomic():
+            now_ = now or timezone.now()
+            due = (
+                Assignment.objects.filter(
+                    status__in=OPEN_FOR_REP_STATUSES,
+                    rep__isnull=False,
+                    first_touch_at__isnull=True,
+                    sla_breached_at__isnull=True,
+                    sla_warned_at__isnull=True,
+                    assigned_at__isnull=False,
+                    sla_due_at__gt=now_,
+                )
+                .alias(
+                    warn_at=ExpressionWrapper(
+                        F("assigned_at") + (F("sla_due_at") - F("assigned_at")) * share,
+                        output_field=DateTimeField(),
+                    )
+                )
+                .filter(warn_at__lte=now_)
+            )
+            batch = list(
+                due.select_for_update(of=("self",), skip_locked=True)
+                .select_related("lead", "queue", "rep")
+                .order_by("pk")[:batch_size]
+            )
+            if not batch:
+                return sent
+            Assignment.objects.filter(pk__in=[a.pk for a in batch]).update(sla_warned_at=now_)
+            notifications_send(
+                [
+                    (
+                        a.rep,
+                        NotificationKind.SLA_WARNING,
+                        f"SLA warning: call {_lead_name(a.lead)} within "
+                        f"{duration_text(int((a.sla_due_at - now_).total_seconds()))} "
+                        f"(first touch due {a.sla_due_at:%H:%M} UTC)",
+                        f"/calls/leads/{a.lead_id}/",
+                        f"sla_warning:{a.pk}",
+                    )
+                    for a in batch
+                ],
+                email=False,
+            )
+            sent += len(batch)
 
 
 def _sla_breach(assignment: Assignment, *, now) -> bool:

@@ -7,12 +7,14 @@ import datetime
 import logging
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage, get_connection
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from crm import enqueue
 from crm.models import EmailOutbox, Notification
+from leads.api import Lead
 
 logger = logging.getLogger(__name__)
 
@@ -23,9 +25,14 @@ class NotificationKind:
     SLA_BREACH = "sla_breach"
     ESCALATION = "sla_escalation"
     REJECTED = "assignment_rejected"
+    SLA_WARNING = "sla_warning"
+    COLLATERAL_VIEWED = "collateral_viewed"
+    DEAL_WON = "deal_won"
 
 
-def notification_send(*, user, kind: str, message: str, url: str = "", email: bool = True) -> Notification:
+def notification_send(
+    *, user, kind: str, message: str, url: str = "", email: bool = True, key: str = ""
+) -> Notification | None:
     """Record an in-app notification for ``user`` and its e-mail outbox row; after the
     caller's transaction commits, a task on the ``sales`` queue sends the e-mail.
 
@@ -33,20 +40,63 @@ def notification_send(*, user, kind: str, message: str, url: str = "", email: bo
     report does); the e-mail leaves only once that change is committed, so a rolled-back
     hand-off never e-mails anyone, and a slow mail server never holds a lead's lock. If the
     doorbell is lost, the resend job (beat) sends the row.
+
+    With a ``key`` (what the notification is about: ``"deal_won:<deal id>"``) it is sent at
+    most once: a second call with the same key returns None and sends nothing.
     """
-    return notifications_send([(user, kind, message, url)], email=email)[0]
+    sent = notifications_send([(user, kind, message, url, key)], email=email)
+    return sent[0] if sent else None
+
+
+def _not_sent_yet(items: list[tuple]) -> list[tuple]:
+    """Drop keyed items whose key was sent before (or twice in ``items``)."""
+    keys = {item[4] for item in items if item[4]}
+    if not keys:
+        return items
+    seen = set(Notification.objects.filter(key__in=keys).values_list("key", flat=True))
+    fresh = []
+    for item in items:
+        if item[4]:
+            if item[4] in seen:
+                continue
+            seen.add(item[4])
+        fresh.append(item)
+    return fresh
+
+
+def _keyed_insert(rows: list[Notification]) -> list[Notification]:
+    try:
+        with transaction.atomic():
+            return Notification.objects.bulk_create(rows)
+    except IntegrityError:
+        pass
+    inserted = []
+    for row in rows:
+        try:
+            with transaction.atomic():
+                row.save(force_insert=True)
+        except IntegrityError:
+            continue  # the same key was just sent by a concurrent transaction
+        inserted.append(row)
+    return inserted
 
 
 def notifications_send(items, *, email: bool = True) -> list[Notification]:
-    """``notification_send`` for many (user, kind, message, url) at once: one insert of the
-    notifications, one of their outbox rows, and one e-mail doorbell for all after commit."""
+    """``notification_send`` for many (user, kind, message, url[, key]) at once: one insert of
+    the notifications, one of their outbox rows, and one e-mail doorbell for all after commit.
+    Keyed items already sent are left out (the unique ``notification_key_once`` is the last
+    word when two transactions race: the later one's insert fails inside its savepoint and its
+    keyed items are dropped, the others inserted one by one)."""
     now = timezone.now()
-    notifications = Notification.objects.bulk_create(
-        [
-            Notification(user=user, kind=kind, message=message[:300], url=url[:300], created_at=now)
-            for user, kind, message, url in items
-        ]
-    )
+    items = _not_sent_yet([(*item, "")[:5] for item in items])
+    if not items:
+        return []
+    rows = [
+        Notification(user=user, kind=kind, message=message[:300], url=url[:300], key=key, created_at=now)
+        for user, kind, message, url, key in items
+    ]
+    # Unkeyed (a hand-off batch): one plain insert, no savepoint.
+    notifications = _keyed_insert(rows) if any(row.key for row in rows) else Notification.objects.bulk_create(rows)
     if email:
         rows = EmailOutbox.objects.bulk_create(
             [
@@ -65,6 +115,33 @@ def notifications_send(items, *, email: bool = True) -> list[Notification]:
         if rows:
             enqueue.email_outbox_deliver([row.pk for row in rows])
     return notifications
+
+
+def collateral_view_notify(*, share_id: int, lead_id: int, shared_by_id: int | None, title: str) -> Notification | None:
+    """Tell the lead's rep (the lead's owner, else the one who shared it) that the lead opened
+    a shared item; once per share (key ``collateral_viewed:<share id>``)."""
+    key = f"collateral_viewed:{share_id}"
+    if Notification.objects.filter(key=key).exists():
+        return None  # not the first view: no need to read the lead
+    lead = (
+        Lead.objects.filter(pk=lead_id)
+        .select_related("owner")
+        .only("first_name", "last_name", "email", "owner")
+        .first()
+    )
+    user = lead.owner if lead is not None and lead.owner is not None else None
+    if user is None and shared_by_id is not None:
+        user = get_user_model().objects.filter(pk=shared_by_id, is_active=True).first()
+    if lead is None or user is None or not user.is_active:
+        return None
+    return notification_send(
+        user=user,
+        kind=NotificationKind.COLLATERAL_VIEWED,
+        message=f"{lead.full_name or lead.email} opened “{title}”",
+        url=f"/calls/leads/{lead_id}/",
+        email=False,
+        key=key,
+    )
 
 
 # "Subject: " + the subject stays within a 78-character header line, so mail clients and

@@ -6,7 +6,8 @@ from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
 from config.roles import SALES_REP
-from crm.services.notifications import notification_send
+from crm.services.handoff import _notify_assigned
+from tests.crm.factories import SalesQueueFactory
 from tests.crm.sales_fixtures import assigned_lead
 from tests.factories import UserFactory
 
@@ -25,15 +26,18 @@ def test_a_new_lead_appears_on_the_open_call_list_without_reload(page, live_serv
     expect(page.locator("tr[data-lead-id]")).to_have_count(1)
     expect(page.locator("#bell-count")).to_be_hidden()
 
-    assignment = assigned_lead(rep, first_name="Vera", last_name="Teixeira", score=90)
-    notification_send(
-        user=rep, kind="assignment", message="New lead: Vera Teixeira, SLA 4 h", url="/calls/", email=False
+    # The hand-off's own notice (name + the queue's SLA in hours), not a hand-written one.
+    assignment = assigned_lead(
+        rep, first_name="Vera", last_name="Teixeira", score=90, queue=SalesQueueFactory(sla_minutes=240)
     )
+    _notify_assigned([assignment])
 
     row = page.locator(f'tr[data-lead-id="{assignment.lead_id}"]')
     expect(row).to_be_visible(timeout=15000)
     expect(page.locator("tr[data-lead-id]")).to_have_count(2)
-    expect(page.get_by_role("status")).to_have_text("New lead: Vera Teixeira, SLA 4 h")
+    notice = page.get_by_role("status")
+    expect(notice).to_have_text("New lead: Vera Teixeira, SLA 4 h")
+    expect(notice).to_have_attribute("aria-live", "polite")
     expect(page.locator("#bell-count")).to_have_text("1")
     expect(page.locator("#bell")).to_have_attribute("aria-label", "Notifications, 1 unread")
     assert page.evaluate("window.__stayed") is True  # the same page: no reload
