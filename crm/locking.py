@@ -54,6 +54,11 @@ class SalesLocks:
         self._take("lead")
         return leads_api.leads_lock(ids=ids, skip_locked=skip_locked, only=only)
 
+    def leads_held(self) -> None:
+        """The caller's transaction locked its leads already (a lead merge, in ``leads``): go on
+        from the assignments."""
+        self._take("lead")
+
     def lead(self, lead_id: int) -> leads_api.Lead | None:
         self._take("lead")
         return leads_api.lead_lock(lead_id=lead_id)

@@ -172,6 +172,9 @@ class Assignment(models.Model):
         null=True, blank=True, help_text="When the rep was warned that the first-touch SLA is running out."
     )
     closed_at = models.DateTimeField(null=True, blank=True)
+    closed_reason = models.CharField(
+        max_length=30, blank=True, default="", db_default="", help_text="Why it was closed, e.g. merged (a duplicate)."
+    )
     previous = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="Reassigned from."
     )

@@ -14,6 +14,7 @@ from .models import (
     LatestEngagement,
     Lead,
     LeadImport,
+    LeadMerge,
     LeadTransition,
     RuleSetVersion,
     ScoringPolicy,
@@ -366,6 +367,21 @@ class DuplicatePairAdmin(admin.ModelAdmin):
     list_filter = ["reason", "dismissed"]
     list_select_related = ["lead_a", "lead_b"]
     raw_id_fields = ["lead_a", "lead_b"]
+
+
+@admin.register(LeadMerge)
+class LeadMergeAdmin(admin.ModelAdmin):
+    """Read-only: a merge is done on /marketing/duplicates/ (one row per merge)."""
+
+    list_display = ["survivor", "merged_lead_id", "merged_email", "actor", "at"]
+    list_select_related = ["survivor", "actor"]
+    readonly_fields = [f.name for f in LeadMerge._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(RuleSetVersion)

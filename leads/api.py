@@ -10,6 +10,7 @@ from .editing import lead_edit
 from .learned_scoring import LearnedScoring, learned_scoring, learned_scoring_register
 from .lifecycle import IllegalTransition, can_transition, lead_transition
 from .locks import lead_lock, leads_lock
+from .merging import LeadMover, lead_merge, lead_merge_register
 from .models import (
     ConsentPurpose,
     ConsentRecord,
@@ -64,6 +65,9 @@ def learned_reasons_for_lead(lead: Lead) -> list[dict]:
 
 
 __all__ = [
+    "LeadMover",
+    "lead_merge",
+    "lead_merge_register",
     "ConsentPurpose",
     "ConsentRecord",
     "ConsentSource",

@@ -796,3 +796,27 @@ class SearchWord(models.Model):
 
     def __str__(self) -> str:
         return self.word
+
+
+class LeadMerge(models.Model):
+    """One merge of a duplicate lead into the lead kept (``leads.merging.lead_merge``): who, when,
+    which lead went into which, the field choices and how many rows of each kind moved. The
+    merged lead itself is deleted once everything it had points at the survivor."""
+
+    survivor = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="merges")
+    merged_lead_id = models.BigIntegerField(help_text="The id the merged (deleted) lead had.")
+    merged_email = models.EmailField(max_length=254)
+    merged_stage = models.CharField(max_length=20, choices=LifecycleStage.choices)
+    merged_values = models.JSONField(default=dict, help_text="The merged lead's field values, as they were.")
+    choices = models.JSONField(default=dict, help_text="Per differing field, which lead's value was kept.")
+    moved = models.JSONField(default=dict, help_text="Rows moved to the survivor, per kind.")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Lead {self.merged_lead_id} merged into {self.survivor_id}"

@@ -15,6 +15,7 @@ urlpatterns = [
     path("marketing/scoring/progress/", scoring_views.scoring_progress, name="scoring-progress"),
     path("marketing/scoring/versions/<int:pk>/restore/", scoring_views.scoring_restore, name="scoring-restore"),
     path("marketing/duplicates/", duplicate_views.duplicate_list, name="duplicate-list"),
+    path("marketing/duplicates/<int:pk>/merge/", duplicate_views.duplicate_merge, name="duplicate-merge"),
     path("marketing/duplicates/<int:pk>/dismiss/", duplicate_views.duplicate_dismiss_view, name="duplicate-dismiss"),
     path("capture/<slug:key>/", rest_leads.CaptureApi.as_view(), name="capture"),
     path("unsubscribe/<str:token>/", views_consent.unsubscribe, name="unsubscribe"),

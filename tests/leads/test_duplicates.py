@@ -107,8 +107,8 @@ def test_every_lead_is_checked_nightly():
 # --- the page ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("who", ["rep", "other_rep", "manager"])
-def test_only_marketing_sees_or_dismisses_duplicates(client_for, request, who):
+@pytest.mark.parametrize("who", ["rep", "other_rep"])
+def test_reps_neither_see_nor_dismiss_duplicates(client_for, request, who):
     LeadFactory(phone="030 1111111")
     LeadFactory(phone="0301111111")
     duplicates_find()
@@ -117,6 +117,15 @@ def test_only_marketing_sees_or_dismisses_duplicates(client_for, request, who):
     assert client.get("/marketing/duplicates/").status_code == 403
     assert client.post(f"/marketing/duplicates/{pair.pk}/dismiss/").status_code == 403
     assert DuplicatePair.objects.get().dismissed is False
+
+
+def test_a_manager_sees_the_duplicates_to_merge_two_reps_leads(client_for, manager):
+    LeadFactory(phone="030 1111111")
+    LeadFactory(phone="0301111111")
+    duplicates_find()
+    pair = DuplicatePair.objects.get()
+    html = client_for(manager).get("/marketing/duplicates/").content.decode()
+    assert f"/marketing/duplicates/{pair.pk}/merge/" in html
 
 
 def test_anonymous_is_sent_to_log_in(client):
