@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0008_sla_breach_plural'),
+        ('crm', '0009_search_trigram_indexes'),
     ]
 
     operations = [
