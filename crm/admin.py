@@ -15,6 +15,7 @@ from .models import (
     Deal,
     DealStage,
     DealStageChange,
+    DealStageProbability,
     EmailOutbox,
     FollowUp,
     HandoffRefusal,
@@ -361,6 +362,22 @@ class DealAdmin(admin.ModelAdmin):
                 )
         except (ValidationError, PermissionDenied) as error:
             _service_errors(self, request, error)
+
+
+@admin.register(DealStageProbability)
+class DealStageProbabilityAdmin(admin.ModelAdmin):
+    """One row per stage (made by a migration): managers tune the forecast's probabilities and
+    which stages count as committed; rows are not added or deleted."""
+
+    list_display = ["stage", "probability", "is_commit"]
+    list_editable = ["probability", "is_commit"]
+    readonly_fields = ["stage"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(DealStageChange)

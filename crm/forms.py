@@ -107,7 +107,12 @@ class DealMoveForm(forms.Form):
 
 
 class DealCloseForm(forms.Form):
-    result = forms.ChoiceField(label="Result", choices=[("won", "Won"), ("lost", "Lost")], widget=forms.RadioSelect)
+    result = forms.ChoiceField(
+        label="Result",
+        choices=[("won", "Won"), ("lost", "Lost")],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose won or lost."},
+    )
     lost_reason = forms.ChoiceField(
         label="Lost reason", choices=[("", "— choose —"), *LostReason.choices], required=False
     )
@@ -125,3 +130,53 @@ def add_service_errors(form, error, field_map: dict | None = None) -> None:
         if target not in form.fields:
             target = None
         form.add_error(target, messages)
+
+
+class DealFilterForm(forms.Form):
+    """The manager's filters (GET): one rep and/or one queue, picked from lists loaded once."""
+
+    rep = forms.TypedChoiceField(
+        label="Rep",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        error_messages={"invalid_choice": "Choose a rep from the list (%(value)s is not one)."},
+    )
+    queue = forms.TypedChoiceField(
+        label="Queue",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        error_messages={"invalid_choice": "Choose a queue from the list (%(value)s is not one)."},
+    )
+
+    def __init__(self, *args, reps=(), queues=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["rep"].choices = [("", "All reps"), *((r.pk, r.get_full_name() or r.get_username()) for r in reps)]
+        self.fields["queue"].choices = [("", "All queues"), *((q.pk, q.name) for q in queues)]
+
+
+class ForecastFilterForm(DealFilterForm):
+    start = forms.DateField(
+        label="From month",
+        required=False,
+        input_formats=["%Y-%m"],
+        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+        error_messages={"invalid": "Enter a month as YYYY-MM, such as 2026-12."},
+    )
+    currency = forms.RegexField(
+        label="Currency",
+        required=False,
+        regex=r"^[A-Za-z]{3}$",
+        max_length=3,
+        error_messages={"invalid": "Use a three-letter currency code such as EUR."},
+    )
+
+    def clean_start(self):
+        start = self.cleaned_data.get("start")
+        if start is not None and not 2000 <= start.year <= 2100:
+            raise forms.ValidationError("Choose a month between 2000 and 2100.")
+        return start
+
+    def clean_currency(self):
+        return (self.cleaned_data.get("currency") or "").upper()

@@ -3,6 +3,7 @@
 import datetime
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -548,6 +549,44 @@ class Deal(models.Model):
     @property
     def is_closed(self) -> bool:
         return self.stage in CLOSED_DEAL_STAGES
+
+
+# Win likelihood per stage when nobody has set one (the forecast's "weighted" figure).
+DEFAULT_STAGE_PROBABILITY = {
+    DealStage.QUALIFICATION: 10,
+    DealStage.DISCOVERY: 25,
+    DealStage.PROPOSAL: 50,
+    DealStage.NEGOTIATION: 75,
+    DealStage.WON: 100,
+    DealStage.LOST: 0,
+}
+DEFAULT_COMMIT_STAGES = (DealStage.NEGOTIATION,)
+
+
+class DealStageProbability(models.Model):
+    """How likely a deal in this stage is to be won, and whether the stage counts as committed
+    in the forecast. One row per stage (a data migration makes them); managers edit them."""
+
+    stage = models.CharField(max_length=20, choices=DealStage.choices, unique=True)
+    probability = models.PositiveSmallIntegerField(
+        validators=[MaxValueValidator(100)],
+        help_text="Per cent (0-100): the share of an open deal's amount the weighted forecast counts."
+    )
+    is_commit = models.BooleanField(
+        default=False, help_text="Open deals in this stage count as committed in the forecast (won deals always do)."
+    )
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "deal stage probability"
+        verbose_name_plural = "deal stage probabilities"
+        constraints = [
+            models.CheckConstraint(condition=Q(probability__lte=100), name="deal_stage_probability_max_100"),
+            models.CheckConstraint(condition=Q(stage__in=DealStage.values), name="deal_stage_probability_stage_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_stage_display()}: {self.probability} %"
 
 
 class DealStageChange(models.Model):

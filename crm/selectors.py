@@ -44,7 +44,6 @@ from config.roles import is_marketer, is_rep, sees_all_sales_data
 from leads.api import Lead, LeadTransition, LifecycleStage
 
 from .models import (
-    OPEN_DEAL_STAGES,
     OPEN_FOR_REP_STATUSES,
     Account,
     Assignment,
@@ -52,7 +51,6 @@ from .models import (
     Call,
     Contact,
     Deal,
-    DealStage,
     FollowUp,
     FollowUpKind,
     ObjectionNote,
@@ -201,23 +199,6 @@ def deal_summary(*, user) -> list[dict]:
         .annotate(count=Count("id"), amount=Sum("amount"))
         .order_by("stage", "lost_reason")
     )
-
-
-def deal_board_for_user(*, user) -> list[dict]:
-    """The open deals grouped by stage in pipeline order, with each stage's total."""
-    deals = list(deal_list_for_user(user=user).filter(stage__in=OPEN_DEAL_STAGES).order_by("-amount", "-id"))
-    columns = []
-    for stage in OPEN_DEAL_STAGES:
-        in_stage = [deal for deal in deals if deal.stage == stage]
-        columns.append(
-            {
-                "stage": stage,
-                "label": DealStage(stage).label,
-                "deals": in_stage,
-                "total": sum((deal.amount for deal in in_stage), 0),
-            }
-        )
-    return columns
 
 
 def account_list_for_user(*, user) -> QuerySet[Account]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_accounts, views_live, views_search, views_team
+from . import views, views_accounts, views_deals, views_live, views_search, views_team
 
 app_name = "crm"
 urlpatterns = [
@@ -25,7 +25,9 @@ urlpatterns = [
     path("accounts/<int:account_id>/<slug:action>/", views_accounts.account_action, name="account-action"),
     path("contacts/<int:contact_id>/", views_accounts.contact_detail, name="contact-detail"),
     path("contacts/<int:contact_id>/edit/", views_accounts.contact_edit, name="contact-edit"),
-    path("deals/", views.deal_list, name="deal-list"),
-    path("deals/<int:deal_id>/move/", views.deal_move_view, name="deal-move"),
-    path("deals/<int:deal_id>/close/", views.deal_close_view, name="deal-close"),
+    path("deals/", views_deals.deal_list, name="deal-list"),
+    path("deals/team/", views_deals.deal_team, name="deal-team"),
+    path("deals/forecast/", views_deals.deal_forecast_page, name="deal-forecast"),
+    path("deals/<int:deal_id>/move/", views_deals.deal_move_view, name="deal-move"),
+    path("deals/<int:deal_id>/close/", views_deals.deal_close_view, name="deal-close"),
 ]

@@ -1,5 +1,5 @@
-"""The rep's pages: the call list, the lead page (call form, accept/reject, convert) and the
-deal board. Views parse input, check the role, call one service or selector, and render."""
+"""The rep's pages: the call list and the lead page (call form, accept/reject, convert); the
+deal board is in ``views_deals``. Views parse input, check the role, call one service or selector, and render."""
 
 from __future__ import annotations
 
@@ -21,23 +21,19 @@ from leads import api as leads_api
 from .forms import (
     CallForm,
     ConvertForm,
-    DealCloseForm,
-    DealMoveForm,
     ObjectionFormSet,
     RejectForm,
     add_service_errors,
     objection_rows,
 )
-from .models import Assignment, AssignmentStatus, DealStage
+from .models import Assignment, AssignmentStatus
 from .selectors import (
     call_list_for_rep,
-    deal_board_for_user,
-    deal_list_for_user,
     lead_get_for_user,
     lead_page_data,
 )
 from .services.calls import call_log
-from .services.deals import deal_close, deal_convert, deal_move
+from .services.deals import deal_convert
 from .services.handoff import assignment_accept, assignment_reject
 
 
@@ -303,74 +299,3 @@ def lead_share_collateral(request, lead_id):
         link = request.build_absolute_uri(f"/c/{share.token}/")
         messages.success(request, f"Shared “{share.collateral.title}”: {link}")
     return redirect("crm:lead-detail", lead_id=lead.pk)
-
-
-# --- Deals -----------------------------------------------------------------------------------------
-
-
-@require_GET
-@sales_required
-def deal_list(request):
-    return render(request, "crm/deal_list.html", _deal_context(request))
-
-
-def _deal_context(request, **extra):
-    columns = deal_board_for_user(user=request.user)
-    closed = list(
-        deal_list_for_user(user=request.user)
-        .filter(stage__in=(DealStage.WON, DealStage.LOST))
-        .order_by("-closed_at", "-id")[:20]
-    )
-    return {
-        "columns": columns,
-        "closed": closed,
-        "move_form": DealMoveForm(),
-        "close_form": DealCloseForm(),
-        **extra,
-    }
-
-
-def _deal_or_404(request, deal_id):
-    deal = deal_list_for_user(user=request.user).filter(pk=deal_id).first()
-    if deal is None:
-        raise Http404("No such deal.")
-    return deal
-
-
-@require_POST
-@sales_required
-def deal_move_view(request, deal_id):
-    deal = _deal_or_404(request, deal_id)
-    form = DealMoveForm(request.POST)
-    if form.is_valid():
-        try:
-            deal_move(deal_id=deal.pk, stage=form.cleaned_data["stage"], actor=request.user)
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
-            messages.success(request, f"“{deal.name}” moved to {DealStage(form.cleaned_data['stage']).label}.")
-            return redirect("crm:deal-list")
-    return render(request, "crm/deal_list.html", _deal_context(request, failed_deal=deal, move_form=form), status=400)
-
-
-@require_POST
-@sales_required
-def deal_close_view(request, deal_id):
-    deal = _deal_or_404(request, deal_id)
-    form = DealCloseForm(request.POST)
-    if form.is_valid():
-        won = form.cleaned_data["result"] == "won"
-        try:
-            deal_close(
-                deal_id=deal.pk,
-                won=won,
-                lost_reason=form.cleaned_data["lost_reason"],
-                lost_note=form.cleaned_data["lost_note"],
-                actor=request.user,
-            )
-        except ValidationError as error:
-            add_service_errors(form, error, {"stage": None})
-        else:
-            messages.success(request, f"“{deal.name}” closed {'won' if won else 'lost'}.")
-            return redirect("crm:deal-list")
-    return render(request, "crm/deal_list.html", _deal_context(request, failed_deal=deal, close_form=form), status=400)
