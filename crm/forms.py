@@ -169,6 +169,7 @@ class ForecastFilterForm(DealFilterForm):
         required=False,
         regex=r"^[A-Za-z]{3}$",
         max_length=3,
+        widget=forms.TextInput(attrs={"placeholder": "EUR", "size": 4}),
         error_messages={"invalid": "Use a three-letter currency code such as EUR."},
     )
 

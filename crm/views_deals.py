@@ -26,7 +26,7 @@ from config.roles import is_manager, is_rep
 
 from .deal_selectors import FORECAST_MONTHS, Forecast, deal_board, deal_forecast, month_add, team_filter_choices
 from .forms import DealCloseForm, DealFilterForm, DealMoveForm, ForecastFilterForm, add_service_errors
-from .models import DealStage
+from .models import OPEN_DEAL_STAGES, DealStage
 from .selectors import deal_list_for_user
 from .services.deals import deal_close, deal_move
 from .views import sales_required
@@ -190,7 +190,8 @@ def deal_forecast_page(request):
         "total": forecast.total,
         "chart": _forecast_chart(forecast),
         "series": FORECAST_SERIES,
-        "odds": [(DealStage(stage).label, odds) for stage, odds in forecast.odds.items() if stage != DealStage.LOST],
+        "open_odds": [(DealStage(stage).label, forecast.odds[stage]) for stage in OPEN_DEAL_STAGES],
+        "commit_stages": [DealStage(stage).label for stage in OPEN_DEAL_STAGES if forecast.odds[stage].is_commit],
         "period": f"{forecast.start:%b %Y} to {month_add(forecast.start, FORECAST_MONTHS - 1):%b %Y}",
         "other_currencies": [
             (c, _with_params(request, currency=c)) for c in forecast.currencies if c != forecast.currency

@@ -121,7 +121,9 @@
   function showForm(html) {
     var body = document.getElementById("close-dialog-body");
     body.innerHTML = html;
-    var first = body.querySelector("[aria-invalid=true], input[name=result]:checked, input[name=result]");
+    // The first field with an error, else the chosen result, else the first result.
+    var first = body.querySelector("[aria-invalid=true]") || body.querySelector("input[name=result]:checked") ||
+      body.querySelector("input[name=result]");
     if (first) { first.focus(); }
   }
 
