@@ -570,7 +570,7 @@ class DealStageProbability(models.Model):
     stage = models.CharField(max_length=20, choices=DealStage.choices, unique=True)
     probability = models.PositiveSmallIntegerField(
         validators=[MaxValueValidator(100)],
-        help_text="Per cent (0-100): the share of an open deal's amount the weighted forecast counts."
+        help_text="Per cent (0-100): the share of an open deal's amount the weighted forecast counts.",
     )
     is_commit = models.BooleanField(
         default=False, help_text="Open deals in this stage count as committed in the forecast (won deals always do)."

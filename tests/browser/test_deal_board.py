@@ -31,15 +31,26 @@ def board(db):
     today = timezone.localdate()
     deals = {
         "pilot": DealFactory(
-            owner=rep, account=acme, name="Acme pilot", stage=DealStage.QUALIFICATION, amount=116204,
+            owner=rep,
+            account=acme,
+            name="Acme pilot",
+            stage=DealStage.QUALIFICATION,
+            amount=116204,
             expected_close_on=today + datetime.timedelta(days=20),
         ),
         "rollout": DealFactory(
-            owner=rep, account=acme, name="Acme rollout", stage=DealStage.PROPOSAL, amount=40000,
+            owner=rep,
+            account=acme,
+            name="Acme rollout",
+            stage=DealStage.PROPOSAL,
+            amount=40000,
             expected_close_on=today + datetime.timedelta(days=50),
         ),
         "support": DealFactory(
-            owner=rep, name="Beta support", stage=DealStage.DISCOVERY, amount="2500.50",
+            owner=rep,
+            name="Beta support",
+            stage=DealStage.DISCOVERY,
+            amount="2500.50",
             expected_close_on=today + datetime.timedelta(days=80),
         ),
     }
@@ -139,10 +150,14 @@ def test_without_javascript_the_select_and_the_close_page_work(browser, live_ser
 def test_the_manager_filters_the_team_board_and_reads_the_forecast(page, live_server, login, board, artifacts_dir):
     _user("mona", SALES_MANAGER)
     other = _user("otto", SALES_REP)
-    DealFactory(owner=other, name="Otto's deal", stage=DealStage.NEGOTIATION, amount=9000,
-                expected_close_on=timezone.localdate())
-    DealFactory(owner=board["rep"], name="Won last week", stage=DealStage.WON, amount=12000,
-                closed_at=timezone.now())
+    DealFactory(
+        owner=other,
+        name="Otto's deal",
+        stage=DealStage.NEGOTIATION,
+        amount=9000,
+        expected_close_on=timezone.localdate(),
+    )
+    DealFactory(owner=board["rep"], name="Won last week", stage=DealStage.WON, amount=12000, closed_at=timezone.now())
     page.set_viewport_size({"width": 1280, "height": 900})
     login("mona")
     page.goto(f"{live_server.url}/deals/team/")

@@ -218,7 +218,9 @@ def test_forecast_figures_match_a_python_recomputation(manager, rep, other_rep, 
         }
         if stage in OPEN_DEAL_STAGES:
             fields["expected_close_on"] = (
-                None if rng.random() < 0.1 else datetime.date(2025, 10, 1) + datetime.timedelta(days=rng.randint(0, 600))
+                None
+                if rng.random() < 0.1
+                else datetime.date(2025, 10, 1) + datetime.timedelta(days=rng.randint(0, 600))
             )
         else:
             fields["closed_at"] = _aware(2025, 11, 1, 0) + datetime.timedelta(hours=rng.randint(0, 24 * 500))

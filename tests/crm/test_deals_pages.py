@@ -37,7 +37,7 @@ def test_the_board_shows_open_deals_by_stage_with_grouped_currency_amounts(clien
 
     assert first.name in body and second.name in body
     assert foreign.name not in body
-    assert '(1)</span>' in _column(body, "qualification") and '(1)</span>' in _column(body, "proposal")
+    assert "(1)</span>" in _column(body, "qualification") and "(1)</span>" in _column(body, "proposal")
     assert "€116,204<" in body and "€250.50<" in body
     text = re.sub(r'value="[^"]*"', "", body)  # the raw figure only in <data value> for money.js
     assert "116204" not in text
