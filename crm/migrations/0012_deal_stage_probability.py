@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('auth', '0012_alter_user_first_name_max_length'),
         ('contenttypes', '0002_remove_content_type_name'),
-        ('crm', '0010_notification_key_sla_warning'),
+        ('crm', '0011_assignment_closed_reason'),
     ]
 
     operations = [
