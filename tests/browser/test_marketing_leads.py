@@ -52,3 +52,28 @@ def test_a_rep_cannot_open_the_lead_list(make_user, login, live_server):
     page = login("rita")
     assert page.goto(f"{live_server.url}/marketing/leads/").status == 403
     expect(page.get_by_role("link", name="Leads", exact=True)).to_have_count(0)
+
+
+def test_a_marketer_withdraws_and_grants_consent_on_the_lead_page(make_user, login, live_server, artifacts_dir):
+    from leads.consent import consents_record
+
+    make_user("Marketing", username="maya", password="pw", is_staff=True)
+    lead = LeadFactory(first_name="Cleo", last_name="Park", email_opt_in=True)
+    consents_record(lead_id=lead.pk, changes=[("email_marketing", True)], source="form", evidence="Newsletter box")
+    page = login("maya")
+    page.goto(f"{live_server.url}/marketing/leads/{lead.pk}/")
+    consent = page.locator("#consent")
+    expect(consent).to_contain_text("Newsletter box")
+    page.get_by_role("button", name="Withdraw consent to e-mail marketing").click()
+    expect(page.locator(".messages")).to_contain_text("Consent withdrawn: e-mail marketing.")
+    expect(consent.locator("tr", has_text="E-mail marketing")).to_contain_text("Withdrawn")
+    assert Lead.objects.get(pk=lead.pk).email_opt_in is False
+
+    page.get_by_role("button", name="Grant consent to e-mail marketing").click()  # no evidence yet
+    assert Lead.objects.get(pk=lead.pk).email_opt_in is False  # the browser asks for it first
+    consent.locator("#grant-email_marketing").fill("Asked to be re-subscribed by e-mail")
+    page.get_by_role("button", name="Grant consent to e-mail marketing").click()
+    expect(page.locator(".messages")).to_contain_text("Consent granted: e-mail marketing.")
+    expect(consent.locator("tr", has_text="E-mail marketing")).to_contain_text("Marketer (maya)")
+    assert Lead.objects.get(pk=lead.pk).email_opt_in is True
+    consent.screenshot(path=str(artifacts_dir / "marketing-lead-consent.png"))

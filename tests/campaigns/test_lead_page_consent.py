@@ -48,6 +48,9 @@ def test_the_lead_page_shows_each_purposes_latest_record(client_for, marketer, r
     assert f'action="/leads/{lead.pk}/consents/grant/"' in section
     assert f'action="/leads/{lead.pk}/consents/withdraw/"' in section
     assert f'value="/marketing/leads/{lead.pk}/#consent"' in section
+    # calls (withdrawn) and profiling (no record yet) can be granted; e-mail (granted) cannot
+    assert 'id="grant-calls"' in section and 'id="grant-profiling"' in section
+    assert 'id="grant-email_marketing"' not in section
 
 
 def test_a_marketer_withdraws_one_purpose_from_the_lead_page(client_for, marketer):
