@@ -256,6 +256,10 @@ def _update_sql(
         )
     table = connection.ops.quote_name(Lead._meta.db_table)
     join = f" LEFT JOIN ({eng_sql}) AS e ON e.lead_id = s.id" if eng_sql else ""
+    if learned_set:
+        # The learned logit is read three times below; without the fence the planners
+        # substitute the per-lead SELECT into each reference and compute the model three times.
+        fit_sql = f"{fit_sql} {'OFFSET 0' if pg else 'LIMIT -1 OFFSET 0'}"
     sql = (
         f"UPDATE {table} AS t SET "
         f"fit_score = ({fit}), "

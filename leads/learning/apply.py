@@ -1,9 +1,10 @@
 """Applying a learned model: set-based in SQL for many leads, in Python for one lead's reasons.
 
 The logit is ``intercept + the weight of each of the lead's field values + the weight of
-each of its pairs of values + trends``; SQL builds one ``CASE`` per field from the version's
-weights table and one nested ``CASE`` per two-field table (a JSON key comparison for
-attributes, a grouped count for engagement counts), so re-scoring every lead is a single
+each of its pairs of values + trends``; SQL reads each lead field and attribute once per lead
+(a number, or the number of the value it holds: ``_ReadOnce``), then builds one ``CASE`` per
+field from the version's weights table and one nested ``CASE`` per two-field table over those
+reads (over grouped counts for engagement counts), so re-scoring every lead is a single
 ``UPDATE`` whatever the number of leads, on PostgreSQL and SQLite alike. Numeric bins are one
 ordered chain of upper bounds, and branches whose weight the next branch (or the ``ELSE``)
 gives anyway are left out, which changes no result. The Python path (``python_logit``) reads
@@ -24,8 +25,9 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.db.models import Case, F, FloatField, Func, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.expressions import Expression
 from django.db.models.functions import Coalesce, Exp, Greatest, Least
-from django.db.models.lookups import IsNull, LessThan
+from django.db.models.lookups import Exact, IsNull, LessThan
 
 from leads.models import EngagementEvent, Lead
 
@@ -88,10 +90,11 @@ class JsonNumber(Func):
         return sql, (*params, path, *params, path)
 
 
-def _number(spec: FeatureSpec, count_column: str | None):
-    """The SQL number a numeric spec reads (NULL when missing or not a number)."""
+def _number(spec: FeatureSpec, count_column=None):
+    """The SQL number a numeric spec reads (NULL when missing or not a number): the lead's
+    column or attribute, or ``count_column`` (a column name, or an expression: a read once)."""
     if count_column is not None:
-        return F(count_column)
+        return F(count_column) if isinstance(count_column, str) else count_column
     if spec.name.startswith(ATTR_PREFIX):
         return JsonNumber(spec.name[len(ATTR_PREFIX) :])
     return F(spec.name)
@@ -108,7 +111,21 @@ class _Reader:
     ordered: bool
 
 
-def _reader(spec: FeatureSpec, *, pair: bool = False, count_column: str | None = None) -> _Reader:
+@dataclass
+class _Indexed:
+    """A categorical spec read once per lead: ``index`` is the number of the first branch of
+    its lead-row reader that holds (``tokens[index]``; ``len(tokens) - 1`` for the rest)."""
+
+    index: object
+    tokens: list[str]
+
+
+def _reader(spec: FeatureSpec, *, pair: bool = False, count_column=None) -> _Reader:
+    if isinstance(count_column, _Indexed):
+        # The branch numbers exclude each other, so ``_case`` may drop any of them.
+        *tokens, rest = count_column.tokens
+        branches = [(token, Exact(count_column.index, Value(i))) for i, token in enumerate(tokens)]
+        return _Reader(branches=branches, rest=rest, ordered=False)
     if spec.kind == NUMERIC:
         x = _number(spec, count_column)
         edges = spec.pair_edges if pair else spec.edges
@@ -177,7 +194,7 @@ def _trend_term(spec: FeatureSpec, weights: dict[str, float], number):
     return Case(When(IsNull(number, True), then=Value(0.0)), default=term, output_field=FloatField())
 
 
-def _main_term(spec: FeatureSpec, weights: dict[str, float], count_column: str | None = None):
+def _main_term(spec: FeatureSpec, weights: dict[str, float], count_column=None):
     """The spec's value weight plus its trend, or None when it adds nothing."""
     total = None
     if (spec.kind == CATEGORICAL or spec.binned) and any(weights.get(token, 0.0) for token in spec.tokens()):
@@ -252,6 +269,76 @@ class _EventSide:
         return float(model.logit({spec.name: 0 for spec in self.specs}))
 
 
+class _Slot(Expression):
+    """A column of the reads of ``_ReadOnce`` (``learned_reads.<alias>``)."""
+
+    def __init__(self, alias: str, output_field):
+        super().__init__(output_field=output_field)
+        self.alias = alias
+
+    def __repr__(self) -> str:
+        return f"_Slot({self.alias})"
+
+    def as_sql(self, compiler, connection):
+        return f"learned_reads.{connection.ops.quote_name(self.alias)}", []
+
+
+class _ReadOnce(Expression):
+    """``logit`` over columns each read once per lead: ``(SELECT logit FROM (SELECT read AS
+    alias, ...) AS learned_reads)``, a subquery correlated with the lead row.
+
+    A field appears in its own term and in every two-field table it is part of, each a
+    ``CASE`` that reads it once per branch tried; JSON attributes made that the cost of the
+    statement (every read parses a key out of ``custom_attributes``). Here a numeric field is
+    read once as a number and a categorical one as the number of the branch it takes, and the
+    terms compare those. ``OFFSET 0`` keeps the planners (PostgreSQL's subquery pull-up,
+    SQLite's flattening) from substituting the reads back into every reference."""
+
+    output_field = FloatField()
+
+    def __init__(self, reads: list[tuple[str, object]], logit):
+        super().__init__()
+        self.aliases = [alias for alias, _ in reads]
+        self.reads = [read for _, read in reads]
+        self.logit = logit
+
+    def __repr__(self) -> str:
+        reads = ", ".join(f"{alias}={read!r}" for alias, read in zip(self.aliases, self.reads, strict=True))
+        return f"_ReadOnce({reads}; {self.logit!r})"
+
+    def get_source_expressions(self):
+        return [*self.reads, self.logit]
+
+    def set_source_expressions(self, exprs):
+        *self.reads, self.logit = exprs
+
+    def as_sql(self, compiler, connection):
+        logit_sql, params = compiler.compile(self.logit)
+        if not self.reads:
+            return logit_sql, params
+        columns = []
+        for alias, read in zip(self.aliases, self.reads, strict=True):
+            read_sql, read_params = compiler.compile(read)
+            columns.append(f"{read_sql} AS {connection.ops.quote_name(alias)}")
+            params = [*params, *read_params]
+        fence = "OFFSET 0" if connection.vendor == "postgresql" else "LIMIT -1 OFFSET 0"
+        return f"(SELECT {logit_sql} FROM (SELECT {', '.join(columns)} {fence}) AS learned_reads)", params
+
+
+def _read_once(spec: FeatureSpec, alias: str):
+    """(the read of ``spec`` over the lead row, what the terms read instead)."""
+    if spec.kind == NUMERIC:
+        return _number(spec), _Slot(alias, FloatField())
+    reader = _reader(spec)
+    tokens = [token for token, _ in reader.branches] + [reader.rest]
+    index = Case(
+        *[When(condition, then=Value(i)) for i, (_, condition) in enumerate(reader.branches)],
+        default=Value(len(reader.branches)),
+        output_field=IntegerField(),
+    )
+    return index, _Indexed(index=_Slot(alias, IntegerField()), tokens=tokens)
+
+
 def _model_terms(model: LearnedModel) -> tuple[object, _EventSide | None]:
     """The model split by where its inputs live: the intercept plus the lead field and
     attribute terms (and their pairs) as one expression over the lead row, and the
@@ -259,22 +346,22 @@ def _model_terms(model: LearnedModel) -> tuple[object, _EventSide | None]:
     Two queries (weights, pairs)."""
     weights = model_weights(model)
     specs = {data["name"]: FeatureSpec.from_dict(data) for data in model.features}
-    lead_logit = Value(float(model.intercept))
-    event_specs = []
+    event_specs, lead_specs = [], []
     for spec in specs.values():
         if spec.name.startswith(EVENTS_PREFIX):
             event_specs.append(spec)
         elif spec.name.startswith(ATTR_PREFIX) or spec.name in LEAD_FIELDS:
-            lead_logit = _plus(lead_logit, _main_term(spec, weights.get(spec.name, {})))
-    event_pairs = []
+            lead_specs.append(spec)
+    event_pairs, lead_pairs = [], []
     for pair in model_pairs(model):
         sides = {pair.first.startswith(EVENTS_PREFIX), pair.second.startswith(EVENTS_PREFIX)}
         if sides == {True}:
             event_pairs.append(pair)
         elif sides == {False}:
-            lead_logit = _plus(lead_logit, _pair_term(pair, specs[pair.first], specs[pair.second]))
+            lead_pairs.append(pair)
         else:  # pragma: no cover - training never pairs the two sides (boosting.train_ebm group)
             raise ValueError(f"Pair {pair.name} mixes a lead field with an engagement count.")
+    lead_logit = _lead_logit(float(model.intercept), lead_specs, weights, lead_pairs, specs)
     used = {p.first for p in event_pairs} | {p.second for p in event_pairs}
     event_specs = [
         s for s in event_specs if s.name in used or any(weights.get(s.name, {}).get(t) for t in s.tokens() + [TREND])
@@ -282,6 +369,26 @@ def _model_terms(model: LearnedModel) -> tuple[object, _EventSide | None]:
     if not event_specs:
         return lead_logit, None
     return lead_logit, _EventSide(specs=event_specs, weights=weights, pairs=event_pairs)
+
+
+def _lead_logit(intercept: float, lead_specs, weights, pairs: list[PairTerm], specs: dict[str, FeatureSpec]):
+    """The intercept plus the lead field and attribute terms and their pairs, each field read
+    once per lead (``_ReadOnce``); terms in the order of the Python sum."""
+    terms = [(spec, _main_term(spec, weights.get(spec.name, {}))) for spec in lead_specs]
+    terms = [(spec, term) for spec, term in terms if term is not None]
+    used = [s.name for s, _ in terms] + [
+        name for pair in pairs if any(pair.weights.values()) for name in (pair.first, pair.second)
+    ]
+    reads, sources = [], {}
+    for name in dict.fromkeys(used):
+        read, sources[name] = _read_once(specs[name], f"r{len(reads)}")
+        reads.append((f"r{len(reads)}", read))
+    logit = Value(intercept)
+    for spec, _ in terms:
+        logit = _plus(logit, _main_term(spec, weights.get(spec.name, {}), sources[spec.name]))
+    for pair in pairs:
+        logit = _plus(logit, _pair_term(pair, specs[pair.first], specs[pair.second], sources))
+    return _ReadOnce(reads, logit)
 
 
 def _events_expression(side: _EventSide):
@@ -395,6 +502,9 @@ def _update_all_sql(terms: ScoringTerms) -> tuple[str, list]:
             .query.sql_with_params()
         )
         join = f" LEFT JOIN ({join_sql}) AS e ON e.lead_id = s.id"
+    # The probability is read twice below: the fence keeps the planners from computing the
+    # per-lead SELECT (the model) once per reference.
+    lead_sql = f"{lead_sql} {'OFFSET 0' if connection.vendor == 'postgresql' else 'LIMIT -1 OFFSET 0'}"
     probability = probability_sql(logit)
     table = connection.ops.quote_name(Lead._meta.db_table)
     sql = (

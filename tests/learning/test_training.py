@@ -6,6 +6,7 @@ import random
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from leads.learning.apply import learned_reasons, learned_scores_apply, model_additive, python_probability
@@ -233,6 +234,56 @@ def test_sql_application_equals_the_training_library_on_random_leads(trained):
     library = trained.library.library_proba(rows)
     for lead, expected in zip(leads, library, strict=True):
         assert lead.learned_score == pytest.approx(float(expected), abs=1e-9), lead.custom_attributes
+
+
+def _hand_made_pair_model():
+    """A version with a two-field table over two JSON attributes (no training needed)."""
+    from leads.learning.learner import AdditiveModel, FeatureSpec, PairTerm
+    from leads.learning.models import LearnedPairWeight, LearnedWeight
+
+    plan = FeatureSpec(name="attr.plan", kind="categorical", values=["free", "pro", "enterprise"], exact=True)
+    age = FeatureSpec(
+        name="attr.age",
+        kind="numeric",
+        edges=[30.0, 60.0],
+        pair_edges=[40.0],
+        exact=True,
+        center=45.0,
+        scale=12.0,
+        low=18.0,
+        high=90.0,
+    )
+    rng = random.Random(5)
+    weights = {(s.name, t): rng.uniform(-1, 1) for s in (plan, age) for t in s.tokens()}
+    weights[("attr.age", "(trend)")] = 0.3
+    pair = PairTerm(
+        first="attr.plan",
+        second="attr.age",
+        weights={(a, b): rng.uniform(-1, 1) for a in plan.tokens(pair=True) for b in age.tokens(pair=True)},
+    )
+    additive = AdditiveModel(specs=[plan, age], weights=weights, intercept=-0.4, pairs=[pair])
+    model = LearnedModelFactory(features=[plan.to_dict(), age.to_dict()], intercept=-0.4, is_active=True)
+    LearnedWeight.objects.bulk_create(LearnedWeight(model=model, **row) for row in additive.weight_rows())
+    LearnedPairWeight.objects.bulk_create(LearnedPairWeight(model=model, **row) for row in additive.pair_rows())
+    return model
+
+
+def test_each_attribute_is_read_once_per_lead_not_once_per_branch(db):
+    """The terms compare what was read: no JSON read outside the per-lead reads, so a pair
+    table costs comparisons of numbers, not a key lookup per branch tried."""
+    from leads.learning.apply import learned_scoring_terms
+
+    model = _hand_made_pair_model()
+    sql, _ = Lead.objects.annotate(x=learned_scoring_terms(model).lead_logit).values("x").query.sql_with_params()
+    terms_sql, _, reads_sql = sql.partition(" FROM (SELECT ")
+    assert "learned_reads" in sql and "custom_attributes" in reads_sql
+    assert "custom_attributes" not in terms_sql
+    # The same results as the Python application, odd values included (SQLite and PostgreSQL).
+    leads = _random_leads(6)
+    learned_scores_apply()
+    _assert_learned_scores_match_python(model, leads)
+    learned_scores_apply(scope=Q(pk__in=[lead.pk for lead in leads[:3]]))
+    _assert_learned_scores_match_python(model, leads)
 
 
 def test_applying_to_every_lead_is_one_joined_update_and_a_rerun_rewrites_nothing(trained):
