@@ -7,6 +7,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
+from config.text_limits import NOTE_MAX_LENGTH
+
 
 class ObjectionCategory(models.TextChoices):
     """The fixed objection taxonomy. It lives here because collateral is tagged with the
@@ -62,7 +64,7 @@ class Campaign(models.Model):
     target_segment = models.ForeignKey(
         "leads.Segment", null=True, blank=True, on_delete=models.SET_NULL, related_name="campaigns"
     )
-    goal = models.TextField(blank=True)
+    goal = models.TextField(blank=True, max_length=NOTE_MAX_LENGTH)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -272,7 +274,7 @@ class CustomerFeedback(models.Model):
     lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="feedback")
     campaign = models.ForeignKey(Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback")
     rating = models.PositiveSmallIntegerField(validators=[MinValueValidator(0), MaxValueValidator(10)])
-    comment = models.TextField(blank=True)
+    comment = models.TextField(blank=True, max_length=NOTE_MAX_LENGTH)
     source = models.CharField(max_length=10, choices=FeedbackSource.choices)
     entered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

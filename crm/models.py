@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 
 from campaigns.api import ObjectionCategory
+from config.text_limits import NOTE_MAX_LENGTH
 
 
 class RoutingStrategy(models.TextChoices):
@@ -167,7 +168,7 @@ class Assignment(models.Model):
     first_touch_at = models.DateTimeField(null=True, blank=True, help_text="The first call: speed-to-lead ends here.")
     rejected_at = models.DateTimeField(null=True, blank=True)
     rejected_reason = models.CharField(max_length=30, choices=RejectReason.choices, blank=True)
-    rejected_note = models.TextField(blank=True)
+    rejected_note = models.TextField(blank=True, max_length=NOTE_MAX_LENGTH)
     sla_breached_at = models.DateTimeField(null=True, blank=True)
     sla_warned_at = models.DateTimeField(
         null=True, blank=True, help_text="When the rep was warned that the first-touch SLA is running out."
@@ -397,7 +398,7 @@ class Call(models.Model):
     assignment = models.ForeignKey(Assignment, null=True, blank=True, on_delete=models.SET_NULL, related_name="calls")
     outcome = models.CharField(max_length=30, choices=CallOutcome.choices)
     duration_seconds = models.PositiveIntegerField(default=0)
-    notes = models.TextField(blank=True)
+    notes = models.TextField(blank=True, max_length=NOTE_MAX_LENGTH)
     called_at = models.DateTimeField()
     next_step_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -459,8 +460,8 @@ class ObjectionNote(models.Model):
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="objections")
     lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.CASCADE, related_name="objections")
     category = models.CharField(max_length=20, choices=ObjectionCategory.choices)
-    said = models.TextField("what was said", blank=True)
-    response = models.TextField("how it was answered", blank=True)
+    said = models.TextField("what was said", blank=True, max_length=NOTE_MAX_LENGTH)
+    response = models.TextField("how it was answered", blank=True, max_length=NOTE_MAX_LENGTH)
     overcome = models.BooleanField(default=False)
     collateral = models.ForeignKey(
         "campaigns.Collateral", null=True, blank=True, on_delete=models.SET_NULL, related_name="objection_notes"
@@ -520,7 +521,7 @@ class Deal(models.Model):
     expected_close_on = models.DateField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     lost_reason = models.CharField(max_length=20, choices=LostReason.choices, blank=True)
-    lost_note = models.TextField(blank=True)
+    lost_note = models.TextField(blank=True, max_length=NOTE_MAX_LENGTH)
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
 

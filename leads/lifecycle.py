@@ -13,6 +13,8 @@ from django.db import transaction
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
+from config.text_limits import text_lengths_check
+
 from .models import OUTCOME_STAGE, Lead, LeadOutcome, LeadTransition, LifecycleStage
 from .signals import lead_events_announce
 
@@ -88,6 +90,7 @@ def lead_transition(
     """
     if to_stage not in S.values:
         raise ValidationError({"to_stage": f"'{to_stage}' is not a lifecycle stage."})
+    text_lengths_check({"note": note})
     _check_outcome(to_stage, outcome, outcome_reason)
     at = at or timezone.now()
     with transaction.atomic():

@@ -6,6 +6,8 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Concat, Lower, Replace
 from django.utils import timezone as dj_timezone
 
+from config.text_limits import LONG_TEXT_MAX_LENGTH, NOTE_MAX_LENGTH
+
 
 class LifecycleStage(models.TextChoices):
     NEW = "new", "New"
@@ -323,7 +325,7 @@ class LeadTransition(models.Model):
         db_default="",
         help_text="Why, for a rejected or lost outcome (the rejection or lost reason code).",
     )
-    note = models.TextField(blank=True)
+    note = models.TextField(blank=True, max_length=NOTE_MAX_LENGTH)
     at = models.DateTimeField(db_index=True)
 
     class Meta:
@@ -433,7 +435,7 @@ class Segment(models.Model):
     """A prospect definition: a JSON rule tree compiled to one SQL query."""
 
     name = models.CharField(max_length=150, unique=True)
-    description = models.TextField(blank=True)
+    description = models.TextField(blank=True, max_length=NOTE_MAX_LENGTH)
     definition = models.JSONField(
         default=dict,
         help_text='A rule tree: {"all": [...]}, {"any": [...]}, {"not": {...}} of conditions '
@@ -613,7 +615,7 @@ class RuleSetVersion(models.Model):
     rules = models.JSONField(help_text="The active rules of this version, as saved.")
     policy = models.JSONField(help_text="Threshold, fit minimum, half-life, penalty, learned mode and weight.")
     changes = models.JSONField(default=list, blank=True, help_text="What changed from the version before.")
-    note = models.TextField(blank=True)
+    note = models.TextField(blank=True, max_length=NOTE_MAX_LENGTH)
     restored_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="Restored version."
     )
@@ -683,6 +685,7 @@ class CaptureForm(models.Model):
     is_active = models.BooleanField(default=True)
     consent_text = models.TextField(
         blank=True,
+        max_length=LONG_TEXT_MAX_LENGTH,
         help_text="The consent wording shown next to the form's opt-in boxes; kept as the evidence of each consent.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -767,7 +770,9 @@ class ConsentRecord(models.Model):
     granted = models.BooleanField(help_text="True: consent given; False: withdrawn or refused.")
     source = models.CharField(max_length=20, choices=ConsentSource.choices)
     recorded_at = models.DateTimeField(default=dj_timezone.now)
-    evidence = models.TextField(blank=True, help_text="What the person agreed to or how they withdrew.")
+    evidence = models.TextField(
+        blank=True, max_length=LONG_TEXT_MAX_LENGTH, help_text="What the person agreed to or how they withdrew."
+    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -12,6 +12,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError, QuerySet
 from django.utils import timezone
 
+from config.text_limits import text_lengths_check
+
 from . import enqueue
 from .models import Lead, ScoringRule, Segment, SegmentVersion
 from .segments import compile_definition, explain_definition
@@ -19,7 +21,10 @@ from .segments import compile_definition, explain_definition
 NAME_MAX = 150
 
 
-def _clean(*, name: str | None, is_icp: bool | None, exclude_pk: int | None = None) -> None:
+def _clean(
+    *, name: str | None, is_icp: bool | None, exclude_pk: int | None = None, description: str | None = None
+) -> None:
+    text_lengths_check({"description": description})
     if name is not None:
         name = name.strip()
         if not name:
@@ -43,7 +48,7 @@ def segment_member_count(definition) -> int:
 def segment_create(*, name: str, definition, actor, description: str = "", is_icp: bool = False) -> Segment:
     """Create a segment and its version 1, with the member count now."""
     compile_definition(definition)
-    _clean(name=name, is_icp=is_icp)
+    _clean(name=name, is_icp=is_icp, description=description)
     count = segment_member_count(definition)
     now = timezone.now()
     try:
@@ -80,7 +85,7 @@ def segment_update(
     active fit rule scores on re-scores every lead after commit."""
     if definition is not None:
         compile_definition(definition)
-    _clean(name=name, is_icp=is_icp, exclude_pk=segment_id)
+    _clean(name=name, is_icp=is_icp, exclude_pk=segment_id, description=description)
     with transaction.atomic():
         segment = Segment.objects.select_for_update().get(pk=segment_id)
         changes = {

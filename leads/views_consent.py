@@ -12,6 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.roles import is_manager, is_marketer, is_rep
+from config.text_limits import too_long_message
 
 from .consent import ALL_PURPOSES, consent_withdraw, consents_record, unsubscribe_token_read
 from .models import ConsentPurpose, ConsentSource, Lead
@@ -39,6 +40,10 @@ def unsubscribe(request, token: str):
     return render(request, "leads/unsubscribe.html", {"labels": labels})
 
 
+# The withdrawal note is evidence; the API takes as much (``ConsentWithdrawSerializer``).
+NOTE_LIMIT = 2000
+
+
 @require_POST
 @login_required
 def lead_consent_withdraw(request, lead_id: int):
@@ -55,7 +60,11 @@ def lead_consent_withdraw(request, lead_id: int):
     purpose = request.POST.get("purpose", "")
     if purpose not in (*ALL_PURPOSES, "all"):
         return HttpResponseBadRequest(f"purpose: '{purpose[:30]}' is not one of {', '.join(ALL_PURPOSES)} or all.")
-    note = request.POST.get("note", "").replace("\x00", "").strip()[:2000]
+    note = request.POST.get("note", "").replace("\x00", "").strip()
+    if len(note) > NOTE_LIMIT:
+        # Refused, not cut short: the evidence is kept as written or not at all.
+        messages.error(request, f"Note: {too_long_message(NOTE_LIMIT, len(note))} Nothing was recorded.")
+        return _back(request)
     source = (
         ConsentSource.MARKETER if is_marketer(request.user) and lead.owner_id != request.user.pk else ConsentSource.REP
     )

@@ -4,6 +4,8 @@ serializers only parse, the services validate."""
 from django.urls import reverse
 from rest_framework import serializers
 
+from config.text_limits import NOTE_MAX_LENGTH
+
 from ..models import (
     Campaign,
     CampaignKind,
@@ -58,7 +60,7 @@ class CampaignWriteSerializer(serializers.Serializer):
     budget = serializers.DecimalField(max_digits=12, decimal_places=2, required=False)
     actual_cost = serializers.DecimalField(max_digits=12, decimal_places=2, required=False)
     target_segment_id = serializers.IntegerField(required=False, allow_null=True)
-    goal = serializers.CharField(required=False, allow_blank=True)
+    goal = serializers.CharField(required=False, allow_blank=True, max_length=NOTE_MAX_LENGTH)
 
 
 class CampaignMemberSerializer(serializers.ModelSerializer):
@@ -121,7 +123,7 @@ class FeedbackSerializer(serializers.ModelSerializer):
 class FeedbackWriteSerializer(serializers.Serializer):
     lead_id = serializers.IntegerField()
     rating = serializers.IntegerField(help_text="0 (not at all likely) to 10 (extremely likely).")
-    comment = serializers.CharField(required=False, allow_blank=True)
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=NOTE_MAX_LENGTH)
     campaign_id = serializers.IntegerField(required=False, allow_null=True)
 
 

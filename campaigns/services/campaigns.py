@@ -14,6 +14,7 @@ from django.db.models import Count, DateTimeField, Exists, OuterRef, Q, Value
 from django.db.models import IntegerField as IntegerFieldType
 from django.utils import timezone
 
+from config.text_limits import text_lengths_check, too_long_message
 from leads.api import EngagementKind, Lead, LifecycleStage, Segment, engagement_record
 
 from ..models import (
@@ -44,6 +45,8 @@ MEMBER_STATUS_ORDER = [MemberStatus.TARGETED, MemberStatus.SENT, MemberStatus.RE
 
 CLOSED_CAMPAIGN_STATUSES = (CampaignStatus.COMPLETED, CampaignStatus.CANCELLED)
 
+NAME_MAX_LENGTH = Campaign._meta.get_field("name").max_length
+
 _EDITABLE = ("name", "kind", "status", "starts_on", "ends_on", "budget", "actual_cost", "goal", "target_segment_id")
 
 
@@ -67,7 +70,9 @@ def _apply(campaign: Campaign, fields: dict) -> None:
         clash = Campaign.objects.filter(name__iexact=name).exclude(pk=campaign.pk).exists()
         if clash:
             raise ValidationError({"name": f"A campaign named '{name}' already exists."})
-        campaign.name = name[:200]
+        if len(name) > NAME_MAX_LENGTH:
+            raise ValidationError({"name": too_long_message(NAME_MAX_LENGTH, len(name))})
+        campaign.name = name
     if "kind" in fields:
         if fields["kind"] not in CampaignKind.values:
             raise ValidationError({"kind": f"'{fields['kind']}' is not a campaign type."})
@@ -90,6 +95,7 @@ def _apply(campaign: Campaign, fields: dict) -> None:
         if money_field in fields:
             setattr(campaign, money_field, _money(fields[money_field], money_field))
     if "goal" in fields:
+        text_lengths_check({"goal": fields["goal"]})
         campaign.goal = fields["goal"] or ""
     if "target_segment_id" in fields:
         segment_id = fields["target_segment_id"]

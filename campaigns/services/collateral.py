@@ -12,6 +12,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from config.roles import is_marketer, is_rep
+from config.text_limits import too_long_message
 from leads.api import EngagementKind, Segment, engagement_record
 
 from ..models import (
@@ -76,12 +77,17 @@ def _clean_url(url: str) -> str:
     return url
 
 
+TITLE_MAX_LENGTH = Collateral._meta.get_field("title").max_length
+
+
 def _apply_fields(item: Collateral, fields: dict) -> None:
     if "title" in fields:
         title = (fields["title"] or "").strip()
         if not title:
             raise ValidationError({"title": "A title is required."})
-        item.title = title[:200]
+        if len(title) > TITLE_MAX_LENGTH:
+            raise ValidationError({"title": too_long_message(TITLE_MAX_LENGTH, len(title))})
+        item.title = title
     if "kind" in fields:
         if fields["kind"] not in CollateralKind.values:
             raise ValidationError({"kind": f"'{fields['kind']}' is not a collateral kind."})

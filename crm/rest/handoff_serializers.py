@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from config.text_limits import NOTE_MAX_LENGTH
+
 from ..models import Assignment, QueueMembership, RejectReason, SalesQueue
 
 
@@ -44,7 +46,7 @@ class AssignmentSerializer(serializers.ModelSerializer):
 
 class AssignmentRejectSerializer(serializers.Serializer):
     reason = serializers.ChoiceField(choices=RejectReason.choices)
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=NOTE_MAX_LENGTH)
 
 
 class AssignmentReassignSerializer(serializers.Serializer):

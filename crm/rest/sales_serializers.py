@@ -7,6 +7,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from campaigns.api import ObjectionCategory
+from config.text_limits import NOTE_MAX_LENGTH
 
 from ..models import OPEN_DEAL_STAGES, Account, Call, CallOutcome, Contact, Deal, LostReason, ObjectionNote
 
@@ -71,8 +72,8 @@ class CallSerializer(serializers.ModelSerializer):
 
 class ObjectionInputSerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=ObjectionCategory.choices)
-    said = serializers.CharField(required=False, allow_blank=True, default="")
-    response = serializers.CharField(required=False, allow_blank=True, default="")
+    said = serializers.CharField(required=False, allow_blank=True, default="", max_length=NOTE_MAX_LENGTH)
+    response = serializers.CharField(required=False, allow_blank=True, default="", max_length=NOTE_MAX_LENGTH)
     overcome = serializers.BooleanField(required=False, default=False)
     collateral_id = serializers.IntegerField(required=False, allow_null=True, default=None)
 
@@ -82,7 +83,7 @@ class CallCreateSerializer(serializers.Serializer):
     contact = serializers.IntegerField(required=False, allow_null=True, default=None)
     outcome = serializers.ChoiceField(choices=CallOutcome.choices)
     duration_seconds = serializers.IntegerField(required=False, default=0)
-    notes = serializers.CharField(required=False, allow_blank=True, default="")
+    notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=NOTE_MAX_LENGTH)
     called_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     next_step_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     objections = ObjectionInputSerializer(many=True, required=False, default=list)
@@ -142,7 +143,7 @@ class DealMoveSerializer(serializers.Serializer):
 class DealCloseSerializer(serializers.Serializer):
     won = serializers.BooleanField()
     lost_reason = serializers.ChoiceField(choices=LostReason.choices, required=False, allow_blank=True, default="")
-    lost_note = serializers.CharField(required=False, allow_blank=True, default="")
+    lost_note = serializers.CharField(required=False, allow_blank=True, default="", max_length=NOTE_MAX_LENGTH)
 
 
 class AccountSerializer(serializers.ModelSerializer):

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaigns.api import Collateral, ObjectionCategory
+from config.text_limits import text_length_errors
 from leads import api as leads_api
 from leads.api import LifecycleStage
 
@@ -94,6 +95,7 @@ def call_log(
         errors["next_step_at"] = ["The next step cannot be in the past."]
     if lead_id is None and contact_id is None:
         errors["lead_id"] = ["Name the lead or the contact that was called."]
+    errors.update(text_length_errors({"notes": notes}))
 
     objection_rows = []
     collateral_ids = set()
@@ -112,6 +114,7 @@ def call_log(
                 row["collateral_id"] = None
             else:
                 collateral_ids.add(row["collateral_id"])
+        errors.update(text_length_errors({f"objections.{index}.{key}": row.get(key) for key in ("said", "response")}))
         objection_rows.append(row)
     if collateral_ids:
         known = set(Collateral.objects.filter(pk__in=collateral_ids).values_list("pk", flat=True))

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.roles import is_manager
+from config.text_limits import text_lengths_check
 from leads import api as leads_api
 from leads.api import Lead, LifecycleStage
 
@@ -194,6 +195,7 @@ def deal_close(*, deal_id: int, won: bool, actor, lost_reason: str = "", lost_no
     """
     ensure_sales_actor(actor, action="close deals")
     lost_note = (lost_note or "").strip()
+    text_lengths_check({"lost_note": lost_note})
     if not won:
         if not lost_reason:
             raise ValidationError({"lost_reason": "Say why the deal was lost."})

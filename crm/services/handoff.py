@@ -29,6 +29,7 @@ from django.db.models import DateTimeField, Exists, ExpressionWrapper, F, OuterR
 from django.utils import timezone
 
 from config.roles import SALES_REP, is_manager
+from config.text_limits import text_lengths_check
 from crm import enqueue, routing
 from crm.business_hours import queue_sla_due
 from crm.locking import SalesLocks
@@ -457,6 +458,7 @@ def assignment_reject(*, assignment_id: int, reason: str, note: str = "", actor)
     note = (note or "").strip()
     if reason == RejectReason.OTHER and not note:
         raise ValidationError({"note": "Say why in a note when the reason is 'other'."})
+    text_lengths_check({"note": note})
     with transaction.atomic():
         assignment = _assignment_for_actor(assignment_id=assignment_id, actor=actor)
         if assignment.status not in OPEN_FOR_REP_STATUSES:

@@ -1,5 +1,7 @@
 from rest_framework import serializers
 
+from config.text_limits import NOTE_MAX_LENGTH
+
 from ..models import EngagementKind, Lead, LeadSource, Segment, SegmentVersion
 
 
@@ -92,7 +94,7 @@ class SegmentWriteSerializer(serializers.Serializer):
     whose errors name the path in the tree (``definition.all.0.value``)."""
 
     name = serializers.CharField(max_length=150)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=NOTE_MAX_LENGTH)
     definition = serializers.JSONField()
     is_icp = serializers.BooleanField(required=False)
 
