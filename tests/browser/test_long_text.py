@@ -80,7 +80,9 @@ def long_data(make_user):
 
 
 @pytest.mark.parametrize("width", [1280, 390])
-def test_a_rep_s_pages_with_a_5000_character_word_fit_the_screen(long_data, login, live_server, page, artifacts_dir, width):
+def test_a_rep_s_pages_with_a_5000_character_word_fit_the_screen(
+    long_data, login, live_server, page, artifacts_dir, width
+):
     login("rita", "pw")
     lead, account, contact = long_data["lead"], long_data["account"], long_data["contact"]
     pages = {
@@ -99,7 +101,9 @@ def test_a_rep_s_pages_with_a_5000_character_word_fit_the_screen(long_data, logi
 
 
 @pytest.mark.parametrize("width", [1280, 390])
-def test_marketing_pages_with_a_5000_character_word_fit_the_screen(long_data, login, live_server, page, artifacts_dir, width):
+def test_marketing_pages_with_a_5000_character_word_fit_the_screen(
+    long_data, login, live_server, page, artifacts_dir, width
+):
     login("maya", "pw")
     lead, campaign, segment = long_data["lead"], long_data["campaign"], long_data["segment"]
     pages = {
