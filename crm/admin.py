@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from config.admin_base import ReadOnlyModelAdmin
 from config.roles import SALES_REP
+from config.text_limits import NOTE_MAX_LENGTH
 
 from .models import (
     OPEN_DEAL_STAGES,
@@ -282,7 +283,9 @@ class DealAdminForm(forms.ModelForm):
         help_text="Won makes the lead a customer; lost sends it back to marketing with the reason.",
     )
     close_lost_reason = forms.ChoiceField(required=False, label="Lost reason", choices=[("", "—"), *LostReason.choices])
-    close_lost_note = forms.CharField(required=False, label="Lost note", widget=forms.Textarea(attrs={"rows": 2}))
+    close_lost_note = forms.CharField(
+        required=False, label="Lost note", max_length=NOTE_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     class Meta:
         model = Deal
