@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0009_search_trigram_indexes'),
+        ('crm', '0012_deal_stage_probability'),
     ]
 
     operations = [
