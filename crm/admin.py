@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from config.admin_base import ReadOnlyModelAdmin
 from config.roles import SALES_REP
 from config.text_limits import NOTE_MAX_LENGTH
+from leads.api import lead_list_filters
 
 from .models import (
     OPEN_DEAL_STAGES,
@@ -110,7 +111,7 @@ class AssignmentAdmin(admin.ModelAdmin):
         "accepted_at",
         "rejected_reason",
     ]
-    list_filter = ["status", "queue", "rejected_reason"]
+    list_filter = ["status", "queue", "rejected_reason", "lead__source", *lead_list_filters("lead")]
     search_fields = ["lead__email", "rep__username"]
     list_select_related = ["lead", "queue", "rep"]
     date_hierarchy = "handed_off_at"

@@ -5,6 +5,7 @@ from django.db import models
 
 from config.admin_base import ReadOnlyModelAdmin
 
+from .admin_filters import LeadReachedFilter, lead_list_filters
 from .models import (
     CaptureForm,
     ConsentRecord,
@@ -62,12 +63,23 @@ class LeadAdmin(admin.ModelAdmin):
         "owner",
         "created_at",
     ]
-    list_filter = ["stage", "source", "industry", "do_not_call", "do_not_contact", "email_opt_in"]
+    list_filter = [
+        "stage",
+        LeadReachedFilter,
+        "source",
+        "industry",
+        "do_not_call",
+        "do_not_contact",
+        "email_opt_in",
+        *lead_list_filters(),
+    ]
     search_fields = ["email", "first_name", "last_name", "company", "company_domain"]
     list_select_related = ["owner"]
-    raw_id_fields = ["owner"]
     date_hierarchy = "created_at"
+    # The owner follows the active assignment: sales moves a lead through the assignment's
+    # reassign (crm), which also moves the SLA and tells both reps; never set here.
     readonly_fields = [
+        "owner",
         "stage",
         "stage_changed_at",
         "fit_score",
@@ -88,7 +100,7 @@ class LeadAdmin(admin.ModelAdmin):
 @admin.register(LeadTransition)
 class LeadTransitionAdmin(admin.ModelAdmin):
     list_display = ["lead", "from_stage", "to_stage", "actor", "outcome", "outcome_reason", "at"]
-    list_filter = ["outcome", "to_stage", "from_stage"]
+    list_filter = ["outcome", "to_stage", "from_stage", "lead__source", "lead__created_at", *lead_list_filters("lead")]
     search_fields = ["lead__email"]
     list_select_related = ["lead", "actor"]
     raw_id_fields = ["lead", "actor"]

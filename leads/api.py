@@ -4,6 +4,7 @@ Sales reports outcomes to marketing through these functions; it never writes mar
 tables itself, and marketing never reads sales tables.
 """
 
+from .admin_filters import lead_list_filters
 from .bulk import DISQUALIFY_REASONS, MAX_BULK, leads_disqualify, leads_mark_do_not_contact
 from .consent import consent_overview, consent_withdraw, consents_record, unsubscribe_token, unsubscribe_url
 from .editing import lead_edit
@@ -68,6 +69,7 @@ __all__ = [
     "LeadMover",
     "lead_merge",
     "lead_merge_register",
+    "lead_list_filters",
     "ConsentPurpose",
     "ConsentRecord",
     "ConsentSource",

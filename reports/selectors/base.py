@@ -343,6 +343,32 @@ def admin_changelist(model_label: str, **params) -> str:
     return reverse(f"admin:{app}_{model}_changelist") + ("?" + urlencode(clean) if clean else "")
 
 
+def lead_filter_params(data: dict, prefix: str = "") -> dict:
+    """`lead_filter_q`'s splits as changelist parameters (``prefix`` "" on the lead changelist,
+    "lead__" on a model pointing at the lead; segment and campaign by `leads.api.lead_list_filters`)."""
+    return {
+        f"{prefix}source__exact": data.get("source") or None,
+        "lead_segment": data["segment"].pk if data.get("segment") else None,
+        "lead_campaign": data["campaign"].pk if data.get("campaign") else None,
+    }
+
+
+def week_bounds(week: datetime.date, data: dict) -> tuple[datetime.datetime, datetime.datetime]:
+    """The part of ``week`` inside the filter's [start, end)."""
+    tz = timezone.get_current_timezone()
+    start = max(datetime.datetime.combine(week, datetime.time.min, tzinfo=tz), data["start"])
+    end = min(datetime.datetime.combine(week + datetime.timedelta(weeks=1), datetime.time.min, tzinfo=tz), data["end"])
+    return start, end
+
+
+def week_label(week: datetime.date, data: dict):
+    """The week itself when the filter covers all of it, else a label that says how much."""
+    days = sum(
+        1 for offset in range(7) if data["date_from"] <= week + datetime.timedelta(days=offset) <= data["date_to"]
+    )
+    return week if days == 7 else f"{week.isoformat()} (partial week: {days} of 7 days)"
+
+
 def iso(dt: datetime.datetime) -> str:
     # with its offset, so the admin filters on the same instant (no naive-datetime warning)
     return timezone.localtime(dt).isoformat()

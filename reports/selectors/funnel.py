@@ -33,12 +33,15 @@ from .base import (
     as_week,
     campaign_field,
     iso,
+    lead_filter_params,
     lead_filter_q,
     percentiles_sql,
     ratio,
     seconds_between_sql,
     segment_field,
     source_field,
+    week_bounds,
+    week_label,
     weeks_in_range,
 )
 from .charts import bar_chart
@@ -179,17 +182,13 @@ def build(data) -> ReportResult:
         by_rank = counts.get(week, {})
         reached = [sum(n for r, n in by_rank.items() if r >= i) for i in range(len(FUNNEL))]
         totals = [t + r for t, r in zip(totals, reached, strict=True)]
-        rows.append(_row(week, reached))
-        tz = timezone.get_current_timezone()
-        start = max(datetime.datetime.combine(week, datetime.time.min, tzinfo=tz), data["start"])
-        end = min(
-            datetime.datetime.combine(week + datetime.timedelta(weeks=1), datetime.time.min, tzinfo=tz), data["end"]
-        )
+        rows.append(_row(week_label(week, data), reached))
+        start, end = week_bounds(week, data)
+        cohort = {"created_at__gte": iso(start), "created_at__lt": iso(end), **lead_filter_params(data)}
         links.append(
             {
-                "new": admin_changelist(
-                    "leads.lead", created_at__gte=iso(start), created_at__lt=iso(end), source__exact=data.get("source")
-                )
+                stage: admin_changelist("leads.lead", **cohort, reached=stage if i else None)
+                for i, stage in enumerate(FUNNEL)
             }
         )
     total_row = _row("All weeks", totals)
@@ -288,7 +287,16 @@ def _time_in_stage(data, sample_every: int = 1) -> Table:
             }
         )
     links = [
-        {"left": admin_changelist("leads.leadtransition", from_stage__exact=stage, at__gte=iso(data["start"]))}
+        {
+            "left": admin_changelist(
+                "leads.leadtransition",
+                from_stage__exact=stage,
+                at__gte=iso(data["start"]),
+                lead__created_at__gte=iso(data["start"]),
+                lead__created_at__lt=iso(data["end"]),
+                **lead_filter_params(data, "lead__"),
+            )
+        }
         for stage in FUNNEL[:-1]
     ]
     return Table(
@@ -305,6 +313,8 @@ def _time_in_stage(data, sample_every: int = 1) -> Table:
         note=(
             "Stays measured counts moves out of the stage by leads of these cohorts"
             + (f", from 1 in {sample_every} of the cohort's leads (by id)" if sample_every > 1 else "")
-            + "; the link lists all such moves since the start date."
+            + "; the link lists all of those moves"
+            + (" (of every lead of the cohorts)" if sample_every > 1 else "")
+            + "."
         ),
     )

@@ -38,6 +38,7 @@ from .base import (
     as_week,
     campaign_field,
     iso,
+    lead_filter_params,
     lead_filter_q,
     percentiles,
     queue_field,
@@ -45,6 +46,8 @@ from .base import (
     rep_field,
     segment_field,
     source_field,
+    week_bounds,
+    week_label,
     weeks_in_range,
 )
 from .charts import bar_chart, line_chart
@@ -111,10 +114,7 @@ def build(data) -> ReportResult:
     qualified_qs = LeadTransition.objects.filter(qualified_q)
     qualified = {
         as_week(row["week"]): row["n"]
-        for row in qualified_qs.annotate(week=TruncWeek("at"))
-        .order_by()
-        .values("week")
-        .annotate(n=Count("lead", distinct=True))
+        for row in qualified_qs.annotate(week=TruncWeek("at")).order_by().values("week").annotate(n=Count("id"))
     }
 
     weeks = weeks_in_range(data["start"], data["end"])
@@ -125,7 +125,7 @@ def build(data) -> ReportResult:
         ac = accept.get(week, [None, None])
         handed = agg.get("handed_off", 0)
         row = {
-            "week": week,
+            "week": week_label(week, data),
             "qualified": qualified.get(week, 0),
             "handed_off": handed,
             "accepted": agg.get("accepted", 0),
@@ -164,8 +164,10 @@ def build(data) -> ReportResult:
         columns,
         rows,
         links,
-        note="Qualified counts leads that became MQL that week (queue and rep do not apply: a lead has no "
-        "queue until it is handed off).",
+        note="Qualified counts moves to MQL that week (a lead qualified twice counts twice; queue and rep do "
+        "not apply: a lead has no queue until it is handed off). Handed off counts each hand-off once: a lead "
+        "reassigned is counted on its latest assignment. SLA breaches counts the hand-offs of that week whose "
+        "first call came after the SLA, as recorded by the SLA check.",
     )
 
     reasons = _rejections_by_reason(data)
@@ -234,23 +236,33 @@ def _deals_by_week(data) -> dict:
     return {as_week(r["week"]): r for r in rows}
 
 
-def _week_links(data, week: datetime.date) -> dict[str, str]:
-    tz = timezone.get_current_timezone()
-    start = max(datetime.datetime.combine(week, datetime.time.min, tzinfo=tz), data["start"])
-    end = min(datetime.datetime.combine(week + datetime.timedelta(weeks=1), datetime.time.min, tzinfo=tz), data["end"])
-    common = {
+COUNTED_STATUSES = ",".join(s for s in AssignmentStatus.values if s != AssignmentStatus.REASSIGNED)
+
+
+def _assignment_params(data, start, end) -> dict:
+    return {
         "handed_off_at__gte": iso(start),
         "handed_off_at__lt": iso(end),
         "queue__id__exact": data["queue"].pk if data.get("queue") else None,
-        "rep": data["rep"].pk if data.get("rep") else None,
+        "rep__id__exact": data["rep"].pk if data.get("rep") else None,
+        **lead_filter_params(data, "lead__"),
     }
+
+
+def _week_links(data, week: datetime.date) -> dict[str, str]:
+    start, end = week_bounds(week, data)
+    common = _assignment_params(data, start, end)
     return {
-        "handed_off": admin_changelist("crm.assignment", **common),
+        "handed_off": admin_changelist("crm.assignment", **common, status__in=COUNTED_STATUSES),
         "accepted": admin_changelist("crm.assignment", **common, accepted_at__isnull="False"),
         "rejected": admin_changelist("crm.assignment", **common, rejected_at__isnull="False"),
         "breaches": admin_changelist("crm.assignment", **common, sla_breached_at__isnull="False"),
         "qualified": admin_changelist(
-            "leads.leadtransition", to_stage__exact=LifecycleStage.MQL, at__gte=iso(start), at__lt=iso(end)
+            "leads.leadtransition",
+            to_stage__exact=LifecycleStage.MQL,
+            at__gte=iso(start),
+            at__lt=iso(end),
+            **lead_filter_params(data, "lead__"),
         ),
     }
 
@@ -262,7 +274,7 @@ def _rejections_by_reason(data) -> Table:
         .filter(rejected_at__isnull=False)
         .order_by()
         .values("rejected_reason")
-        .annotate(rejected=Count("lead", distinct=True))
+        .annotate(rejected=Count("id"))
         .order_by("-rejected", "rejected_reason")
     )
     table_rows = [
@@ -272,11 +284,9 @@ def _rejections_by_reason(data) -> Table:
         {
             "rejected": admin_changelist(
                 "crm.assignment",
+                **_assignment_params(data, data["start"], data["end"]),
                 rejected_reason__exact=r["rejected_reason"],
-                handed_off_at__gte=iso(data["start"]),
-                handed_off_at__lt=iso(data["end"]),
-                queue__id__exact=data["queue"].pk if data.get("queue") else None,
-                rep=data["rep"].pk if data.get("rep") else None,
+                rejected_at__isnull="False",
             )
         }
         for r in rows
@@ -290,17 +300,30 @@ def _rejections_by_reason(data) -> Table:
     )
 
 
-def _open_breaches(data) -> Table:
-    """Assignments still with a rep, past their first-touch SLA and not yet called (now, not in
-    the date range: they are today's work)."""
-    now = timezone.now()
+def _open_breach_q(data, now) -> Q:
+    """Still with a rep, never called and past the first-touch SLA, now (whether or not the SLA
+    check has run on it yet)."""
     q = Q(status__in=OPEN_FOR_REP_STATUSES, first_touch_at__isnull=True, sla_due_at__lt=now)
     if data.get("queue"):
         q &= Q(queue=data["queue"])
     if data.get("rep"):
         q &= Q(rep=data["rep"])
+    return q
+
+
+OPEN_BREACH_NOTE = (
+    "Hand-offs with a rep, not called yet and past their first-touch SLA, now; the same assignments as "
+    "'Not called, past SLA' under queue ageing. The SLA is on the first call, not on accepting: a lead the rep "
+    "has called but not accepted is not a breach."
+)
+
+
+def _open_breaches(data) -> Table:
+    """Assignments still with a rep, past their first-touch SLA and not yet called (now, not in
+    the date range: they are today's work)."""
+    now = timezone.now()
     rows = list(
-        Assignment.objects.filter(q)
+        Assignment.objects.filter(_open_breach_q(data, now))
         .select_related("lead", "queue", "rep")
         .order_by("sla_due_at", "id")[:OPEN_BREACH_LIMIT]
     )
@@ -327,6 +350,7 @@ def _open_breaches(data) -> Table:
         ],
         table_rows,
         links,
+        note=OPEN_BREACH_NOTE,
     )
 
 
@@ -341,24 +365,55 @@ NOT_TAKEN_NOTE = (
 )
 
 
+QUEUE_AGEING_NOTE = (
+    "Waiting for a rep: handed to the queue, no rep had room. Assigned, not called: with a rep who has not "
+    "called yet; the first-touch SLA runs on these, and those past it are 'Not called, past SLA' (the open SLA "
+    "breaches below). Called, not accepted: the rep has called (so the SLA is met) but has not accepted or "
+    "rejected the lead yet; no SLA applies to accepting, so these can be old without any breach."
+)
+
+
 def _queue_ageing(data) -> Table:
     now = timezone.now()
     queues = SalesQueue.objects.all()
     if data.get("queue"):
         queues = queues.filter(pk=data["queue"].pk)
+    queued = Q(assignments__status=AssignmentStatus.QUEUED)
+    assigned = Q(assignments__status=AssignmentStatus.ASSIGNED)
+    not_called = assigned & Q(assignments__first_touch_at__isnull=True)
+    called = assigned & Q(assignments__first_touch_at__isnull=False)
+    past_sla = Q(
+        assignments__status__in=OPEN_FOR_REP_STATUSES,
+        assignments__first_touch_at__isnull=True,
+        assignments__sla_due_at__lt=now,
+    )
+    if data.get("rep"):
+        rep = Q(assignments__rep=data["rep"])
+        not_called, called, past_sla = not_called & rep, called & rep, past_sla & rep
+    since = Coalesce("assignments__assigned_at", "assignments__handed_off_at")
     rows = list(
         queues.annotate(
-            unassigned=Count("assignments", filter=Q(assignments__status=AssignmentStatus.QUEUED)),
-            oldest_unassigned=Min("assignments__handed_off_at", filter=Q(assignments__status=AssignmentStatus.QUEUED)),
-            unaccepted=Count("assignments", filter=Q(assignments__status=AssignmentStatus.ASSIGNED)),
-            oldest_unaccepted=Min(
-                Coalesce("assignments__assigned_at", "assignments__handed_off_at"),
-                filter=Q(assignments__status=AssignmentStatus.ASSIGNED),
-            ),
+            unassigned=Count("assignments", filter=queued),
+            oldest_unassigned=Min("assignments__handed_off_at", filter=queued),
+            not_called=Count("assignments", filter=not_called),
+            oldest_not_called=Min(since, filter=not_called),
+            past_sla=Count("assignments", filter=past_sla),
+            unaccepted=Count("assignments", filter=called),
+            oldest_unaccepted=Min(since, filter=called),
         )
-        .filter(Q(unassigned__gt=0) | Q(unaccepted__gt=0))
+        .filter(Q(unassigned__gt=0) | Q(not_called__gt=0) | Q(past_sla__gt=0) | Q(unaccepted__gt=0))
         .order_by("name")
-        .values("pk", "name", "unassigned", "oldest_unassigned", "unaccepted", "oldest_unaccepted")
+        .values(
+            "pk",
+            "name",
+            "unassigned",
+            "oldest_unassigned",
+            "not_called",
+            "oldest_not_called",
+            "past_sla",
+            "unaccepted",
+            "oldest_unaccepted",
+        )
     )
 
     def age(ts):
@@ -369,18 +424,41 @@ def _queue_ageing(data) -> Table:
             "queue": r["name"],
             "unassigned": r["unassigned"],
             "oldest_unassigned_h": age(r["oldest_unassigned"]),
+            "not_called": r["not_called"],
+            "oldest_not_called_h": age(r["oldest_not_called"]),
+            "past_sla": r["past_sla"],
             "unaccepted": r["unaccepted"],
             "oldest_unaccepted_h": age(r["oldest_unaccepted"]),
         }
         for r in rows
     ]
+    rep_param = {"rep__id__exact": data["rep"].pk if data.get("rep") else None}
     links = [
         {
             "unassigned": admin_changelist(
                 "crm.assignment", queue__id__exact=r["pk"], status__exact=AssignmentStatus.QUEUED
             ),
+            "not_called": admin_changelist(
+                "crm.assignment",
+                queue__id__exact=r["pk"],
+                **rep_param,
+                status__exact=AssignmentStatus.ASSIGNED,
+                first_touch_at__isnull="True",
+            ),
+            "past_sla": admin_changelist(
+                "crm.assignment",
+                queue__id__exact=r["pk"],
+                **rep_param,
+                status__in=",".join(OPEN_FOR_REP_STATUSES),
+                first_touch_at__isnull="True",
+                sla_due_at__lt=iso(now),
+            ),
             "unaccepted": admin_changelist(
-                "crm.assignment", queue__id__exact=r["pk"], status__exact=AssignmentStatus.ASSIGNED
+                "crm.assignment",
+                queue__id__exact=r["pk"],
+                **rep_param,
+                status__exact=AssignmentStatus.ASSIGNED,
+                first_touch_at__isnull="False",
             ),
         }
         for r in rows
@@ -397,6 +475,9 @@ def _queue_ageing(data) -> Table:
                     "queue": NOT_TAKEN_LABEL,
                     "unassigned": waiting["leads"],
                     "oldest_unassigned_h": age(waiting["oldest"]),
+                    "not_called": None,
+                    "oldest_not_called_h": None,
+                    "past_sla": None,
                     "unaccepted": None,
                     "oldest_unaccepted_h": None,
                 }
@@ -419,10 +500,18 @@ def _queue_ageing(data) -> Table:
             Column("queue", "Queue", "text"),
             Column("unassigned", "Waiting for a rep"),
             Column("oldest_unassigned_h", "Oldest waiting (h)", "hours"),
-            Column("unaccepted", "Assigned, not accepted"),
+            Column("not_called", "Assigned, not called"),
+            Column("oldest_not_called_h", "Oldest not called (h)", "hours"),
+            Column("past_sla", "Not called, past SLA"),
+            Column("unaccepted", "Called, not accepted"),
             Column("oldest_unaccepted_h", "Oldest not accepted (h)", "hours"),
         ],
         table_rows,
         links,
-        note=NOT_TAKEN_NOTE if any(row["queue"] == NOT_TAKEN_LABEL for row in table_rows) else "",
+        note=" ".join(
+            [
+                QUEUE_AGEING_NOTE,
+                *([NOT_TAKEN_NOTE] if any(row["queue"] == NOT_TAKEN_LABEL for row in table_rows) else []),
+            ]
+        ),
     )

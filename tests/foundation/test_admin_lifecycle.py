@@ -228,6 +228,21 @@ def test_a_lead_stage_posted_to_the_admin_changes_nothing(client_for, marketer):
     assert not LeadTransition.objects.filter(lead=lead).exists()
 
 
+@pytest.mark.parametrize("who", ["marketer", "superuser"])
+def test_a_lead_owner_posted_to_the_admin_changes_nothing(client_for, marketer, rep, other_rep, who, django_user_model):
+    assignment = assigned_lead(rep)
+    user = marketer if who == "marketer" else django_user_model.objects.create_superuser("boss", "b@x.example", "pw")
+    client = client_for(user)
+    page = client.get(reverse("admin:leads_lead_change", args=[assignment.lead_id]))
+    assert "owner" not in page.context["adminform"].form.fields
+
+    response = post_change(client, assignment.lead, owner=str(other_rep.pk))
+
+    assert response.status_code == 302
+    assert Lead.objects.get(pk=assignment.lead_id).owner == rep
+    assert Assignment.objects.get(pk=assignment.pk).rep == rep
+
+
 def test_a_segment_changed_in_the_admin_gets_a_new_version(client_for, marketer):
     segment = SegmentFactory()
     definition = {"all": [{"field": "industry", "op": "eq", "value": "retail"}]}
