@@ -75,15 +75,27 @@ LAST_NAMES = (
     "Teixeira",
 )
 INDUSTRIES = ("software", "finance", "retail", "manufacturing", "healthcare", "logistics", "education", "energy")
+# (country, time zone, phone calling code, a local number's first digits, its remaining digits):
+# a lead's number, country and zone agree, so the "local time" a rep sees is where the phone rings.
 COUNTRIES = (
-    ("PT", "Europe/Lisbon"),
-    ("ES", "Europe/Madrid"),
-    ("DE", "Europe/Berlin"),
-    ("FR", "Europe/Paris"),
-    ("NL", "Europe/Amsterdam"),
-    ("GB", "Europe/London"),
-    ("US", "America/New_York"),
+    ("PT", "Europe/Lisbon", "+351", "21", 7),
+    ("ES", "Europe/Madrid", "+34", "91", 7),
+    ("DE", "Europe/Berlin", "+49", "30", 8),
+    ("FR", "Europe/Paris", "+33", "1", 8),
+    ("NL", "Europe/Amsterdam", "+31", "20", 7),
+    ("GB", "Europe/London", "+44", "20", 8),
+    ("US", "America/New_York", "+1", "212", 7),
 )
+CALLING_CODES = {country: code for country, _tz, code, _area, _digits in COUNTRIES}
+TIME_ZONES = {country: tz for country, tz, _code, _area, _digits in COUNTRIES}
+
+
+def demo_phone(country: str, number: int) -> str:
+    """A number of ``country`` (one of COUNTRIES) from a random ``number`` of 8 digits."""
+    _country, _tz, code, area, digits = next(row for row in COUNTRIES if row[0] == country)
+    return f"{code} {area} {number % 10**digits:0{digits}d}"
+
+
 COMPANY_WORDS = (
     "Atlas",
     "Boreal",
@@ -165,13 +177,13 @@ def lead_values(index: int, *, seed: int, now: datetime.datetime, email_prefix: 
         f"{COMPANY_WORDS[company_no % 20]} {COMPANY_SUFFIX[(company_no // 20) % 10]} {company_no // 200 or ''}".strip()
     )
     domain = f"{company.lower().replace(' ', '-').replace('&', 'and')}.example"
-    country, tz = COUNTRIES[rng.randrange(len(COUNTRIES))]
+    country, tz, *_phone = COUNTRIES[rng.randrange(len(COUNTRIES))]
     first, last = FIRST_NAMES[rng.randrange(len(FIRST_NAMES))], LAST_NAMES[rng.randrange(len(LAST_NAMES))]
     return {
         "first_name": first,
         "last_name": last,
         "email": f"{email_prefix}{index}.{first.lower()}@{domain}".replace("ê", "e").replace("ã", "a"),
-        "phone": f"+351 2{rng.randrange(10**7, 10**8)}",
+        "phone": demo_phone(country, rng.randrange(10**7, 10**8)),
         "title": JOB_TITLES.get(row["job"], row["job"].title()),
         "company": company,
         "company_domain": domain,

@@ -63,3 +63,25 @@ def test_seed_demo_refuses_with_debug_off_unless_forced(settings):
 def test_seed_demo_rejects_out_of_range_sizes(option, value):
     with pytest.raises(CommandError, match=f"--{option}"):
         call_command("seed_demo", force=True, **{option: value})
+
+
+# Calling code -> (country, time zone), written out here rather than read from the generator.
+CALLING_CODES = {
+    "+351": ("PT", "Europe/Lisbon"),
+    "+34": ("ES", "Europe/Madrid"),
+    "+49": ("DE", "Europe/Berlin"),
+    "+33": ("FR", "Europe/Paris"),
+    "+31": ("NL", "Europe/Amsterdam"),
+    "+44": ("GB", "Europe/London"),
+    "+1": ("US", "America/New_York"),
+}
+
+
+def test_seed_demo_gives_every_lead_a_phone_of_its_own_country_and_zone():
+    call_command("seed_demo", leads=300, reps=2, force=True, stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+    rows = list(Lead.objects.values_list("phone", "country", "timezone"))
+    assert len({country for _, country, _ in rows}) >= 5
+    for phone, country, zone in rows:
+        code = phone.split(" ", 1)[0]
+        assert CALLING_CODES.get(code) == (country, zone), (phone, country, zone)
