@@ -483,8 +483,8 @@ def leads_bulk_create(*, leads: list, max_leads: int, actor=None) -> list[int]:
         batch.append((index, values))
     if not errors:
         existing = dict(Lead.objects.annotate(le=Lower("email")).filter(le__in=list(seen)).values_list("le", "pk"))
-        for email, pk in existing.items():
-            errors[f"leads.{seen[email]}.email"] = f"A lead with this email already exists (id {pk})."
+        for email in existing:
+            errors[f"leads.{seen[email]}.email"] = "A lead with this email already exists."
     if errors:
         raise ValidationError(errors)
     report = ImportReport(dry_run=False)

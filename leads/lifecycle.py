@@ -98,14 +98,13 @@ def lead_transition(
         from_stage = lead.stage
         if expected_from is not None and from_stage != expected_from:
             raise IllegalTransition(
-                f"Lead {lead.pk} is {S(from_stage).label}, not {S(expected_from).label}; "
-                "it was changed by someone else.",
+                f"This lead is {S(from_stage).label}, not {S(expected_from).label}; it was changed by someone else.",
                 code="stale",
             )
         if not can_transition(from_stage, to_stage):
             allowed = ", ".join(sorted(S(s).label for s in ALLOWED_TRANSITIONS[from_stage])) or "none"
             raise IllegalTransition(
-                f"Cannot move lead {lead.pk} from {S(from_stage).label} to {S(to_stage).label}; "
+                f"Cannot move this lead from {S(from_stage).label} to {S(to_stage).label}; "
                 f"allowed next stages: {allowed}.",
                 code="illegal_transition",
             )

@@ -64,9 +64,9 @@ def person_erase(*, lead_id: int, actor, confirm_open_deal: bool = False, reason
     with transaction.atomic():
         lead = leads_api.lead_lock(lead_id=lead_id)
         if lead is None:
-            raise ValidationError({"lead_id": f"Lead {lead_id} does not exist."})
+            raise ValidationError({"lead_id": "Lead not found."})
         if lead.erased_at is not None:
-            raise ValidationError({"lead_id": f"Lead {lead_id} was already erased."})
+            raise ValidationError({"lead_id": "This lead was already erased."})
         open_deals = crm_api.privacy_crm_open_deals(lead_id)
         if open_deals and not confirm_open_deal:
             raise ConfirmationNeeded(

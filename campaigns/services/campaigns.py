@@ -104,7 +104,7 @@ def _apply(campaign: Campaign, fields: dict) -> None:
         else:
             segment = Segment.objects.filter(pk=segment_id).first() if is_id(segment_id) else None
             if segment is None:
-                raise ValidationError({"target_segment_id": f"Segment {segment_id} not found."})
+                raise ValidationError({"target_segment_id": "Segment not found."})
             campaign.target_segment = segment
 
 
@@ -154,7 +154,7 @@ def _get_campaign(campaign_id, *, lock: bool = False) -> Campaign:
     qs = Campaign.objects.select_for_update() if lock else Campaign.objects.all()
     campaign = qs.filter(pk=campaign_id).first() if is_id(campaign_id) else None
     if campaign is None:
-        raise ValidationError({"campaign_id": f"Campaign {campaign_id} not found."}, code="not_found")
+        raise ValidationError({"campaign_id": "Campaign not found."}, code="not_found")
     return campaign
 
 
@@ -291,7 +291,7 @@ def campaign_members_add_from_segment(
     else:
         segment = Segment.objects.filter(pk=segment_id).first() if is_id(segment_id) else None
         if segment is None:
-            raise ValidationError({"segment_id": f"Segment {segment_id} not found."})
+            raise ValidationError({"segment_id": "Segment not found."})
     return members_insert(
         campaign=campaign, candidates=Lead.objects.filter(segment_member_q(segment)), at=at or timezone.now()
     )
@@ -341,7 +341,7 @@ def campaign_member_status_set(*, member_id: int, status: str, actor, at=None) -
     with transaction.atomic():
         member = CampaignMember.objects.select_for_update().filter(pk=member_id).first() if is_id(member_id) else None
         if member is None:
-            raise ValidationError({"member_id": f"Member {member_id} not found."}, code="not_found")
+            raise ValidationError({"member_id": "Member not found."}, code="not_found")
         current, wanted = MEMBER_STATUS_ORDER.index(member.status), MEMBER_STATUS_ORDER.index(status)
         if wanted < current:
             raise ValidationError(
@@ -393,7 +393,7 @@ def campaign_response_record(
         )
         if member is None:
             if not add_if_missing:
-                raise ValidationError({"lead_id": f"Lead {lead_id} is not a member of '{campaign.name}'."})
+                raise ValidationError({"lead_id": f"This lead is not a member of '{campaign.name}'."})
             member = campaign_member_add(campaign_id=campaign.pk, lead_id=lead_id, actor=actor, at=at)
         source = f"campaign:{campaign.pk}" + (f":{reference[:80]}" if reference else "")
         engagement_record(

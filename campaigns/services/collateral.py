@@ -119,7 +119,7 @@ def _segments(segment_ids: Iterable) -> list[Segment]:
     found = list(Segment.objects.filter(pk__in=ids))
     missing = set(map(int, ids)) - {s.pk for s in found}
     if missing:
-        raise ValidationError({"approved_segment_ids": f"Segment {min(missing)} not found."})
+        raise ValidationError({"approved_segment_ids": "One of the chosen segments no longer exists."})
     return found
 
 
@@ -264,7 +264,7 @@ def collateral_share_revoke(*, share_id: int, actor) -> CollateralShare:
     """Stop a tracked link from serving. The person who shared it or marketing may revoke."""
     share = CollateralShare.objects.filter(pk=share_id).first() if is_id(share_id) else None
     if share is None or not (is_marketer(actor) or share.shared_by_id == getattr(actor, "pk", None)):
-        raise ValidationError({"share_id": f"Share {share_id} not found."}, code="not_found")
+        raise ValidationError({"share_id": "Share not found."}, code="not_found")
     if share.revoked_at is None:
         share.revoked_at = timezone.now()
         share.save(update_fields=["revoked_at"])

@@ -57,7 +57,7 @@ def feedback_record(*, lead_id: int, rating, comment: str = "", actor, campaign_
     if campaign_id not in (None, "") and not (
         is_id(campaign_id) and CampaignMember.objects.filter(campaign_id=campaign_id, lead=lead).exists()
     ):
-        raise ValidationError({"campaign_id": f"The customer is not in campaign {campaign_id}."})
+        raise ValidationError({"campaign_id": "The customer is not in this campaign."})
     with transaction.atomic():
         feedback = CustomerFeedback.objects.create(
             lead=lead,

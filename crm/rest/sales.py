@@ -113,7 +113,7 @@ class CallListApi(APIView):
             rep_id = request.query_params["rep"]
             rep = get_user_model().objects.filter(pk=int(rep_id) if rep_id.isdigit() else 0).first()
             if rep is None:
-                raise ValidationError({"rep": [f"User {rep_id} not found."]})
+                raise ValidationError({"rep": ["User not found."]})
         rows = call_list_for_rep(rep=rep, limit=int(limit), offset=int(offset))
         return Response({"results": CallListRowSerializer(rows, many=True).data})
 

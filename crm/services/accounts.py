@@ -43,7 +43,7 @@ def _clean_account(values: dict, *, actor) -> dict:
         if not is_manager(actor):
             raise ValidationError({"owner": "Only a sales manager gives an account to another owner."})
         if clean["owner_id"] is not None and not get_user_model().objects.filter(pk=clean["owner_id"]).exists():
-            raise ValidationError({"owner": f"User {clean['owner_id']} not found."})
+            raise ValidationError({"owner": "User not found."})
     return clean
 
 
@@ -97,7 +97,7 @@ def _clean_contact(values: dict, *, actor, contact_id: int | None = None) -> dic
         lead = lead_for_actor(actor=actor, lead_id=clean["lead_id"], field="lead")
         taken = Contact.objects.filter(lead_id=lead.pk).exclude(pk=contact_id).values_list("pk", flat=True).first()
         if taken:
-            raise ValidationError({"lead": f"Lead {lead.pk} is already contact {taken}."})
+            raise ValidationError({"lead": "This lead is already another contact."})
     return clean
 
 

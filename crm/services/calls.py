@@ -130,9 +130,7 @@ def call_log(
         if lead_id is not None:
             lead = lead_for_actor(actor=rep, lead_id=lead_id, lock=True, locks=locks)
             if lead.stage not in CALLABLE_STAGES:
-                raise ValidationError(
-                    {"lead_id": f"Lead {lead.pk} is {LifecycleStage(lead.stage).label}, not with sales."}
-                )
+                raise ValidationError({"lead_id": f"This lead is {LifecycleStage(lead.stage).label}, not with sales."})
             contact = getattr(lead, "contact", None)
         if contact_id is not None:
             contact = contact_for_actor(actor=rep, contact_id=contact_id)

@@ -332,7 +332,7 @@ def learned_model_activate(*, model_id: int, actor) -> LearnedModel:
     with transaction.atomic():
         model = LearnedModel.objects.select_for_update().filter(pk=model_id).first()
         if model is None:
-            raise ValidationError({"model": f"Learned model {model_id} does not exist."})
+            raise ValidationError({"model": "Learned model not found."})
         if model.status != LearnedModelStatus.READY:
             raise ValidationError(
                 {"model": f"Version {model.version} cannot be activated: {model.get_status_display().lower()}."}

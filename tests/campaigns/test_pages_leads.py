@@ -229,7 +229,7 @@ def test_bulk_disqualify_records_the_reason_and_skips_leads_with_sales(client_fo
     [
         ({"action": "disqualify", "reason": ""}, "Reason: Choose a reason"),
         ({"action": "campaign", "campaign": ""}, "Campaign: Choose a campaign."),
-        ({"action": "campaign", "campaign": "424242"}, "Campaign id: Campaign 424242 not found."),
+        ({"action": "campaign", "campaign": "424242"}, "Campaign id: Campaign not found."),
         ({"action": "explode"}, "Action: Choose an action."),
         ({"action": "do_not_contact", "lead": []}, "Lead ids: Choose at least one lead."),
         ({"action": "do_not_contact", "lead": ["x"]}, "Lead ids: Lead ids must be whole numbers."),
