@@ -39,6 +39,27 @@ logger = logging.getLogger(__name__)
 
 # A temporary file this old was left by a process that died mid-write; nobody will rename it.
 STALE_TEMP_SECONDS = 3600
+# Message files are named "<monotonic ms, zero-padded>_<uuid>.<queue>.msg" and read in name
+# order; padded to a fixed width the names sort as the numbers do (unpadded, "9999_" sorted
+# after "10000_" and the queue was not FIFO when the digit count changed). 16 digits last
+# 300,000 years of uptime.
+SEQUENCE_DIGITS = 16
+
+
+def monotonic_ms() -> int:
+    return int(round(time.monotonic() * 1000))
+
+
+def message_name(queue: str, *, now_ms: int | None = None) -> str:
+    ms = monotonic_ms() if now_ms is None else now_ms
+    return f"{ms:0{SEQUENCE_DIGITS}d}_{uuid.uuid4()}.{queue}.msg"
+
+
+def message_order(filename: str) -> tuple[int, str]:
+    """Sort key of a message file: its sequence number as a number, so files named before the
+    padding (unpadded digits) still take their turn among padded ones."""
+    sequence = filename.partition("_")[0]
+    return (int(sequence) if sequence.isdigit() else -1, filename)
 
 
 def write_atomically(path: Path | str, data: bytes, *, temp_folder: Path | str) -> None:
@@ -76,7 +97,7 @@ class Channel(filesystem.Channel):
     # --- messages ---------------------------------------------------------------------------
 
     def _put(self, queue, payload, **kwargs):
-        name = f"{int(round(time.monotonic() * 1000))}_{uuid.uuid4()}.{queue}.msg"
+        name = message_name(queue)
         try:
             write_atomically(
                 os.path.join(self.data_folder_out, name), str_to_bytes(dumps(payload)), temp_folder=self.temp_folder
@@ -86,7 +107,7 @@ class Channel(filesystem.Channel):
 
     def _get(self, queue):
         wanted = f"{queue}.msg"
-        for filename in sorted(os.listdir(self.data_folder_in)):
+        for filename in sorted(os.listdir(self.data_folder_in), key=message_order):
             if filename.partition(".")[2] != wanted:
                 continue
             claimed = os.path.join(self.claim_folder, filename)

@@ -9,7 +9,7 @@ import time
 import pytest
 from kombu import Connection
 
-from config.broker import Transport, temp_files_prune
+from config.broker import Transport, message_name, temp_files_prune
 
 
 def _options(root):
@@ -70,8 +70,8 @@ def test_a_worker_polling_while_big_messages_are_written_never_sees_a_partial_on
 def test_an_unreadable_message_file_is_set_aside_and_the_next_one_is_delivered(tmp_path):
     with _connection(tmp_path) as conn:
         channel = conn.default_channel
-        # Names starting "0_" sort before every real message file ("<monotonic ms>_<uuid>",
-        # never a leading zero), so the reader meets the broken files first at any uptime.
+        # Sequence 0 comes before every real message file (monotonic ms since boot), so the
+        # reader meets the broken files first at any uptime.
         (tmp_path / "out" / "0_partial.work.msg").write_bytes(b'{"body": "half')
         (tmp_path / "out" / "0_empty.work.msg").write_bytes(b"")
         channel._put("work", {"i": 1})
@@ -168,3 +168,26 @@ def test_the_embedded_default_uses_the_atomic_transport(settings):
         importlib.invalidate_caches()
         return
     assert type(app.connection_for_write().transport).__module__ == "config.broker"
+
+
+def test_messages_are_read_first_in_first_out_across_a_change_in_digit_count(tmp_path, monkeypatch):
+    clock = iter([9_998, 9_999, 10_000, 10_001, 99_999, 100_000])  # ms since boot
+    monkeypatch.setattr("config.broker.monotonic_ms", lambda: next(clock))
+    with _connection(tmp_path) as conn:
+        channel = conn.default_channel
+        for i in range(6):
+            channel._put("work", {"i": i})
+
+        assert [channel._get("work")["i"] for _ in range(6)] == [0, 1, 2, 3, 4, 5]
+
+
+def test_message_files_named_before_the_padding_still_take_their_turn(tmp_path):
+    with _connection(tmp_path) as conn:
+        channel = conn.default_channel
+        out = tmp_path / "out"
+        (out / "9999_old-a.work.msg").write_bytes(b'{"i": "old 9999"}')
+        (out / message_name("work", now_ms=10_000)).write_bytes(b'{"i": "new 10000"}')
+        (out / "10001_old-b.work.msg").write_bytes(b'{"i": "old 10001"}')
+        (out / message_name("work", now_ms=9_998)).write_bytes(b'{"i": "new 9998"}')
+
+        assert [channel._get("work")["i"] for _ in range(4)] == ["new 9998", "old 9999", "new 10000", "old 10001"]
