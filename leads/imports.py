@@ -177,6 +177,7 @@ def leads_import(
     mapping: dict[str, str] | None = None,
     batch_size: int = 1000,
     progress: Callable[[ImportReport, int], None] | None = None,
+    batch_commit: Callable[[ImportReport, int, Callable[[], None]], None] | None = None,
     score: bool = True,
 ) -> ImportReport:
     """Import leads from a binary CSV stream (UTF-8, comma or semicolon separated).
@@ -187,6 +188,10 @@ def leads_import(
     repeat of an email within the file is rejected naming the first row. Batches of
     ``batch_size`` rows: one read of existing leads, one bulk insert, one bulk update and one
     set-based scoring UPDATE each.
+
+    ``batch_commit(report, position, write)``, when given, runs each batch's ``write`` itself
+    (in its own transaction, with the progress it records), so a run can skip the batches an
+    earlier run of the same file already committed; ``progress`` is then not called.
     """
     report = ImportReport(dry_run=dry_run)
     problem = encoding_problem(stream)
@@ -213,6 +218,20 @@ def leads_import(
     names = by_target
     seen: dict[str, int] = {}
     batch: list[tuple[int, dict]] = []
+
+    def flush(rows) -> None:
+        def write() -> None:
+            _write_batch(
+                rows, report, dry_run=dry_run, update_existing=update_existing, score=score, name_column=name_column
+            )
+
+        if batch_commit:
+            batch_commit(report, _position(stream), write)
+            return
+        write()
+        if progress and len(rows) >= batch_size:
+            progress(report, _position(stream))
+
     while True:
         try:
             row = next(reader)
@@ -244,17 +263,11 @@ def leads_import(
         seen[email] = line
         batch.append((line, values))
         if len(batch) >= batch_size:
-            _write_batch(
-                batch, report, dry_run=dry_run, update_existing=update_existing, score=score, name_column=name_column
-            )
+            flush(batch)
             batch = []
-            if progress:
-                progress(report, _position(stream))
     if batch:
-        _write_batch(
-            batch, report, dry_run=dry_run, update_existing=update_existing, score=score, name_column=name_column
-        )
-    if progress:
+        flush(batch)
+    if progress and not batch_commit:
         progress(report, _position(stream))
     return report
 
@@ -514,39 +527,64 @@ def lead_import_start(*, upload, dry_run: bool, update_existing: bool, actor) ->
     return job
 
 
-def lead_import_run(*, import_id: int) -> LeadImport:
-    """Run a stored import, reporting progress on the LeadImport row after every batch.
+RESUME_FIELDS = ("status", "rows_read", "created_count", "updated_count", "rejected_count", "error_count", "errors")
 
-    Runs once: a job that is not pending (a duplicate delivery) is returned as it is.
+
+def lead_import_run(*, import_id: int, batch_size: int = 1000) -> LeadImport:
+    """Run a stored import, recording progress on the LeadImport row with every batch.
+
+    Safe to run again (the task is re-delivered when a worker dies) and twice at once: each
+    batch is written in one transaction with the progress it makes, under the job's row lock,
+    and a run skips the batches the row says are done (the file and so its batches are the
+    same every time), taking the counts recorded with the last of them. A finished job is
+    returned as it is.
     """
     from django.utils import timezone
 
-    claimed = LeadImport.objects.filter(pk=import_id, status=ImportStatus.PENDING).update(status=ImportStatus.RUNNING)
+    claimed = LeadImport.objects.filter(pk=import_id, status__in=[ImportStatus.PENDING, ImportStatus.RUNNING]).update(
+        status=ImportStatus.RUNNING
+    )
     job = LeadImport.objects.get(pk=import_id)
     if not claimed:
         return job
 
-    def progress(report: ImportReport, position: int) -> None:
-        LeadImport.objects.filter(pk=import_id).update(
-            bytes_read=position,
-            rows_read=report.rows,
-            created_count=report.created,
-            updated_count=report.updated,
-            rejected_count=report.rejected,
-            error_count=report.error_count,
-        )
+    def batch_commit(report: ImportReport, position: int, write) -> None:
+        with transaction.atomic():
+            done = LeadImport.objects.select_for_update().filter(pk=import_id).values(*RESUME_FIELDS).get()
+            if done["status"] != ImportStatus.RUNNING or report.rows < done["rows_read"]:
+                return  # finished by another run, or a batch an earlier run committed
+            if report.rows == done["rows_read"] and done["rows_read"]:
+                # the last batch an earlier run committed: carry on from its counts
+                report.created, report.updated = done["created_count"], done["updated_count"]
+                report.rejected, report.error_count = done["rejected_count"], done["error_count"]
+                report.errors = [RowError(**e) for e in done["errors"]]
+                return
+            write()
+            LeadImport.objects.filter(pk=import_id).update(
+                bytes_read=position,
+                rows_read=report.rows,
+                created_count=report.created,
+                updated_count=report.updated,
+                rejected_count=report.rejected,
+                error_count=report.error_count,
+                errors=[e.__dict__ for e in report.errors],
+            )
 
     try:
         with job.file.open("rb") as handle:
             report = leads_import(
-                stream=handle, dry_run=job.dry_run, update_existing=job.update_existing, progress=progress
+                stream=handle,
+                dry_run=job.dry_run,
+                update_existing=job.update_existing,
+                batch_size=batch_size,
+                batch_commit=batch_commit,
             )
     except Exception as exc:  # the job must end as failed, whatever happened
-        LeadImport.objects.filter(pk=import_id).update(
+        LeadImport.objects.filter(pk=import_id, status=ImportStatus.RUNNING).update(
             status=ImportStatus.FAILED, failure=f"The import stopped: {exc!r}"[:2000], finished_at=timezone.now()
         )
         raise
-    LeadImport.objects.filter(pk=import_id).update(
+    LeadImport.objects.filter(pk=import_id, status=ImportStatus.RUNNING).update(
         status=ImportStatus.FAILED if report.failure else ImportStatus.DONE,
         failure=report.failure,
         bytes_read=job.size_bytes,

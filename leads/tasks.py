@@ -57,10 +57,10 @@ def leads_qualify_ready_task(batch_size: int = 1000) -> int:
     return moved
 
 
-@shared_task(name="leads.tasks.lead_import_run_task")
+@shared_task(name="leads.tasks.lead_import_run_task", acks_late=True, reject_on_worker_lost=True)
 def lead_import_run_task(import_id: int) -> int:
-    """Run one uploaded CSV import; a duplicate delivery finds the job no longer pending and
-    does nothing."""
+    """Run one uploaded CSV import. Re-delivered when the worker dies: the re-run skips the
+    batches already committed; a finished job is left as it is."""
     from .imports import lead_import_run
 
     return lead_import_run(import_id=import_id).pk

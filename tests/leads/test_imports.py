@@ -321,3 +321,65 @@ def test_imported_rows_get_every_default_and_one_lead_created_event_each():
         )
         assert (lead.timezone, lead.email_opt_in, lead.do_not_profile, lead.owner_id) == ("UTC", False, False, None)
         assert lead.created_at is not None and lead.updated_at == lead.created_at
+
+
+# --- re-delivery: a run killed mid-file, then run again ----------------------------------------
+
+
+class WorkerKilled(BaseException):
+    """Stands for the pool process dying (SIGKILL): no handler of the import sees it."""
+
+
+RESUMED_FILE = "email,first_name\n" + "".join(
+    f"p{i}@x.example,{'' if i == 4 else f'P{i}'}\n" if i != 6 else "bad,Bo\n" for i in range(1, 11)
+)
+
+
+def _job(marketer, text: str) -> LeadImport:
+    upload = SimpleUploadedFile("people.csv", text.encode(), content_type="text/csv")
+    return LeadImport.objects.create(
+        file=upload, original_name="people.csv", size_bytes=len(text), dry_run=False, created_by=marketer
+    )
+
+
+def test_an_import_killed_mid_file_finishes_on_redelivery_with_each_row_once(marketer, monkeypatch):
+    from leads import imports
+    from leads.tasks import lead_import_run_task
+
+    clean = imports.lead_import_run(import_id=_job(marketer, RESUMED_FILE).pk, batch_size=3)
+    expected = (clean.created_count, clean.rejected_count, clean.error_count, clean.errors)
+    Lead.objects.all().delete()
+    job = _job(marketer, RESUMED_FILE)
+    real_write = imports._write_batch
+    calls = []
+
+    def dies_in_the_second_batch(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise WorkerKilled
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(imports, "_write_batch", dies_in_the_second_batch)
+    with pytest.raises(WorkerKilled):
+        imports.lead_import_run(import_id=job.pk, batch_size=3)
+    job.refresh_from_db()
+    assert job.status == ImportStatus.RUNNING and Lead.objects.count() == 3  # the first batch only
+
+    monkeypatch.setattr(imports, "_write_batch", real_write)
+    imports.lead_import_run(import_id=job.pk, batch_size=3)  # the re-delivered task
+    lead_import_run_task(job.pk)  # and a duplicate after it finished
+
+    job.refresh_from_db()
+    assert job.status == ImportStatus.DONE
+    assert (job.created_count, job.rejected_count, job.error_count, job.errors) == expected
+    assert expected[:2] == (8, 2)
+    assert sorted(Lead.objects.values_list("email", flat=True)) == sorted(
+        f"p{i}@x.example" for i in range(1, 11) if i not in (4, 6)
+    )
+    assert not any("already exists" in e["reason"] for e in job.errors)
+
+
+def test_the_import_task_is_redelivered_when_its_worker_dies():
+    from leads.tasks import lead_import_run_task
+
+    assert lead_import_run_task.acks_late and lead_import_run_task.reject_on_worker_lost
