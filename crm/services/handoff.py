@@ -270,20 +270,26 @@ def handoff_queue_fill(*, queue_id: int, limit: int = 50) -> int:
         if not waiting:
             return 0
         picker = routing.RepPicker(waiting[0].queue, expected=len(waiting))
+        now = timezone.now()
+        closed = []
         for assignment in waiting:
             lead = leads[assignment.lead_id]
-            now = timezone.now()
             if lead.stage != LifecycleStage.MQL:
-                Assignment.objects.filter(pk=assignment.pk).update(status=AssignmentStatus.CLOSED, closed_at=now)
+                closed.append(assignment.pk)
                 continue
             membership = picker.take(now)
             if membership is None:
                 break
             _fill_assignment(assignment, rep=membership.rep, now=now)
             assignment.lead = lead
-            assignment.save(update_fields=["rep", "status", "assigned_at", "sla_due_at"])
-            lead_handed_off(lead_id=lead.pk, owner=membership.rep, at=now)
             assigned.append(assignment)
+        # Set-based writes on the rows locked above: one UPDATE for the closed, one for the
+        # filled, one move of their leads to HANDED_OFF (locked and MQL, so every one moves).
+        if closed:
+            Assignment.objects.filter(pk__in=closed).update(status=AssignmentStatus.CLOSED, closed_at=now)
+        if assigned:
+            Assignment.objects.bulk_update(assigned, ["rep", "status", "assigned_at", "sla_due_at"])
+            leads_handed_off(owners={a.lead_id: a.rep_id for a in assigned}, at=now)
         picker.flush()
         _notify_assigned(assigned)
     return len(assigned)

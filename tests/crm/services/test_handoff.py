@@ -4,7 +4,8 @@ from unittest import mock
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from crm import routing
@@ -13,6 +14,7 @@ from crm.models import (
     AssignmentStatus,
     HandoffRefusal,
     Notification,
+    QueueMembership,
     RoutingStrategy,
     SlaAction,
     SlaBreach,
@@ -247,6 +249,38 @@ def test_a_waiting_lead_that_left_mql_has_its_assignment_closed(queue, rep):
 
     waiting.refresh_from_db()
     assert waiting.status == AssignmentStatus.CLOSED
+
+
+def _fill_statements(queue, rep, *, waiting: int, gone: int) -> list[str]:
+    membership = QueueMembershipFactory(queue=queue, rep=rep, capacity=0)
+    leads = [mql() for _ in range(waiting + gone)]
+    for lead in leads:
+        lead_handoff(lead_id=lead.pk)
+    ids = [lead.pk for lead in leads]
+    Lead.objects.filter(pk__in=ids[waiting:]).update(stage=S.DISQUALIFIED)
+    QueueMembership.objects.filter(pk=membership.pk).update(capacity=waiting)
+    with CaptureQueriesContext(connection) as queries:
+        filled = handoff_queue_fill(queue_id=queue.pk)
+    assert filled == waiting
+    assert Lead.objects.filter(pk__in=ids, stage=S.HANDED_OFF, owner=rep).count() == waiting
+    assert LeadTransition.objects.filter(lead_id__in=ids, to_stage=S.HANDED_OFF).count() == waiting
+    assert Assignment.objects.filter(lead_id__in=ids, status=AssignmentStatus.CLOSED).count() == gone
+    return [q["sql"] for q in queries.captured_queries]
+
+
+def test_filling_a_queue_locks_and_writes_its_leads_set_based(queue, rep, other_rep):
+    """The statements do not grow with the number of waiting leads: the leads are locked in one
+    statement (pk order, through SalesLocks), the assignments written in one, the leads moved to
+    HANDED_OFF in one."""
+    few = _fill_statements(queue, rep, waiting=2, gone=1)
+    many = _fill_statements(queue, other_rep, waiting=7, gone=3)
+
+    assert len(many) == len(few), many
+    lead_locks = [q for q in many if "FOR UPDATE" in q and q.split(" WHERE ")[0].endswith('FROM "leads_lead"')]
+    assert len(lead_locks) == 1, lead_locks
+    assert (
+        lead_locks[0].rstrip().endswith("FOR UPDATE SKIP LOCKED") and 'ORDER BY "leads_lead"."id" ASC' in lead_locks[0]
+    )
 
 
 def test_capacity_is_per_queue_and_counts_open_assignments(queue, rep):
