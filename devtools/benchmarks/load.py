@@ -17,6 +17,7 @@ import http.client
 import os
 import random
 import re
+import resource
 import secrets
 import shutil
 import socket
@@ -389,9 +390,12 @@ def run(options, stdout) -> dict:
 
             sampler = threading.Thread(target=sample, daemon=True)
             sampler.start()
+            generator_before, server_before = _cpu(resource.RUSAGE_SELF), _tree_cpu(process.pid)
             latencies, errors, server_errors, examples = _drive(
                 port, cookies, lead_ids, clients=clients, seconds=seconds, warmup=3.0, seed=11
             )
+            generator_cpu = _cpu(resource.RUSAGE_SELF) - generator_before
+            server_cpu = _tree_cpu(process.pid) - server_before
             sampler_stop.set()
         finally:
             process.terminate()
@@ -399,6 +403,7 @@ def run(options, stdout) -> dict:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
+                process.wait()
     shutil.rmtree(static_root, ignore_errors=True)
     routes = {}
     stdout.write(f"{clients} clients for {seconds:g} s:")
@@ -431,6 +436,13 @@ def run(options, stdout) -> dict:
         f"errors {total_errors}, 5xx {total_5xx}; call list p95 {call_list_p95} ms "
         f"(goal <= {GOAL_CALL_LIST_P95_MS:g}: {'met' if call_list_p95 <= GOAL_CALL_LIST_P95_MS else 'NOT met'})"
     )
+    cpu = _cpu_budget(requests=len(every), clients=clients, server_cpu=server_cpu, generator_cpu=generator_cpu)
+    stdout.write(
+        f"CPU during the load: gunicorn {server_cpu:.1f} s, generator {generator_cpu:.1f} s; "
+        f"per request {cpu['server_ms_per_request']} ms server + {cpu['generator_ms_per_request']} ms generator, "
+        f"so {os.cpu_count()} CPUs serve at most ~{cpu['max_rps']} req/s and {clients} clients without pauses "
+        f"wait at least ~{cpu['min_mean_latency_ms']} ms on average (Little's law)"
+    )
     peak = max(load_during) if load_during else os.getloadavg()[0]
     stdout.write(
         f"load average after: {_load_average()} (1-min peak during the run {peak:.2f}); gunicorn log {log_path}"
@@ -447,6 +459,56 @@ def run(options, stdout) -> dict:
         "seconds": seconds,
         "workers": workers,
         "load_avg": _load_average(),
+        "cpu": cpu,
+    }
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds so far of ``pid`` and its children (gunicorn's master and workers), from
+    /proc (Linux); PostgreSQL's backends are not counted."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # after the command: state ppid ... utime (14th field overall) stime (15th)
+        if int(entry) == pid or int(fields[1]) == pid:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def _cpu(who) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _cpu_budget(*, requests: int, clients: int, server_cpu: float, generator_cpu: float) -> dict:
+    """Where the CPU went and what it allows (CPU of the warm-up included, its requests not, so
+    per-request figures are slightly high). A closed loop of
+    ``clients`` with no pauses keeps every client waiting: mean latency = clients / throughput,
+    and throughput is at most CPUs / CPU per request."""
+    if not requests:
+        return dict.fromkeys(
+            ("server_s", "generator_s", "server_ms_per_request", "generator_ms_per_request", "generator_share")
+            + ("max_rps", "min_mean_latency_ms")
+        )
+    per = (server_cpu + generator_cpu) / requests
+    max_rps = (os.cpu_count() or 1) / per if per else None
+    return {
+        "server_s": round(server_cpu, 1),
+        "generator_s": round(generator_cpu, 1),
+        "server_ms_per_request": round(1000 * server_cpu / requests, 1),
+        "generator_ms_per_request": round(1000 * generator_cpu / requests, 1),
+        "generator_share": round(generator_cpu / (server_cpu + generator_cpu), 2)
+        if server_cpu + generator_cpu
+        else None,
+        "max_rps": round(max_rps, 1) if max_rps else None,
+        "min_mean_latency_ms": round(1000 * clients / max_rps, 1) if max_rps else None,
     }
 
 

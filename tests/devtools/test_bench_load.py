@@ -33,3 +33,21 @@ def test_a_second_seed_replaces_the_first_runs_leads():
         lead_ids
     )
     assert SalesQueue.objects.get(name=load.QUEUE_NAME).max_attempts == load.MAX_ATTEMPTS
+
+
+def test_the_cpu_budget_turns_cpu_per_request_into_the_closed_loop_latency_floor(monkeypatch):
+    monkeypatch.setattr(load.os, "cpu_count", lambda: 2)
+    budget = load._cpu_budget(requests=1000, clients=32, server_cpu=18.0, generator_cpu=2.0)
+    # 20 ms of CPU a request on 2 CPUs: at most 100 req/s, so 32 clients wait 320 ms on average
+    assert budget["server_ms_per_request"] == 18.0 and budget["generator_ms_per_request"] == 2.0
+    assert budget["generator_share"] == 0.1
+    assert budget["max_rps"] == 100.0 and budget["min_mean_latency_ms"] == 320.0
+    assert load._cpu_budget(requests=0, clients=32, server_cpu=1.0, generator_cpu=1.0)["max_rps"] is None
+
+
+def test_the_process_tree_cpu_counts_this_process():
+    import os
+
+    before = load._tree_cpu(os.getpid())
+    sum(i * i for i in range(2_000_000))
+    assert load._tree_cpu(os.getpid()) > before
