@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from . import enqueue
 from .consent import consent_changes_from_flags, consents_record
-from .models import CaptureForm, ConsentSource, EngagementKind, Lead, LeadSource
+from .models import CaptureForm, ConsentPurpose, ConsentSource, EngagementKind, Lead, LeadSource
 from .services import engagement_record
 from .signals import lead_events_announce
 
@@ -29,6 +29,7 @@ TEXT_FIELDS = (
     "industry",
 )
 BOOL_FIELDS = ("email_opt_in", "do_not_call", "do_not_contact", "do_not_profile")
+OPT_OUT_FIELDS = ("do_not_call", "do_not_contact", "do_not_profile")
 LEAD_FIELDS = ("email", *TEXT_FIELDS, "employees", "country", "timezone", "source", *BOOL_FIELDS)
 ATTR_PREFIX = "attr."
 ATTR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -234,7 +235,8 @@ def _lead_fill(lead: Lead, values: dict) -> list[str]:
 
 # What a rep may change on a lead they own: how to reach the person, nothing marketing decides.
 REP_CONTACT_FIELDS = ("first_name", "last_name", "phone", "title")
-API_DEFAULT_SOURCE = LeadSource.OTHER
+# A lead another system creates through the API says so, unless the caller names its source.
+API_DEFAULT_SOURCE = LeadSource.API
 
 
 def api_lead_input(data) -> dict:
@@ -318,8 +320,9 @@ def lead_upsert_by_email(*, email: str, data: dict, actor=None) -> tuple[Lead, b
 
 def lead_update(*, lead_id: int, data: dict, allowed_fields: tuple[str, ...] | None = None, actor=None) -> Lead:
     """Change some of a lead's fields (a PATCH). ``allowed_fields`` limits what this caller
-    may change (a rep: REP_CONTACT_FIELDS); consent and opt-outs only tighten, so an attempt
-    to clear one is refused naming it; a new email must be free. Scored after commit."""
+    may change (a rep: REP_CONTACT_FIELDS). Consent only tightens: ``email_opt_in`` false is
+    the person's opt-out, recorded as a withdrawal (source API); clearing a do-not flag is
+    refused naming it. A new email must be free. Scored after commit."""
     raw = api_lead_input(data)
     if allowed_fields is not None:
         refused = {
@@ -335,18 +338,24 @@ def lead_update(*, lead_id: int, data: dict, allowed_fields: tuple[str, ...] | N
     values = _clean_or_raise(raw, require_email=False)
     with transaction.atomic():
         lead = Lead.objects.select_for_update().get(pk=lead_id)
-        loosened = [n for n in BOOL_FIELDS if n in values and not values[n] and getattr(lead, n)]
+        loosened = [n for n in OPT_OUT_FIELDS if n in values and not values[n] and getattr(lead, n)]
         if loosened:
             raise ValidationError(
-                dict.fromkeys(
-                    loosened, "Consent and opt-outs only tighten through the API; this one cannot be switched off."
-                )
+                dict.fromkeys(loosened, "Opt-outs only tighten through the API; this one cannot be switched off.")
             )
         if "email" in values and Lead.objects.filter(email__iexact=values["email"]).exclude(pk=lead_id).exists():
             raise ValidationError({"email": "Another lead has this email."})
-        consented = _consents_from(
-            lead.pk, values, source=ConsentSource.API, evidence=f"PATCH /api/leads/{lead.pk}/", actor=actor
+        changes = consent_changes_from_flags(values, tighten_only=True)
+        if values.get("email_opt_in") is False and lead.email_opt_in:  # the person opted out
+            changes.append((ConsentPurpose.EMAIL_MARKETING, False))
+        consents_record(
+            lead_id=lead.pk,
+            changes=changes,
+            source=ConsentSource.API,
+            evidence=f"PATCH /api/leads/{lead.pk}/",
+            actor=actor,
         )
+        consented = bool(changes)
         if _lead_fill(lead, _without_consent(values)) or consented:
             enqueue.score_lead(lead.pk)
     return lead

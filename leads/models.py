@@ -63,6 +63,7 @@ class LeadSource(models.TextChoices):
     PAID_ADS = "paid_ads", "Paid ads"
     PARTNER = "partner", "Partner"
     OUTBOUND = "outbound", "Outbound list"
+    API = "api", "API"
     OTHER = "other", "Other"
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 import leads.tasks  # noqa: F401  (registers the tasks run inline)
-from leads.models import Lead, LifecycleStage, ScoringPolicy
+from leads.models import ConsentPurpose, ConsentRecord, ConsentSource, Lead, LifecycleStage, ScoringPolicy
 from tests.leads.factories import LeadFactory, ScoringRuleFactory
 from tests.sent_tasks import record_sent_tasks, run_sent_tasks_inline
 
@@ -42,7 +42,7 @@ def test_marketing_creates_a_lead_cleaned_like_a_capture_form_and_scored_after_c
 
     assert response.status_code == 201, response.json()
     lead = Lead.objects.get()
-    assert (lead.email, lead.country, lead.employees, lead.source) == ("ada@example.com", "GB", 1200, "other")
+    assert (lead.email, lead.country, lead.employees, lead.source) == ("ada@example.com", "GB", 1200, "api")
     assert lead.custom_attributes == {"plan": "pro"}
     assert response.json()["id"] == lead.pk
     assert sent == [(SCORE, (lead.pk,))]
@@ -177,6 +177,40 @@ def test_an_opt_out_cannot_be_cleared_through_the_api(api_for, marketer):
     assert response.status_code == 400 and "do_not_contact" in fields(response)
     lead.refresh_from_db()
     assert lead.do_not_contact is True
+
+
+def test_a_lead_created_or_upserted_through_the_api_has_the_api_source_unless_the_caller_names_one(api_for, marketer):
+    api = api_for(marketer)
+
+    api.post("/api/leads/", {"email": "plain@example.com"}, format="json")
+    api.put("/api/leads/by-email/upsert@example.com/", {"company": "U"}, format="json")
+    api.post("/api/leads/", {"email": "named@example.com", "source": "referral"}, format="json")
+
+    sources = dict(Lead.objects.values_list("email", "source"))
+    assert sources == {"plain@example.com": "api", "upsert@example.com": "api", "named@example.com": "referral"}
+
+
+def test_an_email_opt_out_through_the_api_is_accepted_and_recorded_as_a_withdrawal(api_for, marketer):
+    lead = LeadFactory(email_opt_in=True)
+
+    response = api_for(marketer).patch(f"/api/leads/{lead.pk}/", {"email_opt_in": False}, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["email_opt_in"] is False
+    lead.refresh_from_db()
+    assert lead.email_opt_in is False
+    record = ConsentRecord.objects.get(lead=lead)
+    assert (record.purpose, record.granted, record.source) == (ConsentPurpose.EMAIL_MARKETING, False, ConsentSource.API)
+    assert record.actor == marketer and record.evidence == f"PATCH /api/leads/{lead.pk}/"
+
+
+def test_an_email_opt_out_of_a_lead_already_opted_out_records_nothing(api_for, marketer):
+    lead = LeadFactory(email_opt_in=False)
+
+    response = api_for(marketer).patch(f"/api/leads/{lead.pk}/", {"email_opt_in": False}, format="json")
+
+    assert response.status_code == 200
+    assert not ConsentRecord.objects.filter(lead=lead).exists()
 
 
 def test_a_new_email_must_be_free(api_for, marketer):
