@@ -27,6 +27,7 @@ from .models import (
     phone_digits_expression,
 )
 from .privacy import (
+    erased_email as privacy_erased_email,
     privacy_lead_erase,
     privacy_lead_export,
     privacy_lead_find,
@@ -76,6 +77,7 @@ __all__ = [
     "consent_overview",
     "consent_withdraw",
     "consents_record",
+    "privacy_erased_email",
     "privacy_lead_erase",
     "privacy_lead_export",
     "privacy_lead_find",

@@ -1,7 +1,8 @@
 """Subject access and erasure of one person. Each app exports and erases its own rows through
 its ``api`` (``leads``: the lead, consent, events, transitions; ``campaigns``: memberships,
 collateral shares and views, feedback; ``crm``: contact, hand-offs, calls, objections, deals,
-notifications); this module only puts them together."""
+notifications; ``integrations``: webhook payloads and the delivery log); this module only puts
+them together."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from django.utils import timezone
 from campaigns import api as campaigns_api
 from config.roles import is_manager
 from crm import api as crm_api
+from integrations import api as integrations_api
 from leads import api as leads_api
 
 from .models import ErasureAudit
@@ -77,6 +79,11 @@ def person_erase(*, lead_id: int, actor, confirm_open_deal: bool = False, reason
         counts = {}
         counts.update(crm_api.privacy_crm_erase(lead_id, email=lead.email, terms=terms))
         counts.update(campaigns_api.privacy_campaigns_erase(lead_id, at=now))
+        counts.update(
+            integrations_api.privacy_integrations_erase(
+                lead_id, terms=terms, email=lead.email, erased_email=leads_api.privacy_erased_email(lead_id)
+            )
+        )
         counts.update(leads_api.privacy_lead_erase(lead_id, at=now))
         return ErasureAudit.objects.create(
             lead_id=lead_id,

@@ -28,7 +28,7 @@ ALLOWED = {
     "crm": {"config", "leads", "campaigns"},
     "reports": {"config", "leads", "campaigns", "crm"},
     "integrations": {"config", "leads", "campaigns", "crm"},
-    "privacy": {"config", "leads", "campaigns", "crm"},
+    "privacy": {"config", "leads", "campaigns", "crm", "integrations"},
     "devtools": {"config", "leads", "campaigns", "crm", "reports", "integrations", "privacy"},
 }
 DOOR_APPS = ("leads", "campaigns", "crm", "reports", "integrations", "privacy")  # only <app>.api between these
