@@ -58,7 +58,9 @@ def privacy_integrations_erase(lead_id: int, *, terms: list[str], email: str, er
     for term in distinctive:
         about |= Q(payload__icontains=term)
     with transaction.atomic():
-        deliveries = list(WebhookDelivery.objects.select_for_update().filter(about).order_by("pk").only("pk", "payload"))
+        deliveries = list(
+            WebhookDelivery.objects.select_for_update().filter(about).order_by("pk").only("pk", "payload")
+        )
         changed, patterns = [], {}
         for delivery in deliveries:
             own = isinstance(delivery.payload, dict) and delivery.payload.get("lead") == lead_id
@@ -73,8 +75,8 @@ def privacy_integrations_erase(lead_id: int, *, terms: list[str], email: str, er
                 changed.append(delivery)
         WebhookDelivery.objects.bulk_update(changed, ["payload"], batch_size=500)
         attempts = []
-        for attempt in WebhookAttempt.objects.filter(delivery_id__in=patterns).exclude(error="").only(
-            "pk", "delivery_id", "error"
+        for attempt in (
+            WebhookAttempt.objects.filter(delivery_id__in=patterns).exclude(error="").only("pk", "delivery_id", "error")
         ):
             scrubbed = _scrub_text(attempt.error, patterns[attempt.delivery_id])
             if scrubbed != attempt.error:

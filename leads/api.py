@@ -28,6 +28,8 @@ from .models import (
 )
 from .privacy import (
     erased_email as privacy_erased_email,
+)
+from .privacy import (
     privacy_lead_erase,
     privacy_lead_export,
     privacy_lead_find,
