@@ -30,3 +30,5 @@ urlpatterns = [
     path("", include("privacy.urls")),
     path("", include("integrations.urls")),
 ]
+
+handler404 = "config.views.not_found"

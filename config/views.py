@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect
+from django.views.defaults import page_not_found
 
 from config.roles import is_manager, is_marketer, is_rep
 
@@ -62,3 +63,16 @@ def favicon(request):
     from django.templatetags.static import static
 
     return HttpResponsePermanentRedirect(static("favicon.svg"))
+
+
+# Machine clients of the API and the capture endpoint get the API's one error shape
+# (config/api/errors.py) for a URL that matches no route, not the HTML page.
+JSON_404_PREFIXES = ("/api/", "/capture/")
+
+
+def not_found(request, exception=None):
+    if request.path.startswith(JSON_404_PREFIXES):
+        return JsonResponse(
+            {"error": {"status": 404, "code": "not_found", "message": "Not found.", "fields": {}}}, status=404
+        )
+    return page_not_found(request, exception)

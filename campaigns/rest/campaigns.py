@@ -12,6 +12,8 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 
+from config.api.schema import request_example
+
 from .. import selectors
 from ..models import Campaign, Collateral, CustomerFeedback
 from ..services import campaigns as campaign_services
@@ -74,7 +76,25 @@ class CampaignViewSet(
     def _answer(self, campaign, code=status.HTTP_200_OK):
         return Response(CampaignSerializer(self.get_queryset().get(pk=campaign.pk)).data, status=code)
 
-    @extend_schema(request=CampaignWriteSerializer, responses=CampaignSerializer)
+    @extend_schema(
+        request=CampaignWriteSerializer,
+        responses=CampaignSerializer,
+        examples=[
+            request_example(
+                "A webinar for a segment",
+                {
+                    "name": "Spring webinar",
+                    "kind": "webinar",
+                    "status": "planned",
+                    "starts_on": "2026-05-01",
+                    "ends_on": "2026-05-31",
+                    "budget": "5000.00",
+                    "target_segment_id": 3,
+                    "goal": "200 sign-ups",
+                },
+            )
+        ],
+    )
     def create(self, request, *args, **kwargs):
         data = CampaignWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -84,7 +104,11 @@ class CampaignViewSet(
         )
         return self._answer(campaign, status.HTTP_201_CREATED)
 
-    @extend_schema(request=CampaignWriteSerializer, responses=CampaignSerializer)
+    @extend_schema(
+        request=CampaignWriteSerializer,
+        responses=CampaignSerializer,
+        examples=[request_example("Under way", {"status": "active", "actual_cost": "1200.00"})],
+    )
     def partial_update(self, request, pk=None):
         campaign = self.get_object()
         data = CampaignWriteSerializer(data=request.data, partial=True)
@@ -93,7 +117,15 @@ class CampaignViewSet(
         return self._answer(campaign)
 
     @extend_schema(methods=["GET"], responses=CampaignMemberSerializer(many=True))
-    @extend_schema(methods=["POST"], request=MemberAddSerializer, responses=MemberAddedSerializer)
+    @extend_schema(
+        methods=["POST"],
+        request=MemberAddSerializer,
+        responses=MemberAddedSerializer,
+        examples=[
+            request_example("One lead", {"lead_id": 42}),
+            request_example("Everyone in the target segment", {"from_target_segment": True}),
+        ],
+    )
     @action(detail=True, methods=["get", "post"])
     def members(self, request, pk=None):
         """GET: the members, newest first. POST: add one lead (``lead_id``) or a whole segment (``segment_id`` or
@@ -132,7 +164,15 @@ class CampaignViewSet(
         changed = campaign_services.campaign_members_mark_sent(campaign_id=campaign.pk, actor=request.user)
         return Response({"changed": changed})
 
-    @extend_schema(request=ResponseSerializer, responses=CampaignMemberSerializer)
+    @extend_schema(
+        request=ResponseSerializer,
+        responses=CampaignMemberSerializer,
+        examples=[
+            request_example(
+                "A member signed up", {"lead_id": 42, "reference": "signup-881", "occurred_at": "2026-05-04T09:00:00Z"}
+            )
+        ],
+    )
     @action(detail=True, methods=["post"])
     def responses(self, request, pk=None):
         """A member responded: records the campaign type's engagement event on the lead."""
@@ -159,7 +199,11 @@ class CampaignViewSet(
         query.is_valid(raise_exception=True)
         return Response(selectors.campaign_outcome_influence(campaign=campaign, model=query.validated_data["model"]))
 
-    @extend_schema(request=MemberStatusSerializer, responses=CampaignMemberSerializer)
+    @extend_schema(
+        request=MemberStatusSerializer,
+        responses=CampaignMemberSerializer,
+        examples=[request_example("Sent", {"status": "sent"})],
+    )
     @action(detail=True, methods=["post"], url_path=r"members/(?P<member_id>\d+)/status")
     def member_status(self, request, pk=None, member_id=None):
         campaign = self.get_object()
@@ -203,7 +247,25 @@ class CollateralViewSet(
             if too_large is not None:
                 raise too_large
 
-    @extend_schema(request=CollateralWriteSerializer, responses=CollateralSerializer)
+    @extend_schema(
+        request=CollateralWriteSerializer,
+        responses=CollateralSerializer,
+        examples=[
+            request_example(
+                "A case study on the web",
+                {
+                    "title": "How Analytical cut call times",
+                    "kind": "case_study",
+                    "url": "https://example.com/case-studies/analytical",
+                    "industries": ["software"],
+                    "products": ["calls"],
+                    "funnel_stage": "consideration",
+                    "objection_categories": ["price"],
+                    "expires_on": "2027-01-31",
+                },
+            )
+        ],
+    )
     def create(self, request, *args, **kwargs):
         data = CollateralWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -222,7 +284,11 @@ class CollateralViewSet(
         )
         return self._answer(item, status.HTTP_201_CREATED)
 
-    @extend_schema(request=CollateralWriteSerializer, responses=CollateralSerializer)
+    @extend_schema(
+        request=CollateralWriteSerializer,
+        responses=CollateralSerializer,
+        examples=[request_example("A new title", {"title": "How Analytical halved call times"})],
+    )
     def partial_update(self, request, pk=None):
         item = self.get_object()
         data = CollateralWriteSerializer(data=request.data, partial=True)
@@ -239,7 +305,12 @@ class CollateralViewSet(
         return self._answer(item)
 
     @extend_schema(methods=["GET"], responses=CollateralVersionSerializer(many=True))
-    @extend_schema(methods=["POST"], request=VersionUploadSerializer, responses=CollateralVersionSerializer)
+    @extend_schema(
+        methods=["POST"],
+        request=VersionUploadSerializer,
+        responses=CollateralVersionSerializer,
+        examples=[request_example("A new PDF (multipart form data)", {"file": "case-study-v2.pdf"})],
+    )
     @action(detail=True, methods=["get", "post"])
     def versions(self, request, pk=None):
         """GET: every version, newest first (marketing and managers; a rep only the current).
@@ -258,7 +329,11 @@ class CollateralViewSet(
         )
         return Response(CollateralVersionSerializer(version).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=ShareRequestSerializer, responses=CollateralShareSerializer)
+    @extend_schema(
+        request=ShareRequestSerializer,
+        responses=CollateralShareSerializer,
+        examples=[request_example("Share with a lead", {"lead_id": 42})],
+    )
     @action(detail=True, methods=["post"])
     def share(self, request, pk=None):
         """Share the item with a lead (a rep: one of their own): returns the tracked link."""
@@ -305,7 +380,11 @@ class FeedbackViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.G
             return CustomerFeedback.objects.none()
         return selectors.feedback_list_for_user(user=self.request.user)
 
-    @extend_schema(request=FeedbackWriteSerializer, responses=FeedbackSerializer)
+    @extend_schema(
+        request=FeedbackWriteSerializer,
+        responses=FeedbackSerializer,
+        examples=[request_example("After the kick-off call", {"lead_id": 42, "rating": 9, "comment": "Smooth start"})],
+    )
     def create(self, request, *args, **kwargs):
         data = FeedbackWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)

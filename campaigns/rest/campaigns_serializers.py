@@ -175,11 +175,12 @@ class CollateralVersionSerializer(serializers.ModelSerializer):
 
 class CollateralSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username", default=None, allow_null=True, read_only=True)
-    current_version = CollateralVersionSerializer(read_only=True)
+    current_version = CollateralVersionSerializer(read_only=True, allow_null=True)
+    funnel_stage = serializers.ChoiceField(choices=FunnelStage.choices, allow_blank=True, read_only=True)
     approved_segment_ids = serializers.SerializerMethodField()
     share_count = serializers.IntegerField(read_only=True, default=0)
     view_count = serializers.IntegerField(read_only=True, default=0)
-    last_shared_at = serializers.DateTimeField(read_only=True, default=None)
+    last_shared_at = serializers.DateTimeField(read_only=True, default=None, allow_null=True)
     is_stale = serializers.BooleanField(read_only=True, default=False)
 
     class Meta:

@@ -195,8 +195,9 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
         "rest_framework.filters.SearchFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.api.schema.BatonAutoSchema",
     "EXCEPTION_HANDLER": "config.api.errors.exception_handler",
+    "DEFAULT_METADATA_CLASS": "config.api.metadata.BatonMetadata",
     "DEFAULT_THROTTLE_RATES": {
         "capture": os.environ.get("CAPTURE_THROTTLE_RATE", "30/min"),  # per client IP
         "capture_form": os.environ.get("CAPTURE_FORM_THROTTLE_RATE", "600/min"),  # per capture form

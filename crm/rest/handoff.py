@@ -8,6 +8,7 @@ from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from config.api.schema import request_example
 from config.roles import is_manager, is_rep
 
 from ..models import Assignment, SalesQueue
@@ -67,7 +68,11 @@ class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
         self._ensure_sales()
         return self._answer(assignment_accept(assignment_id=assignment.pk, actor=request.user))
 
-    @extend_schema(request=AssignmentRejectSerializer, responses=AssignmentSerializer)
+    @extend_schema(
+        request=AssignmentRejectSerializer,
+        responses=AssignmentSerializer,
+        examples=[request_example("Not a fit", {"reason": "not_a_fit", "note": "They build hardware, not software"})],
+    )
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         """The rep sends the lead back to marketing with a reason ("other" needs a note)."""
@@ -84,7 +89,11 @@ class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
             )
         )
 
-    @extend_schema(request=AssignmentReassignSerializer, responses=AssignmentSerializer)
+    @extend_schema(
+        request=AssignmentReassignSerializer,
+        responses=AssignmentSerializer,
+        examples=[request_example("To another rep", {"rep_id": 7})],
+    )
     @action(detail=True, methods=["post"])
     def reassign(self, request, pk=None):
         """A manager moves the lead to another rep; the answer is the assignment now active."""

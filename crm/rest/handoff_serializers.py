@@ -1,8 +1,15 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.text_limits import NOTE_MAX_LENGTH
 
 from ..models import Assignment, QueueMembership, RejectReason, SalesQueue
+
+
+@extend_schema_field({"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$", "example": "09:00:00"})
+class ClockTimeField(serializers.TimeField):
+    """A wall-clock time in the queue's own time zone, e.g. ``09:00:00`` (no UTC offset, so
+    not OpenAPI's ``format: time``, which requires one)."""
 
 
 class AssignmentSerializer(serializers.ModelSerializer):
@@ -13,6 +20,7 @@ class AssignmentSerializer(serializers.ModelSerializer):
     queue_id = serializers.IntegerField(read_only=True)
     rep = serializers.CharField(source="rep.username", default=None, allow_null=True, read_only=True)
     rep_id = serializers.IntegerField(read_only=True, allow_null=True)
+    rejected_reason = serializers.ChoiceField(choices=RejectReason.choices, allow_blank=True, read_only=True)
     rejected_reason_label = serializers.CharField(source="get_rejected_reason_display", read_only=True)
 
     class Meta:
@@ -68,6 +76,8 @@ class SalesQueueSerializer(serializers.ModelSerializer):
     manager = serializers.CharField(source="manager.username", default=None, allow_null=True, read_only=True)
     members = QueueMemberSerializer(source="memberships", many=True, read_only=True)
     waiting_count = serializers.IntegerField(read_only=True)
+    business_hours_start = ClockTimeField(read_only=True)
+    business_hours_end = ClockTimeField(read_only=True)
 
     class Meta:
         model = SalesQueue

@@ -18,6 +18,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api.schema import request_example, response_example
 from config.roles import is_manager, is_marketer, is_rep
 
 from ..selectors import (
@@ -38,6 +39,7 @@ from .sales_serializers import (
     AccountWriteSerializer,
     CallCreateSerializer,
     CallListRowSerializer,
+    CallListSerializer,
     CallSerializer,
     ContactSerializer,
     ContactWriteSerializer,
@@ -54,6 +56,21 @@ from .sales_serializers import (
 MAX_CALL_LIST = 200
 # Deeper rows are read by reading every row above them: the page stops at 5,000 too.
 MAX_CALL_LIST_OFFSET = 4_800
+
+ACCOUNT_EXAMPLE = request_example(
+    "A new account",
+    {
+        "name": "Analytical Engines",
+        "domain": "analytical.example",
+        "industry": "software",
+        "employees": 120,
+        "country": "GB",
+    },
+)
+CONTACT_EXAMPLE = request_example(
+    "A contact at an account",
+    {"account": 5, "first_name": "Ada", "last_name": "Lovelace", "email": "ada@analytical.example", "title": "CTO"},
+)
 
 
 class IsSalesUser(permissions.BasePermission):
@@ -92,7 +109,38 @@ class SalesViewSetMixin:
         ),
         OpenApiParameter("rep", int, description="Managers only: whose list."),
     ],
-    responses=CallListRowSerializer(many=True),
+    responses=CallListSerializer,
+    examples=[
+        response_example(
+            "The first row of a rep's list",
+            {
+                "results": [
+                    {
+                        "lead": 42,
+                        "name": "Ada Lovelace",
+                        "email": "ada@analytical.example",
+                        "phone": "+44 20 7946 0000",
+                        "company": "Analytical Engines",
+                        "score": 72.5,
+                        "stage": "handed_off",
+                        "assignment": 318,
+                        "bucket": 0,
+                        "bucket_label": "SLA overdue",
+                        "outside_calling_hours": False,
+                        "local_time": "10:15",
+                        "reasons": [{"label": "Industry is software", "points": 40.0}],
+                        "source_campaign": "Spring webinar",
+                        "sla_due_at": "2026-05-04T10:00:00Z",
+                        "sla_seconds_left": -900,
+                        "next_follow_up_at": None,
+                        "check_in_on": None,
+                        "last_touch_at": None,
+                        "attempts": 0,
+                    }
+                ]
+            },
+        )
+    ],
 )
 class CallListApi(APIView):
     """The rep's next calls, best first (the same ranking as the /calls/ page)."""
@@ -129,7 +177,31 @@ class CallViewSet(SalesViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyM
     def get_queryset(self):
         return call_history_for_user(user=self.request.user)
 
-    @extend_schema(request=CallCreateSerializer, responses={201: CallSerializer})
+    @extend_schema(
+        request=CallCreateSerializer,
+        responses={201: CallSerializer},
+        examples=[
+            request_example(
+                "A connected call with an objection and a callback",
+                {
+                    "lead": 42,
+                    "outcome": "connected",
+                    "duration_seconds": 300,
+                    "notes": "Interested, budget next quarter",
+                    "called_at": "2026-05-04T10:00:00Z",
+                    "next_step_at": "2026-05-11T10:00:00Z",
+                    "objections": [
+                        {
+                            "category": "timing",
+                            "said": "Not before July",
+                            "response": "Sent the plan",
+                            "overcome": False,
+                        }
+                    ],
+                },
+            )
+        ],
+    )
     def create(self, request, *args, **kwargs):
         data = _valid(CallCreateSerializer, request.data)
         with _api_field_names():
@@ -160,7 +232,7 @@ class ObjectionViewSet(SalesViewSetMixin, viewsets.ReadOnlyModelViewSet):
         return objection_list_for_user(user=self.request.user)
 
     @extend_schema(responses=ObjectionSummarySerializer(many=True))
-    @action(detail=False)
+    @action(detail=False, pagination_class=None)
     def summary(self, request):
         return Response(ObjectionSummarySerializer(objection_summary(user=request.user), many=True).data)
 
@@ -182,7 +254,16 @@ class DealViewSet(SalesViewSetMixin, mixins.CreateModelMixin, mixins.UpdateModel
     def _out(self, deal, code=status.HTTP_200_OK):
         return Response(DealSerializer(self.get_queryset().get(pk=deal.pk)).data, status=code)
 
-    @extend_schema(request=DealConvertSerializer, responses={201: DealSerializer})
+    @extend_schema(
+        request=DealConvertSerializer,
+        responses={201: DealSerializer},
+        examples=[
+            request_example(
+                "Convert a lead",
+                {"lead": 42, "amount": "12000.00", "name": "Analytical – 50 seats", "expected_close_on": "2026-07-31"},
+            )
+        ],
+    )
     def create(self, request, *args, **kwargs):
         data = _valid(DealConvertSerializer, request.data)
         with _api_field_names():
@@ -196,7 +277,11 @@ class DealViewSet(SalesViewSetMixin, mixins.CreateModelMixin, mixins.UpdateModel
             )
         return self._out(deal, status.HTTP_201_CREATED)
 
-    @extend_schema(request=DealUpdateSerializer, responses=DealSerializer)
+    @extend_schema(
+        request=DealUpdateSerializer,
+        responses=DealSerializer,
+        examples=[request_example("A bigger deal", {"amount": "15000.00", "expected_close_on": "2026-08-15"})],
+    )
     def partial_update(self, request, *args, **kwargs):
         deal = self.get_object()
         data = _valid(DealUpdateSerializer, request.data, partial=True)
@@ -206,14 +291,27 @@ class DealViewSet(SalesViewSetMixin, mixins.CreateModelMixin, mixins.UpdateModel
     def update(self, request, *args, **kwargs):
         return self.partial_update(request, *args, **kwargs)
 
-    @extend_schema(request=DealMoveSerializer, responses=DealSerializer)
+    @extend_schema(
+        request=DealMoveSerializer,
+        responses=DealSerializer,
+        examples=[request_example("To proposal", {"stage": "proposal"})],
+    )
     @action(detail=True, methods=["post"])
     def move(self, request, pk=None):
         deal = self.get_object()
         data = _valid(DealMoveSerializer, request.data)
         return self._out(deal_move(deal_id=deal.pk, stage=data["stage"], actor=request.user))
 
-    @extend_schema(request=DealCloseSerializer, responses=DealSerializer)
+    @extend_schema(
+        request=DealCloseSerializer,
+        responses=DealSerializer,
+        examples=[
+            request_example("Won", {"won": True}),
+            request_example(
+                "Lost on price", {"won": False, "lost_reason": "price", "lost_note": "Went with a cheaper tool"}
+            ),
+        ],
+    )
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
         deal = self.get_object()
@@ -228,7 +326,7 @@ class DealViewSet(SalesViewSetMixin, mixins.CreateModelMixin, mixins.UpdateModel
         return self._out(deal)
 
     @extend_schema(responses=DealSummarySerializer(many=True))
-    @action(detail=False)
+    @action(detail=False, pagination_class=None)
     def summary(self, request):
         return Response(DealSummarySerializer(deal_summary(user=request.user), many=True).data)
 
@@ -249,13 +347,17 @@ class AccountViewSet(SalesViewSetMixin, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return account_list_for_user(user=self.request.user)
 
-    @extend_schema(request=AccountWriteSerializer, responses={201: AccountSerializer})
+    @extend_schema(request=AccountWriteSerializer, responses={201: AccountSerializer}, examples=[ACCOUNT_EXAMPLE])
     def create(self, request):
         values = _renamed(_valid(AccountWriteSerializer, request.data), {"owner": "owner_id"})
         account = account_create(actor=request.user, **values)
         return Response(AccountSerializer(self.get_queryset().get(pk=account.pk)).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=AccountWriteSerializer, responses=AccountSerializer)
+    @extend_schema(
+        request=AccountWriteSerializer,
+        responses=AccountSerializer,
+        examples=[request_example("Now a customer", {"is_customer": True, "next_check_in_on": "2026-08-01"})],
+    )
     def partial_update(self, request, pk=None):
         account = self.get_object()
         values = _renamed(_valid(AccountWriteSerializer, request.data, partial=True), {"owner": "owner_id"})
@@ -275,13 +377,17 @@ class ContactViewSet(SalesViewSetMixin, viewsets.ReadOnlyModelViewSet):
     def get_queryset(self):
         return contact_list_for_user(user=self.request.user)
 
-    @extend_schema(request=ContactWriteSerializer, responses={201: ContactSerializer})
+    @extend_schema(request=ContactWriteSerializer, responses={201: ContactSerializer}, examples=[CONTACT_EXAMPLE])
     def create(self, request):
         values = _renamed(_valid(ContactWriteSerializer, request.data), {"account": "account_id", "lead": "lead_id"})
         contact = contact_create(actor=request.user, **values)
         return Response(ContactSerializer(self.get_queryset().get(pk=contact.pk)).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=ContactWriteSerializer, responses=ContactSerializer)
+    @extend_schema(
+        request=ContactWriteSerializer,
+        responses=ContactSerializer,
+        examples=[request_example("A new title", {"title": "Head of Data"})],
+    )
     def partial_update(self, request, pk=None):
         contact = self.get_object()
         values = _renamed(

@@ -97,6 +97,7 @@ class CallCreateSerializer(serializers.Serializer):
 class DealSerializer(serializers.ModelSerializer):
     account_name = serializers.CharField(source="account.name", read_only=True)
     owner = serializers.CharField(source="owner.username", read_only=True)
+    lost_reason = serializers.ChoiceField(choices=LostReason.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Deal
@@ -199,7 +200,7 @@ class CallListRowSerializer(serializers.Serializer):
     company = serializers.CharField(source="lead.company")
     score = serializers.FloatField(source="lead.score")
     stage = serializers.CharField(source="lead.stage")
-    assignment = serializers.IntegerField(source="assignment.pk", default=None)
+    assignment = serializers.IntegerField(source="assignment.pk", default=None, allow_null=True)
     bucket = serializers.IntegerField()
     bucket_label = serializers.CharField()
     outside_calling_hours = serializers.BooleanField(source="outside_hours")
@@ -212,6 +213,10 @@ class CallListRowSerializer(serializers.Serializer):
     check_in_on = serializers.DateField(allow_null=True)
     last_touch_at = serializers.DateTimeField(allow_null=True)
     attempts = serializers.IntegerField()
+
+
+class CallListSerializer(serializers.Serializer):
+    results = CallListRowSerializer(many=True)
 
 
 class ObjectionSummarySerializer(serializers.Serializer):

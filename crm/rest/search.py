@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..search import search_for_user
-from .search_serializers import SearchGroupSerializer, SearchQuerySerializer
+from .search_serializers import SearchGroupSerializer, SearchQuerySerializer, SearchResponseSerializer
 
 
 class SearchApi(APIView):
@@ -14,7 +14,7 @@ class SearchApi(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("q", str, required=True, description="Name, e-mail, phone, company or domain.")],
-        responses=SearchGroupSerializer(many=True),
+        responses=SearchResponseSerializer,
     )
     def get(self, request):
         params = SearchQuerySerializer(data=request.query_params)

@@ -19,3 +19,8 @@ class SearchGroupSerializer(serializers.Serializer):
     kind = serializers.CharField()
     label = serializers.CharField()
     results = SearchResultSerializer(many=True)
+
+
+class SearchResponseSerializer(serializers.Serializer):
+    q = serializers.CharField()
+    groups = SearchGroupSerializer(many=True)

@@ -8,12 +8,13 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api.schema import request_example
 from config.roles import is_manager, is_marketer
 
 from ..consent import consents_record
 from ..models import ConsentRecord, ConsentSource
 from ..selectors import lead_list_for_user
-from .consents_serializers import ConsentInSerializer, ConsentRecordSerializer
+from .consents_serializers import ConsentInSerializer, ConsentRecordSerializer, LeadConsentsSerializer
 
 
 @extend_schema(tags=["leads"])
@@ -28,7 +29,7 @@ class LeadConsentsApi(APIView):
     def _lead(self, request, lead_id):
         return get_object_or_404(lead_list_for_user(user=request.user), pk=lead_id)
 
-    @extend_schema(responses=ConsentRecordSerializer(many=True))
+    @extend_schema(responses=LeadConsentsSerializer)
     def get(self, request, lead_id: int):
         lead = self._lead(request, lead_id)
         records = ConsentRecord.objects.filter(lead=lead).select_related("actor")
@@ -43,7 +44,16 @@ class LeadConsentsApi(APIView):
             }
         )
 
-    @extend_schema(request=ConsentInSerializer, responses={201: ConsentRecordSerializer})
+    @extend_schema(
+        request=ConsentInSerializer,
+        responses={201: ConsentRecordSerializer},
+        examples=[
+            request_example(
+                "The person asks not to be called",
+                {"purpose": "calls", "granted": False, "evidence": "Said so on the phone, 4 May"},
+            )
+        ],
+    )
     def post(self, request, lead_id: int):
         lead = self._lead(request, lead_id)
         if not (is_marketer(request.user) or is_manager(request.user) or lead.owner_id == request.user.pk):

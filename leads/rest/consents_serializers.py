@@ -12,6 +12,19 @@ class ConsentRecordSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ConsentFlagsSerializer(serializers.Serializer):
+    email_opt_in = serializers.BooleanField()
+    do_not_call = serializers.BooleanField()
+    do_not_contact = serializers.BooleanField()
+    do_not_profile = serializers.BooleanField()
+
+
+class LeadConsentsSerializer(serializers.Serializer):
+    lead = serializers.IntegerField()
+    flags = ConsentFlagsSerializer()
+    records = ConsentRecordSerializer(many=True)
+
+
 class ConsentInSerializer(serializers.Serializer):
     purpose = serializers.ChoiceField(choices=ConsentPurpose.choices)
     granted = serializers.BooleanField()

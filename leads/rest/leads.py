@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError as DRFValidationError
@@ -9,6 +9,8 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from config.api.schema import request_example, response_example
 
 from ..filters import LeadFilter
 from ..imports import leads_bulk_create
@@ -18,8 +20,10 @@ from ..permissions import CanRecordEvents, LeadPermission, SegmentPermission
 from ..segment_services import segment_create, segment_delete, segment_explain, segment_preview, segment_update
 from ..selectors import lead_list_for_user
 from ..throttles import CaptureFormThrottle, CaptureIPThrottle
+from .examples import LEAD_EXAMPLE, SEGMENT_DEFINITION, SEGMENT_REQUEST_EXAMPLE
 from .leads_serializers import (
     EngagementEventInSerializer,
+    EventsRecordedSerializer,
     LeadBulkResultSerializer,
     LeadBulkSerializer,
     LeadSampleSerializer,
@@ -33,6 +37,7 @@ from .leads_serializers import (
 
 
 @extend_schema(tags=["leads"])
+@extend_schema_view(retrieve=extend_schema(examples=[response_example("A lead", LEAD_EXAMPLE)]))
 class LeadViewSet(viewsets.ReadOnlyModelViewSet):
     """Leads. Marketing and managers see all; a rep sees the leads they own. Marketing creates
     (one, or up to 1,000 at once), upserts by email and changes leads; a rep changes only the
@@ -50,13 +55,42 @@ class LeadViewSet(viewsets.ReadOnlyModelViewSet):
             return Lead.objects.none()
         return lead_list_for_user(user=self.request.user)
 
-    @extend_schema(request=LeadWriteSerializer, responses={201: LeadSerializer})
+    @extend_schema(
+        request=LeadWriteSerializer,
+        responses={201: LeadSerializer},
+        examples=[
+            request_example(
+                "A lead from the website",
+                {
+                    "email": "ada@analytical.example",
+                    "first_name": "Ada",
+                    "last_name": "Lovelace",
+                    "company": "Analytical Engines",
+                    "title": "CTO",
+                    "industry": "software",
+                    "employees": 120,
+                    "country": "GB",
+                    "email_opt_in": True,
+                    "custom_attributes": {"plan": "pro"},
+                },
+            ),
+            response_example("The lead made", LEAD_EXAMPLE, "201"),
+        ],
+    )
     def create(self, request):
         """Create a lead; an email that exists is refused (use PUT /api/leads/by-email/<email>/)."""
         lead = lead_create(data=request.data, actor=request.user)
         return Response(LeadSerializer(lead).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=LeadWriteSerializer, responses=LeadSerializer)
+    @extend_schema(
+        request=LeadWriteSerializer,
+        responses=LeadSerializer,
+        examples=[
+            request_example("A new phone number and title", {"phone": "+44 20 7946 0000", "title": "CEO"}),
+            request_example("The person opts out of e-mail marketing", {"email_opt_in": False}),
+            response_example("The lead after the change", LEAD_EXAMPLE),
+        ],
+    )
     def partial_update(self, request, pk=None):
         lead = self.get_object()
         allowed = None if request.user.has_perm("leads.change_lead") else REP_CONTACT_FIELDS
@@ -67,6 +101,7 @@ class LeadViewSet(viewsets.ReadOnlyModelViewSet):
         request=LeadWriteSerializer,
         responses={200: LeadSerializer, 201: LeadSerializer},
         operation_id="leads_by_email_upsert",
+        examples=[request_example("Fill in what the lead lacks", {"company": "Analytical Engines", "country": "GB"})],
     )
     @action(detail=False, methods=["put"], url_path=r"by-email/(?P<email>[^/]+)", url_name="by-email")
     def by_email(self, request, email: str):
@@ -75,7 +110,22 @@ class LeadViewSet(viewsets.ReadOnlyModelViewSet):
         lead, created = lead_upsert_by_email(email=email, data=request.data, actor=request.user)
         return Response(LeadSerializer(lead).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
-    @extend_schema(request=LeadBulkSerializer, responses={201: LeadBulkResultSerializer})
+    @extend_schema(
+        request=LeadBulkSerializer,
+        responses={201: LeadBulkResultSerializer},
+        examples=[
+            request_example(
+                "Two leads from a trade show",
+                {
+                    "leads": [
+                        {"email": "grace@cobol.example", "first_name": "Grace", "company": "Cobol Ltd"},
+                        {"email": "alan@enigma.example", "first_name": "Alan", "company": "Enigma plc"},
+                    ]
+                },
+            ),
+            response_example("Both were created", {"created": 2, "ids": [101, 102]}, "201"),
+        ],
+    )
     @action(detail=False, methods=["post"])
     def bulk(self, request):
         """Create up to LEADS_BULK_MAX (1,000) leads, all or nothing: any problem refuses the
@@ -100,14 +150,16 @@ class SegmentViewSet(
     ordering_fields = ["name", "member_count", "updated_at"]
     permission_classes = [SegmentPermission]
 
-    @extend_schema(request=SegmentWriteSerializer, responses={201: SegmentSerializer})
+    @extend_schema(
+        request=SegmentWriteSerializer, responses={201: SegmentSerializer}, examples=[SEGMENT_REQUEST_EXAMPLE]
+    )
     def create(self, request):
         data = SegmentWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         segment = segment_create(actor=request.user, **data.validated_data)
         return Response(SegmentSerializer(segment).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=SegmentWriteSerializer, responses=SegmentSerializer)
+    @extend_schema(request=SegmentWriteSerializer, responses=SegmentSerializer, examples=[SEGMENT_REQUEST_EXAMPLE])
     def update(self, request, pk=None, partial=False):
         segment = self.get_object()
         data = SegmentWriteSerializer(data=request.data, partial=partial)
@@ -115,7 +167,11 @@ class SegmentViewSet(
         segment = segment_update(segment_id=segment.pk, actor=request.user, **data.validated_data)
         return Response(SegmentSerializer(segment).data)
 
-    @extend_schema(request=SegmentWriteSerializer, responses=SegmentSerializer)
+    @extend_schema(
+        request=SegmentWriteSerializer,
+        responses=SegmentSerializer,
+        examples=[request_example("A new description", {"description": "Software companies in Europe"})],
+    )
     def partial_update(self, request, pk=None):
         return self.update(request, pk=pk, partial=True)
 
@@ -123,7 +179,11 @@ class SegmentViewSet(
         segment_delete(segment_id=self.get_object().pk, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=SegmentPreviewSerializer, responses={200: None})
+    @extend_schema(
+        request=SegmentPreviewSerializer,
+        responses={200: None},
+        examples=[request_example("Who a definition would hold", {"definition": SEGMENT_DEFINITION, "sample": 5})],
+    )
     @action(detail=False, methods=["post"])
     def preview(self, request):
         """Count and a sample of the leads an unsaved definition selects."""
@@ -156,7 +216,25 @@ class SegmentViewSet(
         return self.get_paginated_response(SegmentVersionSerializer(page, many=True).data)
 
 
-@extend_schema(tags=["events"], request=EngagementEventInSerializer(many=True), responses={201: None})
+@extend_schema(
+    tags=["events"],
+    request=EngagementEventInSerializer(many=True),
+    responses={201: EventsRecordedSerializer},
+    examples=[
+        # One event of the list (a list of them, or {"events": [...]}, is sent the same way).
+        request_example("A webinar attended", {"lead": 42, "kind": "webinar", "source_reference": "webinar:2026-05"}),
+        response_example(
+            "Both recorded",
+            {
+                "events": [
+                    {"id": 9001, "lead": 42, "created": True, "lead_created": False},
+                    {"id": 9002, "lead": 43, "created": True, "lead_created": False},
+                ]
+            },
+            "201",
+        ),
+    ],
+)
 class EngagementEventsApi(APIView):
     """Record engagement events: one object, a list, or ``{"events": [...]}``. All or nothing:
     any bad event refuses the batch with errors keyed ``events.<index>.<field>``."""

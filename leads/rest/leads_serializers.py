@@ -129,3 +129,14 @@ class EngagementEventInSerializer(serializers.Serializer):
         if not attrs.get("lead") and not attrs.get("email"):
             raise serializers.ValidationError({"lead": "Give the lead's id ('lead') or its 'email'."})
         return attrs
+
+
+class EventRecordedSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    lead = serializers.IntegerField()
+    created = serializers.BooleanField(help_text="False for a repeat of (lead, kind, source_reference).")
+    lead_created = serializers.BooleanField()
+
+
+class EventsRecordedSerializer(serializers.Serializer):
+    events = EventRecordedSerializer(many=True)

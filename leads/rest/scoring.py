@@ -9,6 +9,8 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api.schema import request_example
+
 from ..models import RuleSetVersion
 from ..rule_sets import rule_set_restore, rule_set_save, rule_set_snapshot, rule_set_versions
 from .scoring_serializers import (
@@ -46,7 +48,36 @@ class RuleSetApi(APIView):
     def get(self, request):
         return Response(RuleSetSerializer(_current()).data)
 
-    @extend_schema(request=RuleSetWriteSerializer, responses={201: RuleSetVersionSerializer})
+    @extend_schema(
+        request=RuleSetWriteSerializer,
+        responses={201: RuleSetVersionSerializer},
+        examples=[
+            request_example(
+                "One fit rule and the policy",
+                {
+                    "rules": [
+                        {
+                            "name": "Software",
+                            "kind": "fit",
+                            "field": "industry",
+                            "operator": "eq",
+                            "value": "software",
+                            "points": 40,
+                        }
+                    ],
+                    "policy": {
+                        "threshold": 50,
+                        "fit_minimum": 10,
+                        "default_half_life_days": 30,
+                        "rejection_penalty": 0,
+                        "learned_mode": "off",
+                        "learned_weight": 0,
+                    },
+                    "note": "Software counts for more",
+                },
+            )
+        ],
+    )
     def put(self, request):
         """Save the whole rule set as a new version (a rule left out is deactivated); errors
         name the field (``threshold``, ``rules.2.points``)."""
@@ -68,7 +99,11 @@ class RuleSetVersionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
     def get_queryset(self):
         return rule_set_versions()
 
-    @extend_schema(request=RuleSetRestoreSerializer, responses={201: RuleSetVersionSerializer})
+    @extend_schema(
+        request=RuleSetRestoreSerializer,
+        responses={201: RuleSetVersionSerializer},
+        examples=[request_example("Back to last week's rules", {"note": "The new threshold let too few through"})],
+    )
     @action(detail=True, methods=["post"])
     def restore(self, request, pk=None):
         old = self.get_object()

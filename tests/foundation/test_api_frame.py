@@ -89,12 +89,39 @@ def test_openapi_schema_and_docs_are_served_offline(client, marketer):
     assert b"drf_spectacular_sidecar" in docs.content or b"/static/" in docs.content
 
 
-@pytest.mark.parametrize("url", ["/api/leads/?search=a%00b", "/api/leads/?ordering=%00", "/api/assignments/?x%00=1"])
-def test_a_nul_byte_anywhere_in_the_query_is_a_400_in_the_common_format(api_for, marketer, url):
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/api/leads/?search=a%00b", "search"),
+        ("/api/leads/?ordering=%00", "ordering"),
+        ("/api/assignments/?x%00=1", "x"),
+        ("/api/leads/by-email/a%00b@example.com/", "email"),
+        ("/api/reports/hand%00off/", "name"),
+    ],
+)
+def test_a_nul_byte_anywhere_in_the_query_or_path_is_a_400_naming_the_field(api_for, marketer, url, field):
     response = api_for(marketer).get(url)
 
     assert response.status_code == 400
-    assert "NUL" in response.json()["error"]["message"]
+    error = response.json()["error"]
+    assert "NUL" in error["message"]
+    assert list(error["fields"]) == [field]
+
+
+def test_options_on_the_upsert_by_email_route_describes_it(api_for, marketer):
+    """DRF's metadata looked the object up by ``pk`` for every PUT route: a 500 on this one."""
+    response = api_for(marketer).options("/api/leads/by-email/someone@example.com/")
+
+    assert response.status_code == 200
+    assert "PUT" in response.json()["actions"]
+
+
+def test_an_api_url_that_matches_no_route_is_a_json_404(api_for, marketer):
+    response = api_for(marketer).get("/api/leads/not-a-number/x/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "not_found"
 
 
 def test_a_nul_byte_in_a_page_url_is_a_400(client, marketer):

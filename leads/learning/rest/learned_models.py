@@ -4,6 +4,8 @@ from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
+from config.api.schema import request_example
+
 from ..selectors import learned_model_list
 from ..services import exclusions_validate, learned_model_activate, learned_model_queue
 from .learned_models_serializers import (
@@ -46,7 +48,11 @@ class LearnedModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
     def get_serializer_class(self):
         return LearnedModelDetailSerializer if self.action in ("retrieve", "activate") else LearnedModelSerializer
 
-    @extend_schema(request=TrainRequestSerializer, responses={202: TrainQueuedSerializer})
+    @extend_schema(
+        request=TrainRequestSerializer,
+        responses={202: TrainQueuedSerializer},
+        examples=[request_example("Train without the country", {"excluded_features": ["country"]})],
+    )
     @action(detail=False, methods=["post"])
     def train(self, request):
         """Queue a training run (marketing queue): the new version is listed at once as

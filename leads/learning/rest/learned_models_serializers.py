@@ -10,8 +10,8 @@ class LearnedWeightSerializer(serializers.ModelSerializer):
 
 
 class LearnedModelSerializer(serializers.ModelSerializer):
-    trained_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    activated_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    trained_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    activated_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = LearnedModel
