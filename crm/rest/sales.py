@@ -188,8 +188,6 @@ class CallViewSet(SalesViewSetMixin, mixins.CreateModelMixin, viewsets.ReadOnlyM
                     "outcome": "connected",
                     "duration_seconds": 300,
                     "notes": "Interested, budget next quarter",
-                    "called_at": "2026-05-04T10:00:00Z",
-                    "next_step_at": "2026-05-11T10:00:00Z",
                     "objections": [
                         {
                             "category": "timing",
