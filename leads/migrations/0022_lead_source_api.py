@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('leads', '0019_duplicate_pairs'),
+        ('leads', '0021_text_limits'),
     ]
 
     operations = [
