@@ -26,6 +26,7 @@ BENCH_MODULES = (
     "devtools.benchmarks.webhooks",
     "devtools.benchmarks.whatif",
     "devtools.benchmarks.soak",
+    "devtools.benchmarks.live",
 )
 
 
