@@ -176,6 +176,8 @@ class CollateralVersionSerializer(serializers.ModelSerializer):
 class CollateralSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username", default=None, allow_null=True, read_only=True)
     current_version = CollateralVersionSerializer(read_only=True, allow_null=True)
+    # blank for an uploaded file: a plain string, not OpenAPI's format uri (which "" is not)
+    url = serializers.CharField(read_only=True)
     funnel_stage = serializers.ChoiceField(choices=FunnelStage.choices, allow_blank=True, read_only=True)
     approved_segment_ids = serializers.SerializerMethodField()
     share_count = serializers.IntegerField(read_only=True, default=0)
