@@ -28,6 +28,7 @@ urlpatterns = [
     path("", include("campaigns.urls")),
     path("", include("crm.urls")),
     path("", include("privacy.urls")),
+    path("", include("reports.urls")),
     path("", include("integrations.urls")),
 ]
 

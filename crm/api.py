@@ -4,6 +4,7 @@ The reports aggregate sales rows in SQL, so they read these models and choices; 
 writes. The sales side's own code uses ``crm.services`` and ``crm.selectors``.
 """
 
+from .business_hours import add_business_minutes
 from .models import (
     CONNECTED_OUTCOMES,
     OPEN_FOR_REP_STATUSES,
@@ -22,6 +23,7 @@ from .services.notifications import notification_send
 from .signals import SALES_EVENTS, sales_events
 
 __all__ = [
+    "add_business_minutes",
     "privacy_crm_erase",
     "privacy_crm_export",
     "privacy_crm_open_deals",

@@ -125,7 +125,7 @@ def test_closing_lost_in_the_dialog_needs_a_reason(page, live_server, login, boa
     assert (deal.stage, deal.lost_reason) == (DealStage.LOST, "competitor")
 
 
-def test_without_javascript_the_select_and_the_close_page_work(browser, live_server, board):
+def test_without_javascript_the_select_and_the_close_page_work(browser, live_server, board, artifacts_dir):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     page.goto(f"{live_server.url}/accounts/login/")
@@ -140,6 +140,10 @@ def test_without_javascript_the_select_and_the_close_page_work(browser, live_ser
 
     page.locator(f"#deal-{board['pilot'].pk}").get_by_role("link", name="Close won or lost…").click()
     expect(page).to_have_url(re.compile(rf"/deals/{board['pilot'].pk}/close/"))
+    page.get_by_label("Lost", exact=True).check()
+    page.get_by_role("button", name="Close deal").click()
+    expect(page.locator(".field-error")).to_have_text("Say why the deal was lost.")
+    page.screenshot(path=str(artifacts_dir / "deal-close-page-no-js.png"))
     page.get_by_label("Won").check()
     page.get_by_role("button", name="Close deal").click()
     expect(page).to_have_url(re.compile(r"/deals/$"))

@@ -78,3 +78,51 @@ def test_the_csv_link_downloads_the_table(page, live_server, login, manager, dem
     assert download.suggested_filename.startswith("rep-activity-reps-")
     with open(download.path()) as downloaded:
         assert downloaded.readline().startswith("Rep,Calls,")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_funnel_stage_past_new_drills_down_to_exactly_its_leads(
+    page, live_server, login, manager, demo_history, artifacts_dir
+):
+    login("manager")
+    page.goto(f"{live_server.url}/admin/reports/funnel/")
+    # the "Engaged" column (third) of the first cohort that has one
+    cell = page.locator("table[data-table=cohorts] tbody tr td:nth-child(3) a").first
+    shown = int(cell.inner_text())
+    page.screenshot(path=str(artifacts_dir / "report-funnel-links.png"), full_page=True)
+    cell.click()
+    page.wait_for_load_state("networkidle")
+    assert "/admin/leads/lead/" in page.url and "reached=engaged" in page.url
+    assert page.locator("#result_list tbody tr").count() == shown
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_hand_off_page_says_what_each_queue_figure_counts(
+    page, live_server, login, manager, rep, demo_history, artifacts_dir
+):
+    from crm.models import AssignmentStatus
+    from tests.crm.factories import AssignmentFactory, SalesQueueFactory
+
+    now = timezone.now()
+    queue = SalesQueueFactory(name="Ageing")
+    old = now - datetime.timedelta(hours=2000)
+    AssignmentFactory(
+        queue=queue,
+        rep=rep,
+        status=AssignmentStatus.ASSIGNED,
+        handed_off_at=old,
+        assigned_at=old,
+        sla_due_at=old + datetime.timedelta(hours=1),
+        first_touch_at=old,
+    )
+    login("manager")
+    today = timezone.localdate()
+    wednesday = today - datetime.timedelta(days=today.weekday() + 5 * 7 - 2)
+    page.goto(f"{live_server.url}/admin/reports/handoff/?date_from={wednesday.isoformat()}")
+    ageing = page.locator("#table-queue_ageing")
+    assert "Called, not accepted" in ageing.inner_text()
+    assert "no SLA applies to accepting" in ageing.locator(".report-note").inner_text()
+    first_week = page.locator("table[data-table=weekly] tbody tr").first.inner_text()
+    assert f"{(wednesday - datetime.timedelta(days=2)).isoformat()} (partial week: 5 of 7 days)" in first_week
+    ageing.screenshot(path=str(artifacts_dir / "report-handoff-ageing.png"))
+    page.screenshot(path=str(artifacts_dir / "report-handoff.png"), full_page=True)

@@ -289,3 +289,39 @@ def test_the_forecast_filters_by_queue(client_for, manager, rep):
     response = client_for(manager).get(FORECAST, {"start": "2026-05", "queue": east.pk})
 
     assert response.context["total"].best_case == 100
+
+
+# --- Every deal route, every role ----------------------------------------------------------------
+
+LOGIN, OK, FORBIDDEN, NOT_FOUND, REDIRECT = "login", 200, 403, 404, 302
+
+# route name, method: anonymous, rep (owns the deal), other rep, marketer, manager
+ROUTES = {
+    ("crm:deal-list", "GET"): (LOGIN, OK, OK, FORBIDDEN, REDIRECT),
+    ("crm:deal-team", "GET"): (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK),
+    ("crm:deal-forecast", "GET"): (LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK),
+    ("crm:deal-close", "GET"): (LOGIN, OK, NOT_FOUND, FORBIDDEN, OK),
+    ("crm:deal-close", "POST"): (LOGIN, OK, NOT_FOUND, FORBIDDEN, OK),
+    ("crm:deal-move", "POST"): (LOGIN, OK, NOT_FOUND, FORBIDDEN, OK),
+}
+ROLES = ("anonymous", "rep", "other_rep", "marketer", "manager")
+
+
+@pytest.mark.parametrize(("route", "method"), list(ROUTES))
+@pytest.mark.parametrize("role", ROLES)
+def test_each_deal_route_answers_each_role_as_the_table_says(client, request, rep, route, method, role):
+    deal = DealFactory(owner=rep, stage=DealStage.DISCOVERY, name="Rep A's secret deal")
+    args = [deal.pk] if route in ("crm:deal-close", "crm:deal-move") else []
+    if role != "anonymous":
+        client.force_login(rep if role == "rep" else request.getfixturevalue(role))
+    url = reverse(route, args=args)
+    data = {"stage": "proposal"} if route == "crm:deal-move" else {"result": "won"}
+    response = client.get(url) if method == "GET" else client.post(url, data, HTTP_ACCEPT="application/json")
+
+    expected = ROUTES[(route, method)][ROLES.index(role)]
+    if expected == LOGIN:
+        assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    else:
+        assert response.status_code == expected
+    if route == "crm:deal-list" and role in ("rep", "other_rep"):
+        assert ("Rep A&#x27;s secret deal" in response.content.decode()) == (role == "rep")
