@@ -12,6 +12,7 @@ import codecs
 import csv
 import io
 import itertools
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -394,8 +395,9 @@ def _copy_insert(rows: list[dict]) -> list[int]:
         )
         ids = [pk for (pk,) in cursor.fetchall()]
     json_fields = [(i, fields[i]) for i in sorted(json_columns)]
-    for i, f in json_fields:
-        defaults[i] = f.get_db_prep_save(defaults[i], connection)
+    for i, _f in json_fields:
+        # The same JSON text every row: dumped once, COPY hands the text to jsonb's parser.
+        defaults[i] = json.dumps(defaults[i])
     json_given = [(i, f.attname, f) for i, f in json_fields]
     with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
         for pk, values in zip(ids, rows, strict=True):
