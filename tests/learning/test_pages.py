@@ -213,3 +213,11 @@ def test_a_lead_page_reason_names_the_pair_of_values_it_read(db):
         "industry x employees = software x >= 50: +0.27",
     ]
     assert reasons[1]["pair"] is True
+
+
+def test_the_page_describes_the_model_baton_trains(client_for, marketer):
+    """The trainer is interpret's explainable boosting (leads/learning/boosting.py), not the
+    regression + naive Bayes blend it replaced: the page says so."""
+    html = client_for(marketer).get(reverse("learning:learned-scoring")).content.decode()
+    assert "explainable boosting machine" in html and "two-feature tables" in html
+    assert "logistic regression" not in html and "naive Bayes" not in html
