@@ -26,6 +26,7 @@ from .consent import _flags_apply
 from .duplicates import duplicates_find
 from .locks import leads_lock
 from .models import (
+    LEAD_PROFILE_FIELDS,
     SALES_STAGES,
     ConsentRecord,
     DuplicatePair,
@@ -40,20 +41,7 @@ from .scoring import lead_score
 from .services import lead_engagement_refresh
 
 # The fields a marketer chooses between, in the order the merge page shows them.
-MERGE_FIELDS = (
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "title",
-    "company",
-    "company_domain",
-    "industry",
-    "employees",
-    "country",
-    "timezone",
-    "source",
-)
+MERGE_FIELDS = LEAD_PROFILE_FIELDS
 
 # How far along a lead is: the survivor proposed is the one further along (then the older).
 STAGE_RANK = {

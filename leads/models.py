@@ -124,6 +124,24 @@ LAST_EVENT_AT = {kind: f"last_{kind}_at" for kind in EngagementKind.values}
 LAST_EVENT_ANY = "last_engaged_at"
 
 
+# The fields that describe a lead's person and company, in the order pages, exports, the merge
+# and the demo data list them (each adds its own id, consent and score columns around them).
+LEAD_PROFILE_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "title",
+    "company",
+    "company_domain",
+    "industry",
+    "employees",
+    "country",
+    "timezone",
+    "source",
+)
+
+
 class Lead(models.Model):
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)

@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from .models import ConsentRecord, EngagementEvent, Lead, LeadTransition, LifecycleStage
+from .models import LEAD_PROFILE_FIELDS, ConsentRecord, EngagementEvent, Lead, LeadTransition, LifecycleStage
 
 # Never converted: still with marketing, or disqualified. Leads with sales (handed off and on)
 # are sales' business and are never removed by retention.
@@ -22,18 +22,7 @@ RETENTION_STAGES = (
 
 LEAD_EXPORT_FIELDS = (
     "id",
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "title",
-    "company",
-    "company_domain",
-    "industry",
-    "employees",
-    "country",
-    "timezone",
-    "source",
+    *LEAD_PROFILE_FIELDS,
     "custom_attributes",
     "email_opt_in",
     "do_not_call",

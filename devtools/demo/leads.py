@@ -21,7 +21,7 @@ from pathlib import Path
 from django.db import connection
 from django.utils import timezone
 
-from leads.models import Lead, LeadSource, LifecycleStage
+from leads.models import LEAD_PROFILE_FIELDS, Lead, LeadSource, LifecycleStage
 
 BANK_CSV = Path(__file__).resolve().parent / "data" / "bank-marketing" / "bank-additional-full.csv"
 
@@ -202,18 +202,7 @@ def lead_values(index: int, *, seed: int, now: datetime.datetime, email_prefix: 
 
 
 COPY_COLUMNS = (
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "title",
-    "company",
-    "company_domain",
-    "industry",
-    "employees",
-    "country",
-    "timezone",
-    "source",
+    *LEAD_PROFILE_FIELDS,
     "custom_attributes",
     "email_opt_in",
     "do_not_call",

@@ -2,7 +2,7 @@ from rest_framework import serializers
 
 from config.text_limits import NOTE_MAX_LENGTH
 
-from ..models import EngagementKind, Lead, LeadSource, Segment, SegmentVersion
+from ..models import LEAD_PROFILE_FIELDS, EngagementKind, Lead, LeadSource, Segment, SegmentVersion
 
 
 class LeadSerializer(serializers.ModelSerializer):
@@ -12,18 +12,7 @@ class LeadSerializer(serializers.ModelSerializer):
         model = Lead
         fields = [
             "id",
-            "first_name",
-            "last_name",
-            "email",
-            "phone",
-            "title",
-            "company",
-            "company_domain",
-            "industry",
-            "employees",
-            "country",
-            "timezone",
-            "source",
+            *LEAD_PROFILE_FIELDS,
             "custom_attributes",
             "email_opt_in",
             "do_not_call",
