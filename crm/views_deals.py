@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from config.charts import svg_bars
 from config.roles import is_manager, is_rep
 
 from .deal_selectors import FORECAST_MONTHS, Forecast, deal_board, deal_forecast, month_add, team_filter_choices
@@ -31,7 +32,6 @@ from .selectors import deal_list_for_user
 from .services.deals import deal_close, deal_move
 from .views import sales_required
 
-CHART_W, CHART_H = 640, 180
 FORECAST_SERIES = (("committed", "Committed"), ("weighted", "Weighted"), ("best_case", "Best case"))
 
 
@@ -139,23 +139,6 @@ def deal_team(request):
     return _render_board(request, "crm/deal_team.html", context)
 
 
-def _bars(series: list[dict], keys: tuple[str, ...], labels: list[str]) -> dict:
-    """Bar geometry for a small SVG chart: one group per item, one bar per key (as on the
-    scoring page's what-if charts)."""
-    top = max([1, *(item[k] for item in series for k in keys)])
-    n = max(1, len(series))
-    group_w = CHART_W / n
-    bar_w = max(1.0, (group_w - 4) / len(keys))
-    groups = []
-    for i, item in enumerate(series):
-        bars = []
-        for j, key in enumerate(keys):
-            h = CHART_H * item[key] / top
-            bars.append({"key": key, "x": i * group_w + 2 + j * bar_w, "y": CHART_H - h, "w": bar_w, "h": h})
-        groups.append({"label": labels[i], "bars": bars, "item": item, "x": i * group_w + group_w / 2})
-    return {"groups": groups, "top": top, "w": CHART_W, "h": CHART_H}
-
-
 def _forecast_chart(forecast: Forecast) -> dict:
     keys = tuple(key for key, _label in FORECAST_SERIES)
     series = [
@@ -165,7 +148,7 @@ def _forecast_chart(forecast: Forecast) -> dict:
     ]
     labels = [b["bucket"].month.strftime("%b") if b["bucket"].month else b["bucket"].key for b in series]
     labels = [{"before": "Before", "later": "Later", "undated": "No date"}.get(label, label) for label in labels]
-    return _bars(series, keys, labels)
+    return svg_bars(series, keys, labels)
 
 
 @require_GET

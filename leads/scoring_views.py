@@ -12,6 +12,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from config.charts import CHART_W, svg_bars
+
 from .models import RuleSetVersion, Segment
 from .rule_sets import rule_set_restore, rule_set_save, rule_set_snapshot, rule_set_versions
 from .scoring_forms import (
@@ -27,7 +29,6 @@ from .scoring_forms import (
 from .whatif import scoring_whatif
 
 VERSIONS_SHOWN = 30
-CHART_W, CHART_H = 640, 180
 
 
 def _can_view(user) -> bool:
@@ -43,26 +44,10 @@ def _require(ok: bool) -> None:
         raise PermissionDenied
 
 
-def _bars(series: list[dict], keys: tuple[str, ...], labels: list[str]) -> dict:
-    """Bar geometry for a small SVG chart: one group per item, one bar per key."""
-    top = max([1, *(item[k] for item in series for k in keys)])
-    n = max(1, len(series))
-    group_w = CHART_W / n
-    bar_w = max(1.0, (group_w - 4) / len(keys))
-    groups = []
-    for i, item in enumerate(series):
-        bars = []
-        for j, key in enumerate(keys):
-            h = CHART_H * item[key] / top
-            bars.append({"key": key, "x": i * group_w + 2 + j * bar_w, "y": CHART_H - h, "w": bar_w, "h": h})
-        groups.append({"label": labels[i], "bars": bars, "item": item, "x": i * group_w + group_w / 2})
-    return {"groups": groups, "top": top, "w": CHART_W, "h": CHART_H}
-
-
 def whatif_context(result: dict) -> dict:
     bins = result["bins"]
     weekly = result["weekly"]
-    histogram = _bars(bins, ("current", "proposed"), [f"{b['lo']:g}" for b in bins])
+    histogram = svg_bars(bins, ("current", "proposed"), [f"{b['lo']:g}" for b in bins])
     if bins:
         lo, hi = bins[0]["lo"], bins[-1]["hi"]
         histogram["marks"] = [
@@ -73,7 +58,7 @@ def whatif_context(result: dict) -> dict:
     return {
         "whatif": result,
         "histogram": histogram,
-        "weekly_chart": _bars(weekly, ("current", "proposed", "actual_mqls"), [w["week"][5:] for w in weekly]),
+        "weekly_chart": svg_bars(weekly, ("current", "proposed", "actual_mqls"), [w["week"][5:] for w in weekly]),
     }
 
 
