@@ -157,7 +157,16 @@ def test_set_based_rescore_equals_per_lead_scoring_and_a_python_recomputation():
         scored = lead_score(lead_id=lead.pk, now=NOW)
         one_by_one[lead.pk] = (scored.fit_score, scored.engagement_score, scored.score, scored.score_breakdown)
 
-    assert one_by_one == set_based
+    # Equal up to float rounding: the two paths add the same decayed terms in SQL, but the
+    # planner may sum them in a different order (seen: 9.615385067271111 vs ...7111).
+    assert one_by_one.keys() == set_based.keys()
+    for pk, (fit, engagement, score, breakdown) in set_based.items():
+        one_fit, one_engagement, one_score, one_breakdown = one_by_one[pk]
+        assert one_fit == fit
+        assert one_engagement == pytest.approx(engagement, rel=1e-12, abs=1e-12)
+        assert one_score == pytest.approx(score, rel=1e-12, abs=1e-12)
+        assert [(e["kind"], e["rule_id"]) for e in one_breakdown] == [(e["kind"], e["rule_id"]) for e in breakdown]
+        assert [e["points"] for e in one_breakdown] == pytest.approx([e["points"] for e in breakdown], rel=1e-12)
     for lead in Lead.objects.all():
         fit, engagement = oracle_score(lead, NOW)
         assert lead.fit_score == fit
